@@ -1,0 +1,1 @@
+"""approvals layer of vaultsync (see DESIGN.md)."""

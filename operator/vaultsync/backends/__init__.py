@@ -1,0 +1,1 @@
+"""backends layer of vaultsync (see DESIGN.md)."""

@@ -1,0 +1,29 @@
+"""The ``vaultsync`` command: one entry point for the operator and its tools."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vaultsync", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    dev = sub.add_parser("devstack", help="start the local stack (apiserver, etcd, OpenBao, moto, Lowkey)")
+    dev.add_argument("--cache", help="where built and fetched binaries are kept (default ~/.cache/vaultsync)")
+    dev.add_argument("--state", help="where the running stack keeps data, logs and kubeconfigs")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "devstack":
+        from vaultsync.devstack.cli import run_devstack  # noqa: PLC0415 - keeps the test stack optional
+
+        return run_devstack(cache=args.cache, state=args.state)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""compliance layer of vaultsync (see DESIGN.md)."""

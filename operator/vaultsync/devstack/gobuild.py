@@ -1,0 +1,163 @@
+"""Builds the Go programs of the local stack from the Go module proxy, cached by version.
+
+kube-apiserver, kube-controller-manager and kubectl are built the way envtest-style
+control planes are made: a tiny wrapper module that requires ``k8s.io/kubernetes`` and
+replaces every ``k8s.io/*`` staging module with its published ``v0.Y.Z`` release, with
+version ldflags so ``/version`` reports the real release. helm is ``go install``-ed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from vaultsync.devstack import versions
+
+KUBE_PROGRAMS = ("kube-apiserver", "kube-controller-manager", "kubectl")
+
+_STAGING_REPLACE = re.compile(r"^\s*(k8s\.io/[\w.-]+)\s*=>\s*\./staging/", re.MULTILINE)
+
+
+def _go_env(cache: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("GOFLAGS", "-mod=mod")
+    env["CGO_ENABLED"] = "0"
+    env.setdefault("GOPATH", str(cache / "gopath"))
+    return env
+
+
+def _run(cmd: list[str], cwd: Path, env: dict[str, str], log: Path) -> None:
+    with log.open("ab") as out:
+        out.write(("$ " + " ".join(cmd) + "\n").encode())
+        out.flush()
+        result = subprocess.run(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+    if result.returncode != 0:
+        tail = log.read_text(errors="replace")[-4000:]
+        raise RuntimeError(f"{' '.join(cmd[:3])} failed (exit {result.returncode}); log {log}:\n{tail}")
+
+
+def staging_modules(kubernetes_go_mod: str) -> list[str]:
+    """The ``k8s.io/*`` modules that k8s.io/kubernetes takes from its staging tree."""
+    return sorted(set(_STAGING_REPLACE.findall(kubernetes_go_mod)))
+
+
+def wrapper_go_mod(kube_version: str, kubernetes_go_mod: str, go_version: str) -> str:
+    staging_version = "v0." + kube_version.removeprefix("v").split(".", 1)[1]
+    lines = [
+        "module vaultsync.io/kubebuild",
+        "",
+        f"go {go_version}",
+        "",
+        f"require k8s.io/kubernetes {kube_version}",
+        "",
+    ]
+    lines += [f"replace {m} => {m} {staging_version}" for m in staging_modules(kubernetes_go_mod)]
+    return "\n".join(lines) + "\n"
+
+
+def _main_go(program: str) -> str:
+    # Equivalent to upstream cmd/<program>/<program>.go: the app package does the work.
+    if program == "kubectl":
+        return (
+            "package main\n\nimport (\n\t\"k8s.io/component-base/cli\"\n"
+            "\t\"k8s.io/kubectl/pkg/cmd\"\n\t\"k8s.io/kubectl/pkg/cmd/util\"\n)\n\n"
+            "func main() {\n\tcommand := cmd.NewDefaultKubectlCommand()\n"
+            "\tif err := cli.RunNoErrOutput(command); err != nil {\n\t\tutil.CheckErr(err)\n\t}\n}\n"
+        )
+    app = {
+        "kube-apiserver": ("k8s.io/kubernetes/cmd/kube-apiserver/app", "NewAPIServerCommand"),
+        "kube-controller-manager": (
+            "k8s.io/kubernetes/cmd/kube-controller-manager/app",
+            "NewControllerManagerCommand",
+        ),
+    }[program]
+    return (
+        "package main\n\nimport (\n\t\"os\"\n\t_ \"time/tzdata\"\n\n"
+        "\t\"k8s.io/component-base/cli\"\n"
+        "\t_ \"k8s.io/component-base/logs/json/register\"\n"
+        "\t_ \"k8s.io/component-base/metrics/prometheus/clientgo\"\n"
+        "\t_ \"k8s.io/component-base/metrics/prometheus/version\"\n"
+        f"\t\"{app[0]}\"\n)\n\n"
+        f"func main() {{\n\tos.Exit(cli.Run(app.{app[1]}()))\n}}\n"
+    )
+
+
+def _version_ldflags(kube_version: str) -> str:
+    major, minor = kube_version.removeprefix("v").split(".")[:2]
+    flags = []
+    for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
+        flags += [
+            f"-X {pkg}.gitVersion={kube_version}",
+            f"-X {pkg}.gitMajor={major}",
+            f"-X {pkg}.gitMinor={minor}",
+            f"-X {pkg}.gitTreeState=clean",
+            f"-X {pkg}.buildDate=1970-01-01T00:00:00Z",
+        ]
+    return "-s -w " + " ".join(flags)
+
+
+def kube_bin_dir(cache: Path, kube_version: str = versions.KUBERNETES) -> Path:
+    return cache / "bin" / f"kubernetes-{kube_version}"
+
+
+def build_kubernetes(cache: Path, kube_version: str = versions.KUBERNETES) -> Path:
+    """Builds (once per version) kube-apiserver, kube-controller-manager and kubectl."""
+    target = kube_bin_dir(cache, kube_version)
+    if all((target / p).exists() for p in KUBE_PROGRAMS):
+        return target
+    cache.mkdir(parents=True, exist_ok=True)
+    env = _go_env(cache)
+    log = cache / f"build-kubernetes-{kube_version}.log"
+    with tempfile.TemporaryDirectory(prefix="kubebuild-", dir=cache) as tmp:
+        work = Path(tmp)
+        _run(["go", "mod", "download", "-json", f"k8s.io/kubernetes@{kube_version}"], work, env, log)
+        gomodcache = subprocess.run(
+            ["go", "env", "GOMODCACHE"], env=env, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        upstream_mod = Path(gomodcache, "cache", "download", "k8s.io", "kubernetes", "@v", f"{kube_version}.mod")
+        upstream = upstream_mod.read_text()
+        go_version = re.search(r"^go (\S+)", upstream, re.MULTILINE)
+        (work / "go.mod").write_text(wrapper_go_mod(kube_version, upstream, go_version[1] if go_version else "1.24"))
+        for program in KUBE_PROGRAMS:
+            (work / program).mkdir()
+            (work / program / "main.go").write_text(_main_go(program))
+        _run(["go", "mod", "tidy"], work, env, log)
+        staging = target.with_name(target.name + ".partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        _run(
+            ["go", "build", "-trimpath", "-ldflags", _version_ldflags(kube_version), "-o", str(staging) + "/"]
+            + [f"./{p}" for p in KUBE_PROGRAMS],
+            work,
+            env,
+            log,
+        )
+        shutil.rmtree(target, ignore_errors=True)
+        staging.rename(target)
+    return target
+
+
+def build_helm(cache: Path, helm_version: str = versions.HELM) -> Path:
+    """``go install helm.sh/helm/v3/cmd/helm@<version>`` into the cache, once per version."""
+    target = cache / "bin" / f"helm-{helm_version}"
+    binary = target / "helm"
+    if binary.exists():
+        return binary
+    env = _go_env(cache)
+    env["GOBIN"] = str(target)
+    env.pop("GOFLAGS", None)
+    ver = helm_version.removeprefix("v")
+    ldflags = f"-s -w -X helm.sh/helm/v3/internal/version.version={helm_version} -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+    del ver
+    target.mkdir(parents=True, exist_ok=True)
+    _run(
+        ["go", "install", "-trimpath", "-ldflags", ldflags, f"helm.sh/helm/v3/cmd/helm@{helm_version}"],
+        cache,
+        env,
+        cache / f"build-helm-{helm_version}.log",
+    )
+    return binary

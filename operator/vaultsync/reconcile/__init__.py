@@ -1,0 +1,1 @@
+"""reconcile layer of vaultsync (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""secrets layer of vaultsync (see DESIGN.md)."""
