@@ -1,0 +1,91 @@
+"""The whole local stack behind one object, each server started on first use.
+
+Tests ask for one server at a time (a unit of the backends suite needs only OpenBao);
+``vaultsync devstack`` starts them all.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vaultsync.devstack.kube import KubeControlPlane
+from vaultsync.devstack.lowkey_server import LowkeyVault
+from vaultsync.devstack.process import ManagedProcess
+from vaultsync.devstack.vaults import Moto, OpenBao
+
+
+def default_cache_dir() -> Path:
+    """``$VAULTSYNC_CACHE_DIR``, else ``$XDG_CACHE_HOME/vaultsync``, else ``~/.cache/vaultsync``."""
+    explicit = os.environ.get("VAULTSYNC_CACHE_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "vaultsync"
+
+
+@dataclass
+class Stack:
+    """Lazily started servers sharing one cache (builds, downloads) and one state directory."""
+
+    cache: Path = field(default_factory=default_cache_dir)
+    state: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="vaultsync-devstack-")))
+    _kube: KubeControlPlane | None = None
+    _openbao: OpenBao | None = None
+    _moto: Moto | None = None
+    _lowkey: LowkeyVault | None = None
+
+    @property
+    def kube(self) -> KubeControlPlane:
+        if self._kube is None:
+            kube = KubeControlPlane(state=self.state / "kube", cache=self.cache)
+            self._kube = kube
+            kube.start()
+        return self._kube
+
+    @property
+    def openbao(self) -> OpenBao:
+        if self._openbao is None:
+            bao = OpenBao(state=self.state / "openbao")
+            self._openbao = bao
+            bao.start()
+        return self._openbao
+
+    @property
+    def moto(self) -> Moto:
+        if self._moto is None:
+            moto = Moto(state=self.state / "moto")
+            self._moto = moto
+            moto.start()
+        return self._moto
+
+    @property
+    def lowkey(self) -> LowkeyVault:
+        if self._lowkey is None:
+            lowkey = LowkeyVault(state=self.state / "lowkey", cache=self.cache)
+            self._lowkey = lowkey
+            lowkey.start()
+        return self._lowkey
+
+    def start_all(self) -> None:
+        for server in ("kube", "openbao", "moto", "lowkey"):
+            getattr(self, server)
+
+    def processes(self) -> list[ManagedProcess]:
+        found: list[ManagedProcess] = []
+        if self._kube:
+            found += self._kube.processes
+        for server in (self._openbao, self._moto, self._lowkey):
+            if server and server.process:
+                found.append(server.process)
+        return found
+
+    def log_files(self) -> list[Path]:
+        return sorted((self.state).glob("*/logs/*.log"))
+
+    def stop(self) -> None:
+        for server in (self._lowkey, self._moto, self._openbao, self._kube):
+            if server is not None:
+                server.stop()

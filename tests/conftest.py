@@ -1,0 +1,60 @@
+"""Session fixtures for the real local stack; each server starts the first time a test asks.
+
+A server that cannot start is an error of every test that needs it, never a skip. When a
+test fails, the tail of every running server's log is attached to its report.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from vaultsync.devstack import Stack, default_cache_dir
+from vaultsync.devstack.kube import KubeControlPlane
+from vaultsync.devstack.lowkey_server import LowkeyVault
+from vaultsync.devstack.vaults import Moto, OpenBao
+
+_STACK: Stack | None = None
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    global _STACK  # noqa: PLW0603 - the report hook below needs the session's stack
+    state = Path(os.environ.get("VAULTSYNC_TEST_STATE") or tmp_path_factory.mktemp("devstack"))
+    _STACK = Stack(cache=default_cache_dir(), state=state)
+    try:
+        yield _STACK
+    finally:
+        _STACK.stop()
+
+
+@pytest.fixture(scope="session")
+def kube(stack: Stack) -> KubeControlPlane:
+    return stack.kube
+
+
+@pytest.fixture(scope="session")
+def openbao(stack: Stack) -> OpenBao:
+    return stack.openbao
+
+
+@pytest.fixture(scope="session")
+def moto(stack: Stack) -> Moto:
+    return stack.moto
+
+
+@pytest.fixture(scope="session")
+def lowkey(stack: Stack) -> LowkeyVault:
+    return stack.lowkey
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and _STACK is not None:
+        for process in _STACK.processes():
+            report.sections.append((f"server log: {process.name}", process.log_tail(2500)))
