@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import threading
 import uuid
 from typing import Any
@@ -11,7 +12,7 @@ import pytest
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
-from vaultsync.devstack import versions
+from vaultsync.devstack import Stack, versions
 from vaultsync.devstack.kube import KubeControlPlane
 
 pytestmark = pytest.mark.stack
@@ -57,11 +58,18 @@ def test_version_is_the_pinned_release(kube: KubeControlPlane) -> None:
 def test_crd_established_custom_resource_round_trip(kube: KubeControlPlane) -> None:
     applied = kube.kubectl("apply", "-f", "-", input=json.dumps(_CRD))
     assert applied.returncode == 0, applied.stderr
-    waited = kube.kubectl("wait", "--for=condition=Established", "crd/widgets.smoke.vaultsync.io", "--timeout=60s")
+    waited = kube.kubectl(
+        "wait", "--for=condition=Established", "crd/widgets.smoke.vaultsync.io", "--timeout=60s"
+    )
     assert waited.returncode == 0, waited.stderr
     api = client.CustomObjectsApi(kube.api_client())
     name = f"w-{uuid.uuid4().hex[:8]}"
-    body = {"apiVersion": "smoke.vaultsync.io/v1", "kind": "Widget", "metadata": {"name": name}, "spec": {"size": 3}}
+    body = {
+        "apiVersion": "smoke.vaultsync.io/v1",
+        "kind": "Widget",
+        "metadata": {"name": name},
+        "spec": {"size": 3},
+    }
     api.create_namespaced_custom_object("smoke.vaultsync.io", "v1", "default", "widgets", body)
     got = api.get_namespaced_custom_object("smoke.vaultsync.io", "v1", "default", "widgets", name)
     assert got["spec"] == {"size": 3}
@@ -114,7 +122,10 @@ def test_non_admin_users_are_denied_by_rbac(kube: KubeControlPlane, user: str) -
 def test_granted_role_lets_a_user_in(kube: KubeControlPlane) -> None:
     ns = f"smoke-{uuid.uuid4().hex[:6]}"
     assert kube.kubectl("create", "namespace", ns).returncode == 0
-    assert kube.kubectl("create", "role", "reader", "--verb=get,list", "--resource=secrets", "-n", ns).returncode == 0
+    assert (
+        kube.kubectl("create", "role", "reader", "--verb=get,list", "--resource=secrets", "-n", ns).returncode
+        == 0
+    )
     bound = kube.kubectl("create", "rolebinding", "alice-reader", "--role=reader", "--user=alice", "-n", ns)
     assert bound.returncode == 0, bound.stderr
     allowed = kube.kubectl("get", "secrets", "-n", ns, user="alice")
@@ -127,3 +138,19 @@ def test_namespace_deletion_completes(kube: KubeControlPlane) -> None:
     assert kube.kubectl("create", "namespace", ns).returncode == 0
     deleted = kube.kubectl("delete", "namespace", ns, "--wait=true", "--timeout=60s")
     assert deleted.returncode == 0, deleted.stderr
+
+
+def test_helm_is_the_pinned_release(stack: Stack, kube: KubeControlPlane) -> None:
+    out = subprocess.run(
+        [str(stack.helm), "version", "--short"], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith(versions.HELM)
+    listed = subprocess.run(
+        [str(stack.helm), "list", "-A", "--kubeconfig", str(kube.kubeconfig)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert listed.returncode == 0, listed.stderr

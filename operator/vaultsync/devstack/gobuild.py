@@ -34,7 +34,7 @@ def _run(cmd: list[str], cwd: Path, env: dict[str, str], log: Path) -> None:
     with log.open("ab") as out:
         out.write(("$ " + " ".join(cmd) + "\n").encode())
         out.flush()
-        result = subprocess.run(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        result = subprocess.run(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, check=False)
     if result.returncode != 0:
         tail = log.read_text(errors="replace")[-4000:]
         raise RuntimeError(f"{' '.join(cmd[:3])} failed (exit {result.returncode}); log {log}:\n{tail}")
@@ -63,8 +63,8 @@ def _main_go(program: str) -> str:
     # Equivalent to upstream cmd/<program>/<program>.go: the app package does the work.
     if program == "kubectl":
         return (
-            "package main\n\nimport (\n\t\"k8s.io/component-base/cli\"\n"
-            "\t\"k8s.io/kubectl/pkg/cmd\"\n\t\"k8s.io/kubectl/pkg/cmd/util\"\n)\n\n"
+            'package main\n\nimport (\n\t"k8s.io/component-base/cli"\n'
+            '\t"k8s.io/kubectl/pkg/cmd"\n\t"k8s.io/kubectl/pkg/cmd/util"\n)\n\n'
             "func main() {\n\tcommand := cmd.NewDefaultKubectlCommand()\n"
             "\tif err := cli.RunNoErrOutput(command); err != nil {\n\t\tutil.CheckErr(err)\n\t}\n}\n"
         )
@@ -76,12 +76,12 @@ def _main_go(program: str) -> str:
         ),
     }[program]
     return (
-        "package main\n\nimport (\n\t\"os\"\n\t_ \"time/tzdata\"\n\n"
-        "\t\"k8s.io/component-base/cli\"\n"
-        "\t_ \"k8s.io/component-base/logs/json/register\"\n"
-        "\t_ \"k8s.io/component-base/metrics/prometheus/clientgo\"\n"
-        "\t_ \"k8s.io/component-base/metrics/prometheus/version\"\n"
-        f"\t\"{app[0]}\"\n)\n\n"
+        'package main\n\nimport (\n\t"os"\n\t_ "time/tzdata"\n\n'
+        '\t"k8s.io/component-base/cli"\n'
+        '\t_ "k8s.io/component-base/logs/json/register"\n'
+        '\t_ "k8s.io/component-base/metrics/prometheus/clientgo"\n'
+        '\t_ "k8s.io/component-base/metrics/prometheus/version"\n'
+        f'\t"{app[0]}"\n)\n\n'
         f"func main() {{\n\tos.Exit(cli.Run(app.{app[1]}()))\n}}\n"
     )
 
@@ -118,10 +118,14 @@ def build_kubernetes(cache: Path, kube_version: str = versions.KUBERNETES) -> Pa
         gomodcache = subprocess.run(
             ["go", "env", "GOMODCACHE"], env=env, capture_output=True, text=True, check=True
         ).stdout.strip()
-        upstream_mod = Path(gomodcache, "cache", "download", "k8s.io", "kubernetes", "@v", f"{kube_version}.mod")
+        upstream_mod = Path(
+            gomodcache, "cache", "download", "k8s.io", "kubernetes", "@v", f"{kube_version}.mod"
+        )
         upstream = upstream_mod.read_text()
         go_version = re.search(r"^go (\S+)", upstream, re.MULTILINE)
-        (work / "go.mod").write_text(wrapper_go_mod(kube_version, upstream, go_version[1] if go_version else "1.24"))
+        (work / "go.mod").write_text(
+            wrapper_go_mod(kube_version, upstream, go_version[1] if go_version else "1.24")
+        )
         for program in KUBE_PROGRAMS:
             (work / program).mkdir()
             (work / program / "main.go").write_text(_main_go(program))
@@ -150,9 +154,10 @@ def build_helm(cache: Path, helm_version: str = versions.HELM) -> Path:
     env = _go_env(cache)
     env["GOBIN"] = str(target)
     env.pop("GOFLAGS", None)
-    ver = helm_version.removeprefix("v")
-    ldflags = f"-s -w -X helm.sh/helm/v3/internal/version.version={helm_version} -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
-    del ver
+    ldflags = (
+        f"-s -w -X helm.sh/helm/v3/internal/version.version={helm_version}"
+        " -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+    )
     target.mkdir(parents=True, exist_ok=True)
     _run(
         ["go", "install", "-trimpath", "-ldflags", ldflags, f"helm.sh/helm/v3/cmd/helm@{helm_version}"],

@@ -166,7 +166,9 @@ class KubeControlPlane:
                     "--v=1",
                 ],
                 log_path=self.state / "logs" / "kube-controller-manager.log",
-                ready=lambda: self.kubectl("get", "serviceaccount", "default", "-n", "default").returncode == 0,
+                ready=lambda: (
+                    self.kubectl("get", "serviceaccount", "default", "-n", "default").returncode == 0
+                ),
                 start_timeout=90,
             )
             self.processes.append(controller_manager)
@@ -181,7 +183,10 @@ class KubeControlPlane:
             "apiVersion": "v1",
             "kind": "Config",
             "clusters": [
-                {"name": "devstack", "cluster": {"server": self.server, "certificate-authority-data": _b64(ca)}}
+                {
+                    "name": "devstack",
+                    "cluster": {"server": self.server, "certificate-authority-data": _b64(ca)},
+                }
             ],
             "users": [
                 {"name": user, "user": {"client-certificate-data": _b64(cert), "client-key-data": _b64(key)}}

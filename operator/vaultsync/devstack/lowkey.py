@@ -90,7 +90,14 @@ def _java_major(release_file: str) -> int:
 
 def lowkey_command(jar: Path, port: int, token_port: int | None = None) -> list[str]:
     """The command line that starts Lowkey on loopback ``port`` with its self-signed certificate."""
-    command = [java_executable(), "-Xmx256m", "-XX:TieredStopAtLevel=1", "-jar", str(jar), f"--server.port={port}"]
+    command = [
+        java_executable(),
+        "-Xmx256m",
+        "-XX:TieredStopAtLevel=1",
+        "-jar",
+        str(jar),
+        f"--server.port={port}",
+    ]
     if token_port is not None:
         command.append(f"--app.token.port={token_port}")
     return command
@@ -100,5 +107,5 @@ def lowkey_ready(port: int) -> bool:
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
-    with urllib.request.urlopen(f"https://127.0.0.1:{port}/ping", timeout=2, context=context) as response:  # noqa: S310
+    with urllib.request.urlopen(f"https://127.0.0.1:{port}/ping", timeout=2, context=context) as response:
         return bool(response.status == 200)

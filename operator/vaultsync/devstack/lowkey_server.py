@@ -40,7 +40,8 @@ class LowkeyVault:
         self.process.start()
 
     def stopped(self) -> Any:
-        assert self.process is not None, "Lowkey Vault was never started"
+        if self.process is None:
+            raise RuntimeError("Lowkey Vault was never started")
         return self.process.stopped()
 
     def stop(self) -> None:

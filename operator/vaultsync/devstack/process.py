@@ -98,7 +98,8 @@ class ManagedProcess:
             time.sleep(0.2)
         self.stop()
         raise ServerStartError(
-            f"{self.name} not healthy after {self.start_timeout:.0f}s; log {self.log_path}:\n{self.log_tail()}"
+            f"{self.name} not healthy after {self.start_timeout:.0f}s; "
+            f"log {self.log_path}:\n{self.log_tail()}"
         )
 
     @property

@@ -11,6 +11,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vaultsync.devstack import gobuild
 from vaultsync.devstack.kube import KubeControlPlane
 from vaultsync.devstack.lowkey_server import LowkeyVault
 from vaultsync.devstack.process import ManagedProcess
@@ -69,8 +70,16 @@ class Stack:
             lowkey.start()
         return self._lowkey
 
-    def start_all(self) -> None:
-        for server in ("kube", "openbao", "moto", "lowkey"):
+    @property
+    def helm(self) -> Path:
+        """The pinned helm binary (built once per version into the cache)."""
+        return gobuild.build_helm(self.cache)
+
+    def start(self, *servers: str) -> None:
+        """Starts the named servers (``kube``, ``openbao``, ``moto``, ``lowkey``) unless running."""
+        for server in servers:
+            if server not in ("kube", "openbao", "moto", "lowkey"):
+                raise ValueError(f"unknown server {server!r}")
             getattr(self, server)
 
     def processes(self) -> list[ManagedProcess]:

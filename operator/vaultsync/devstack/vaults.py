@@ -63,13 +63,19 @@ class OpenBao:
     def _provision(self) -> None:
         mounts = _request("GET", f"{self.address}/v1/sys/mounts", self.root_token)
         if "kv1/" not in mounts.get("data", mounts):
-            _request("POST", f"{self.address}/v1/sys/mounts/kv1", self.root_token, {"type": "kv", "options": {"version": "1"}})
+            _request(
+                "POST",
+                f"{self.address}/v1/sys/mounts/kv1",
+                self.root_token,
+                {"type": "kv", "options": {"version": "1"}},
+            )
         auths = _request("GET", f"{self.address}/v1/sys/auth", self.root_token)
         if "approle/" not in auths.get("data", auths):
             _request("POST", f"{self.address}/v1/sys/auth/approle", self.root_token, {"type": "approle"})
 
     def stopped(self) -> Any:
-        assert self.process is not None, "OpenBao was never started"
+        if self.process is None:
+            raise RuntimeError("OpenBao was never started")
         return self.process.stopped()
 
     def stop(self) -> None:
@@ -102,7 +108,8 @@ class Moto:
         self.process.start()
 
     def stopped(self) -> Any:
-        assert self.process is not None, "moto was never started"
+        if self.process is None:
+            raise RuntimeError("moto was never started")
         return self.process.stopped()
 
     def stop(self) -> None:
