@@ -1,0 +1,70 @@
+"""The writable backends under contract, each on its real server of the local stack.
+
+A :class:`Target` bundles a fresh backend (isolated by a unique path prefix or namespace per
+test), the server handle whose ``stopped()`` simulates an outage, and a way to plant a remote
+secret that vaultsync does not own, written with the vault's own SDK.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any
+
+import hvac
+import pytest
+
+from vaultsync.backends.interface import Backend, Credentials, Document
+from vaultsync.backends.registry import create_backend
+
+HTTP_TIMEOUT = 2.0
+
+
+@dataclass
+class Target:
+    name: str
+    backend: Backend
+    stopped: Callable[[], AbstractContextManager[Any]]
+    plant_foreign: Callable[[str, Document], None]
+    path_for: Callable[[str], str]
+
+
+def _hashicorp(request: pytest.FixtureRequest, kv_version: int) -> Iterator[Target]:
+    openbao = request.getfixturevalue("openbao")
+    prefix = f"contract-{uuid.uuid4().hex[:10]}"
+    mount = "secret" if kv_version == 2 else "kv1"
+    backend = create_backend(
+        "hashicorp",
+        {
+            "address": openbao.address,
+            "mount": mount,
+            "kvVersion": kv_version,
+            "pathPrefix": prefix,
+            "auth": {"token": {"secretRef": {"name": "bao", "key": "token"}}},
+        },
+        Credentials({"token": openbao.root_token}),
+        http_timeout=HTTP_TIMEOUT,
+    )
+    raw = hvac.Client(url=openbao.address, token=openbao.root_token, timeout=5)
+
+    def plant(path: str, document: Document) -> None:
+        if kv_version == 2:
+            raw.secrets.kv.v2.create_or_update_secret(f"{prefix}/{path}", document, mount_point=mount)
+        else:
+            raw.secrets.kv.v1.create_or_update_secret(f"{prefix}/{path}", document, mount_point=mount)
+
+    yield Target(f"openbao-kv{kv_version}", backend, openbao.stopped, plant, lambda name: name)
+    backend.close()
+
+
+TARGETS: dict[str, Callable[[pytest.FixtureRequest], Iterator[Target]]] = {
+    "openbao-kv2": lambda request: _hashicorp(request, 2),
+    "openbao-kv1": lambda request: _hashicorp(request, 1),
+}
+
+
+@pytest.fixture(params=sorted(TARGETS))
+def target(request: pytest.FixtureRequest) -> Iterator[Target]:
+    yield from TARGETS[request.param](request)
