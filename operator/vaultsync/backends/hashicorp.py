@@ -100,15 +100,17 @@ class HashicorpBackend:
             return None
         return (body or {}).get("data") or {}
 
-    def _write_marks(self, path: str, existing: Mapping[str, str], owner: str, secret_type: str) -> None:
-        wanted = {**existing, **ownership_marks(owner), TYPE_KEY: secret_type}
-        if wanted != dict(existing):
+    def _write_marks(
+        self, path: str, existing: Mapping[str, str] | None, owner: str, secret_type: str
+    ) -> None:
+        wanted = {**(existing or {}), **ownership_marks(owner), TYPE_KEY: secret_type}
+        if wanted != existing:
             self._http.request(
                 "write-metadata",
                 "POST",
                 self._api("metadata", path),
                 {"custom_metadata": wanted},
-                capability="update",
+                capability="create" if existing is None else "update",
             )
 
     # -- KV v1 ---------------------------------------------------------------------------------
@@ -158,7 +160,7 @@ class HashicorpBackend:
         if self._kv_version == 1:
             return self._write_kv1(path, secret_type, document, owner, expected_version, adopt)
         meta = self._metadata(path)
-        marks: Mapping[str, str] = {}
+        marks: Mapping[str, str] | None = None
         if meta is None:
             if expected_version is not None:
                 raise Conflict(f"{path}: expected version {expected_version} but the secret does not exist")
@@ -176,7 +178,7 @@ class HashicorpBackend:
             "POST",
             self._api("data", path),
             {"data": document, "options": {"cas": cas}},
-            capability="create/update",
+            capability="create" if cas == 0 else "update",
         )
         return str(((body or {}).get("data") or {}).get("version"))
 
@@ -288,7 +290,7 @@ class HashicorpBackend:
         else:
             wanted = {
                 self._api("data", probe): ["read", "create", "update", "delete"],
-                self._api("metadata", probe): ["read", "update", "delete"],
+                self._api("metadata", probe): ["read", "create", "update", "delete"],
                 self._api("metadata", path_prefix): ["list"],
                 self._api("undelete", probe): ["update"],
             }
@@ -321,7 +323,7 @@ def _auth(spec: Mapping[str, Any], credentials: Credentials) -> tuple[str | None
         return credentials["token"], None
     if "appRole" in auth:
         options = auth["appRole"] or {}
-        role_id = options.get("roleId") or credentials.get("roleId")
+        role_id = options.get("roleId")
         if not role_id or "secretId" not in credentials:
             raise InvalidConfig("hashicorp.auth.appRole: needs roleId and a secretId reference")
         secret_id = credentials["secretId"]
@@ -335,10 +337,9 @@ def _auth(spec: Mapping[str, Any], credentials: Credentials) -> tuple[str | None
         role = options.get("role")
         if not role:
             raise InvalidConfig("hashicorp.auth.kubernetes.role: required")
-        token_path = Path(options.get("serviceAccountTokenPath", DEFAULT_SA_TOKEN_PATH))
 
         def payload() -> dict[str, str]:
-            jwt = credentials.get("jwt") or token_path.read_text().strip()
+            jwt = credentials.get("jwt") or Path(DEFAULT_SA_TOKEN_PATH).read_text().strip()
             return {"role": role, "jwt": jwt}
 
         return None, VaultLogin(
@@ -348,7 +349,11 @@ def _auth(spec: Mapping[str, Any], credentials: Credentials) -> tuple[str | None
 
 
 def from_spec(spec: Mapping[str, Any], credentials: Credentials, context: BackendContext) -> HashicorpBackend:
-    """Build the backend from a VaultProfile ``spec.provider.hashicorp`` object."""
+    """Build the backend from a VaultProfile ``spec.provider.hashicorp`` object.
+
+    Credentials: ``token`` (token auth), ``secretId`` (AppRole), ``jwt`` (kubernetes auth; the
+    operator's mounted service account token when absent), ``caBundle`` (PEM, optional).
+    """
     if not spec.get("address"):
         raise InvalidConfig("hashicorp.address: required")
     token, login = _auth(spec, credentials)
@@ -357,7 +362,8 @@ def from_spec(spec: Mapping[str, Any], credentials: Credentials, context: Backen
         token=token,
         login=login,
         namespace=spec.get("namespace"),
-        ca_bundle=spec.get("caBundle"),
+        ca_bundle=credentials.get("caBundle"),
+        verify_tls=not spec.get("tlsSkipVerify", False),
         timeout=context.http_timeout,
         retry=context.retry,
         calls=CallCounter(),

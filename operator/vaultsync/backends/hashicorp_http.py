@@ -81,6 +81,7 @@ class VaultHttp:
         login: VaultLogin | None,
         namespace: str | None,
         ca_bundle: str | None,
+        verify_tls: bool = True,
         timeout: float,
         retry: RetryPolicy,
         calls: CallCounter,
@@ -88,8 +89,8 @@ class VaultHttp:
         if not address.startswith(("http://", "https://")):
             raise InvalidConfig("hashicorp.address: must be an http:// or https:// URL")
         self._ca_file: Path | None = None
-        verify: bool | str = True
-        if ca_bundle:
+        verify: bool | str = verify_tls
+        if ca_bundle and verify_tls:
             handle, name = tempfile.mkstemp(prefix="vaultsync-ca-", suffix=".pem")
             with os.fdopen(handle, "w") as out:
                 out.write(ca_bundle)
@@ -139,6 +140,11 @@ class VaultHttp:
             self.calls.add("login")
             api_path = f"auth/{self._login.mount.strip('/')}/login"
             response = self._send("POST", api_path, self._login.payload())
+            if response.status_code == 400:
+                raise PermissionDenied(
+                    f"{self._login.describe}: the vault rejected the credentials",
+                    missing=[f"login via auth/{self._login.mount}"],
+                )
             if response.status_code != 200:
                 raise _error_for(response, self._login.describe, f"login via auth/{self._login.mount}")
             self._adapter.token = response.json()["auth"]["client_token"]
