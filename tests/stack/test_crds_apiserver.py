@@ -81,6 +81,33 @@ def _set(path: str, value: Any) -> Callable[[Body], None]:
     return change
 
 
+def _managed_secret(name: str = "db", **spec: Any) -> Body:
+    return {
+        "apiVersion": "vaultsync.io/v1alpha1",
+        "kind": "ManagedSecret",
+        "metadata": {"name": name},
+        "spec": {
+            "type": "basic-auth",
+            "source": {"vaultProfile": {"name": "vault"}, "path": "apps/db"},
+            **spec,
+        },
+    }
+
+
+def _approval_request(name: str = "db-update", **spec: Any) -> Body:
+    return {
+        "apiVersion": "vaultsync.io/v1alpha1",
+        "kind": "ApprovalRequest",
+        "metadata": {"name": name},
+        "spec": {
+            "managedSecret": "db",
+            "operation": "Update",
+            "fingerprint": "hmac-sha256:" + "ab" * 32,
+            **spec,
+        },
+    }
+
+
 VALID = {
     "vp-hashicorp-token": _vault_profile("hashicorp-token"),
     "vp-hashicorp-approle": _vault_profile(
@@ -117,11 +144,51 @@ VALID = {
         _vault_profile("env", env={}),
         _set(
             "spec.approval",
-            {"operations": ["Update", "Delete"], "requiredApprovals": 2, "approvers": {"groups": ["security"]}},
+            {
+                "operations": ["Update", "Delete"],
+                "requiredApprovals": 2,
+                "approvers": {"groups": ["security"]},
+            },
         ),
+    ),
+    "ms-minimal": _managed_secret("minimal"),
+    "ms-everything": _managed_secret(
+        "everything",
+        type="certificate",
+        syncTargets=[
+            {"vaultProfile": {"name": "aws"}, "path": "apps/db"},
+            {"vaultProfile": {"name": "vault"}, "path": "apps/db", "environment": "staging"},
+            {"vaultProfile": {"name": "org", "namespace": "vaultsync"}, "path": "apps/db"},
+        ],
+        kubernetesSecrets=[
+            {"name": "db-tls", "rolloutRestart": [{"kind": "Deployment", "name": "api"}]},
+            {"name": "db-tls", "namespace": "other"},
+            {
+                "name": "db-bundle",
+                "template": {"bundle.pem": "{{ secret.certificate }}{{ SECRETS.ca.certificate }}"},
+            },
+        ],
+        references=["ca"],
+        deletionPolicy="Delete",
+        expiresAt="2027-01-01T00:00:00Z",
+        generate={
+            "kind": "selfSignedCertificate",
+            "algorithm": "ECDSA",
+            "size": 256,
+            "subject": {"commonName": "db"},
+            "sans": ["db.example.com"],
+            "validity": "90d",
+        },
+    ),
+    "ar-with-decision": _approval_request(
+        "with-decision",
+        summary={"keysChanged": ["password"]},
+        decisions=[{"decision": "Approve", "comment": "rotation ticket 42"}],
     ),
 }
 
+MS = _managed_secret("bad")
+AR = _approval_request("bad")
 HASHICORP = _vault_profile("bad")
 REJECTED = {
     "vp-two-providers": (
@@ -148,12 +215,66 @@ REJECTED = {
                 {"operations": ["Create"], "requiredApprovals": 0, "approvers": {"users": ["alice"]}},
             ),
         ),
-        "spec.approval.requiredApprovals: Invalid value: 0: spec.approval.requiredApprovals in body should be "
-        "greater than or equal to 1",
+        "spec.approval.requiredApprovals in body should be greater than or equal to 1",
     ),
     "vp-no-approvers": (
         _with(HASHICORP, _set("spec.approval", {"operations": ["Create"], "approvers": {}})),
         "spec.approval.approvers must name at least one user or group",
+    ),
+    "ms-duplicate-sync-targets": (
+        _managed_secret(
+            "bad",
+            syncTargets=[
+                {"vaultProfile": {"name": "aws"}, "path": "apps/db"},
+                {"vaultProfile": {"name": "aws"}, "path": "apps/db", "environment": "default"},
+            ],
+        ),
+        "spec.syncTargets lists the same vaultProfile, path and environment more than once",
+    ),
+    "ms-target-equals-source": (
+        _managed_secret("bad", syncTargets=[{"vaultProfile": {"name": "vault"}, "path": "apps/db"}]),
+        "a sync target cannot be the source itself",
+    ),
+    "ms-unknown-type": (
+        _with(MS, _set("spec.type", "password")),
+        'spec.type: Unsupported value: "password": supported values: "basic-auth"',
+    ),
+    "ms-empty-path": (_with(MS, _set("spec.source.path", "")), "spec.source.path"),
+    "ms-profile-as-plain-string": (
+        _with(MS, _set("spec.source.vaultProfile", "vault")),
+        "spec.source.vaultProfile in body must be of type object",
+    ),
+    "ms-duplicate-kubernetes-secrets": (
+        _managed_secret("bad", kubernetesSecrets=[{"name": "db"}, {"name": "db"}]),
+        "spec.kubernetesSecrets lists the same namespace/name more than once",
+    ),
+    "ms-generator-does-not-fit-type": (
+        _managed_secret("bad", generate={"kind": "privateKey"}),
+        "spec.generate.kind does not fit spec.type",
+    ),
+    "ms-generator-length-on-private-key": (
+        _managed_secret("bad", type="private-key", generate={"kind": "privateKey", "length": 32}),
+        "generate.length applies only to kind password or secretKey",
+    ),
+    "ms-references-without-template": (
+        _managed_secret("bad", references=["ca"]),
+        "spec.references are only used by templates",
+    ),
+    "ms-template-bad-key": (
+        _managed_secret("bad", kubernetesSecrets=[{"name": "db", "template": {"no spaces": "x"}}]),
+        "template keys must be Secret data keys",
+    ),
+    "ms-tls-secret-for-basic-auth": (
+        _managed_secret("bad", kubernetesSecrets=[{"name": "db", "secretType": "kubernetes.io/tls"}]),
+        "secretType kubernetes.io/tls needs spec.type certificate",
+    ),
+    "ar-unknown-decision": (
+        _approval_request("bad", decisions=[{"decision": "Maybe"}]),
+        'spec.decisions[0].decision: Unsupported value: "Maybe"',
+    ),
+    "ar-bare-hash-fingerprint": (
+        _with(AR, _set("spec.fingerprint", "sha256:" + "ab" * 32)),
+        "spec.fingerprint",
     ),
     "vp-bad-refresh-interval": (
         _with(HASHICORP, _set("spec.refreshInterval", "five minutes")),
@@ -179,8 +300,88 @@ def test_invalid_resources_are_rejected_with_a_clear_message(
 
 
 def test_short_names_and_category_resolve(kube: KubeControlPlane, namespace: str) -> None:
-    for short_name in ("vp",):
+    for short_name in ("vp", "ms", "ar"):
         listed = kube.kubectl("get", short_name, "-n", namespace)
         assert listed.returncode == 0, listed.stderr
     listed = kube.kubectl("get", "vaultsync", "-n", namespace)
     assert listed.returncode == 0, listed.stderr
+
+
+UPDATES = {
+    "ar-fingerprint-is-immutable": (
+        _set("spec.fingerprint", "hmac-sha256:" + "cd" * 32),
+        "spec.fingerprint is immutable: create a new ApprovalRequest instead",
+    ),
+    "ar-operation-is-immutable": (_set("spec.operation", "Delete"), "spec.operation is immutable"),
+    "ar-decision-changed": (
+        _set("spec.decisions", [{"decision": "Reject", "comment": "first"}]),
+        "spec.decisions is append-only: existing decisions cannot be changed or removed",
+    ),
+    "ar-decision-removed": (
+        _set("spec.decisions", []),
+        "spec.decisions is append-only",
+    ),
+}
+
+
+@pytest.mark.parametrize(("change", "message"), UPDATES.values(), ids=UPDATES.keys())
+def test_approval_request_updates_that_rewrite_history_are_rejected(
+    kube: KubeControlPlane, namespace: str, change: Callable[[Body], None], message: str
+) -> None:
+    name = f"history-{uuid.uuid4().hex[:6]}"
+    original = _approval_request(name, decisions=[{"decision": "Approve", "comment": "first"}])
+    code, output = _apply(kube, namespace, original)
+    assert code == 0, output
+    code, output = _apply(kube, namespace, _with(original, change))
+    assert code != 0, "the apiserver accepted a rewrite of an ApprovalRequest"
+    assert message in output
+
+
+def test_approval_request_accepts_an_appended_decision(kube: KubeControlPlane, namespace: str) -> None:
+    original = _approval_request("append", decisions=[{"decision": "Approve", "comment": "first"}])
+    assert _apply(kube, namespace, original)[0] == 0
+    appended = _with(
+        original,
+        _set("spec.decisions", [{"decision": "Approve", "comment": "first"}, {"decision": "Reject"}]),
+    )
+    code, output = _apply(kube, namespace, appended)
+    assert code == 0, output
+
+
+def test_printer_columns_show_status(kube: KubeControlPlane, namespace: str) -> None:
+    assert _apply(kube, namespace, _managed_secret("printed"))[0] == 0
+    status = {"status": {"phase": "Synced", "currentVersion": 3, "shortFingerprint": "0123456789ab"}}
+    patched = kube.kubectl(
+        "patch",
+        "managedsecret",
+        "printed",
+        "-n",
+        namespace,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        json.dumps(status),
+    )
+    assert patched.returncode == 0, patched.stderr
+    listed = kube.kubectl("get", "ms", "printed", "-n", namespace)
+    assert listed.returncode == 0, listed.stderr
+    header, row = listed.stdout.splitlines()
+    assert header.split() == ["NAME", "TYPE", "PHASE", "VERSION", "FINGERPRINT", "EXPIRES", "AGE"]
+    assert row.split()[:5] == ["printed", "basic-auth", "Synced", "3", "0123456789ab"]
+
+
+@pytest.mark.parametrize(
+    ("resource", "teaches"),
+    [
+        ("managedsecret.spec.source.vaultProfile", "organisation profile"),
+        ("vaultprofile.spec.provider.hashicorp.auth", "exactly one of token, appRole, kubernetes"),
+        ("approvalrequest.spec.decisions", "existing entries cannot change"),
+    ],
+    ids=["ms-source-profile", "vp-hashicorp-auth", "ar-decisions"],
+)
+def test_kubectl_explain_teaches_the_api(
+    kube: KubeControlPlane, crds_installed: None, resource: str, teaches: str
+) -> None:
+    explained = kube.kubectl("explain", resource)
+    assert explained.returncode == 0, explained.stderr
+    assert teaches in " ".join(explained.stdout.split())

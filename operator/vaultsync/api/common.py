@@ -85,6 +85,12 @@ class SecretType(StrEnum):
     GENERIC = "generic"
 
 
+class KeyAlgorithm(StrEnum):
+    RSA = "RSA"
+    ECDSA = "ECDSA"
+    ED25519 = "Ed25519"
+
+
 _CONDITION_TYPE_PATTERN = (
     r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
     r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from vaultsync.api.approvalrequest import ApprovalRequestSpec, ApprovalRequestStatus
 from vaultsync.api.crd import AGE, Kind, PrinterColumn
+from vaultsync.api.managedsecret import ManagedSecretSpec
+from vaultsync.api.managedsecret_status import ManagedSecretStatus
 from vaultsync.api.vaultprofile import VaultProfileSpec, VaultProfileStatus
 
 VAULT_PROFILE = Kind(
@@ -25,5 +28,47 @@ VAULT_PROFILE = Kind(
     ),
 )
 
-KINDS: tuple[Kind, ...] = (VAULT_PROFILE,)
+MANAGED_SECRET = Kind(
+    kind="ManagedSecret",
+    plural="managedsecrets",
+    short_name="ms",
+    description=(
+        "One logical secret: where its content lives (the source vault), where copies go (other "
+        "vaults and Kubernetes Secrets) and its lifecycle. Manifests never hold secret values."
+    ),
+    spec=ManagedSecretSpec,
+    status=ManagedSecretStatus,
+    columns=(
+        PrinterColumn("Type", "string", ".spec.type", "Type of the content."),
+        PrinterColumn("Phase", "string", ".status.phase", "Where the secret stands."),
+        PrinterColumn("Version", "integer", ".status.currentVersion", "Number of the current version."),
+        PrinterColumn(
+            "Fingerprint", "string", ".status.shortFingerprint", "Start of the content fingerprint."
+        ),
+        PrinterColumn("Expires", "date", ".status.expiresAt", "When the content expires."),
+        AGE,
+    ),
+)
+
+APPROVAL_REQUEST = Kind(
+    kind="ApprovalRequest",
+    plural="approvalrequests",
+    short_name="ar",
+    description=(
+        "A gated change to a ManagedSecret waiting for people to approve or reject it. Append a "
+        "decision to spec.decisions to decide."
+    ),
+    spec=ApprovalRequestSpec,
+    status=ApprovalRequestStatus,
+    columns=(
+        PrinterColumn("Secret", "string", ".spec.managedSecret", "The ManagedSecret the change belongs to."),
+        PrinterColumn("Operation", "string", ".spec.operation", "The gated operation."),
+        PrinterColumn(
+            "Phase", "string", ".status.phase", "Pending, Approved, Rejected, Expired or Superseded."
+        ),
+        AGE,
+    ),
+)
+
+KINDS: tuple[Kind, ...] = (VAULT_PROFILE, MANAGED_SECRET, APPROVAL_REQUEST)
 """Every kind, in the order their CRDs are documented."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from vaultsync.api.codec import Model
-from vaultsync.api.common import DURATION, SECRET_DATA_KEY, SHORT_TEXT, Operation, SecretType
+from vaultsync.api.common import DURATION, SECRET_DATA_KEY, SHORT_TEXT, KeyAlgorithm, Operation, SecretType
 from vaultsync.api.schema import Rule, model, prop
 
 
@@ -18,12 +18,6 @@ class Enforcement(StrEnum):
 
     AUDIT = "Audit"
     ENFORCE = "Enforce"
-
-
-class KeyAlgorithm(StrEnum):
-    RSA = "RSA"
-    ECDSA = "ECDSA"
-    ED25519 = "Ed25519"
 
 
 @model(

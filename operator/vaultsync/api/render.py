@@ -19,13 +19,23 @@ HEADER = "# Generated from operator/vaultsync/api by `python -m vaultsync.api.re
 DEFAULT_DIRECTORY = Path(__file__).resolve().parents[3] / "crds"
 
 
+class _Dumper(yaml.SafeDumper):
+    """Writes multi-paragraph descriptions as literal blocks, so the YAML reads like the docs."""
+
+
+def _represent_text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in text else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_Dumper.add_representer(str, _represent_text)
+
+
 def render_crds() -> dict[str, str]:
     """File name under ``crds/`` -> YAML text, for every kind."""
     return {
         kind.file_name: HEADER
-        + yaml.safe_dump(
-            crd_of(kind), sort_keys=False, width=100, allow_unicode=True, default_flow_style=False
-        )
+        + yaml.dump(crd_of(kind), Dumper=_Dumper, sort_keys=False, width=100, allow_unicode=True)
         for kind in KINDS
     }
 

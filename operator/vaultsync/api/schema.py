@@ -73,7 +73,7 @@ def prop(
     is false, so the apiserver and :meth:`Model.from_dict` fill in the same value.
     """
     info = FieldInfo(
-        description=inspect.cleandoc(description),
+        description=prose(description),
         json_name=json_name,
         schema=dict(schema or {}),
         items=dict(items or {}),
@@ -98,6 +98,12 @@ def model(*, rules: tuple[Rule, ...] = ()) -> Callable[[ModelT], ModelT]:
         return made
 
     return wrap
+
+
+def prose(text: str) -> str:
+    """A docstring as the apiserver should show it: paragraphs joined into single lines."""
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(" ".join(paragraph.split()) for paragraph in paragraphs if paragraph.strip())
 
 
 def field_info(field: dataclasses.Field[Any]) -> FieldInfo:
@@ -160,7 +166,7 @@ def schema_of(cls: type[Any]) -> dict[str, Any]:
             required.append(name)
     schema: dict[str, Any] = {
         "type": "object",
-        "description": inspect.cleandoc(cls.__doc__ or ""),
+        "description": prose(cls.__doc__ or ""),
         "properties": properties,
     }
     if required:
@@ -174,7 +180,8 @@ def schema_of(cls: type[Any]) -> dict[str, Any]:
 def _field_schema(field: dataclasses.Field[Any], hint: Any, info: FieldInfo) -> dict[str, Any]:
     inner, _optional = unwrap_optional(hint)
     schema = type_schema(inner, info.items)
-    schema["description"] = info.description
+    own = schema.get("description")
+    schema["description"] = f"{info.description}\n\n{own}" if own else info.description
     value = field.default
     if info.schema_default and isinstance(value, bool | int | float | str):
         schema["default"] = value.value if isinstance(value, enum.Enum) else value
@@ -209,9 +216,7 @@ def type_schema(hint: Any, items_extra: Mapping[str, Any] | None = None) -> dict
 
 def _class_schema(cls: type[Any]) -> dict[str, Any]:
     if dataclasses.is_dataclass(cls):
-        schema = schema_of(cls)
-        del schema["description"]  # the field's own description says what it is for
-        return schema
+        return schema_of(cls)
     if issubclass(cls, enum.Enum):
         return {"type": "string", "enum": [member.value for member in cls]}
     if cls is bool:
