@@ -7,12 +7,14 @@ secret that vaultsync does not own, written with the vault's own SDK.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
+import boto3
 import hvac
 import pytest
 
@@ -59,9 +61,38 @@ def _hashicorp(request: pytest.FixtureRequest, kv_version: int) -> Iterator[Targ
     backend.close()
 
 
+def _aws(request: pytest.FixtureRequest) -> Iterator[Target]:
+    moto = request.getfixturevalue("moto")
+    prefix = f"contract-{uuid.uuid4().hex[:10]}"
+    backend = create_backend(
+        "aws",
+        {
+            "region": moto.region,
+            "endpoint": moto.endpoint,
+            "auth": {"accessKey": {"secretRef": {"name": "aws"}}},
+        },
+        Credentials({"accessKeyId": moto.access_key_id, "secretAccessKey": moto.secret_access_key}),
+        http_timeout=HTTP_TIMEOUT,
+    )
+    raw = boto3.client(
+        "secretsmanager",
+        region_name=moto.region,
+        endpoint_url=moto.endpoint,
+        aws_access_key_id=moto.access_key_id,
+        aws_secret_access_key=moto.secret_access_key,
+    )
+
+    def plant(path: str, document: Document) -> None:
+        raw.create_secret(Name=path, SecretString=json.dumps(document))
+
+    yield Target("moto", backend, moto.stopped, plant, lambda name: f"{prefix}/{name}")
+    backend.close()
+
+
 TARGETS: dict[str, Callable[[pytest.FixtureRequest], Iterator[Target]]] = {
     "openbao-kv2": lambda request: _hashicorp(request, 2),
     "openbao-kv1": lambda request: _hashicorp(request, 1),
+    "moto": _aws,
 }
 
 
