@@ -7,6 +7,7 @@ secret that vaultsync does not own, written with the vault's own SDK.
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from collections.abc import Callable, Iterator
@@ -17,9 +18,10 @@ from typing import Any
 import boto3
 import hvac
 import pytest
+from kubernetes import client as k8s
 
 from vaultsync.backends.interface import Backend, Credentials, Document
-from vaultsync.backends.registry import create_backend
+from vaultsync.backends.registry import BackendContext, create_backend
 
 HTTP_TIMEOUT = 2.0
 
@@ -89,10 +91,36 @@ def _aws(request: pytest.FixtureRequest) -> Iterator[Target]:
     backend.close()
 
 
+def _kubernetes(request: pytest.FixtureRequest) -> Iterator[Target]:
+    kube = request.getfixturevalue("kube")
+    namespace = f"contract-{uuid.uuid4().hex[:10]}"
+    admin = kube.api_client()
+    core = k8s.CoreV1Api(admin)
+    core.create_namespace(k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name=namespace)))
+    backend = create_backend(
+        "kubernetes",
+        {"namespace": namespace},
+        context=BackendContext(http_timeout=HTTP_TIMEOUT, kube_api_client=admin),
+    )
+
+    def plant(path: str, document: Document) -> None:
+        data = {key: base64.b64encode(str(value).encode()).decode() for key, value in document.items()}
+        core.create_namespaced_secret(
+            namespace, k8s.V1Secret(metadata=k8s.V1ObjectMeta(name=path), type="Opaque", data=data)
+        )
+
+    apiserver = next(process for process in kube.processes if process.name == "kube-apiserver")
+    yield Target("kube", backend, apiserver.stopped, plant, lambda name: name)
+    backend.close()
+    core.delete_namespace(namespace)
+    admin.close()
+
+
 TARGETS: dict[str, Callable[[pytest.FixtureRequest], Iterator[Target]]] = {
     "openbao-kv2": lambda request: _hashicorp(request, 2),
     "openbao-kv1": lambda request: _hashicorp(request, 1),
     "moto": _aws,
+    "kube": _kubernetes,
 }
 
 

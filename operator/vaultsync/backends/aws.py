@@ -55,8 +55,15 @@ CURRENT = "AWSCURRENT"
 PENDING = "VAULTSYNC_PENDING"
 PROBE_NAME = "vaultsync-permission-probe"
 DEFAULT_RECOVERY_DAYS = 30
-_DENIED = {"AccessDeniedException", "AccessDenied", "UnrecognizedClientException", "InvalidSignatureException",
-           "ExpiredTokenException", "IncompleteSignature", "InvalidClientTokenId"}  # fmt: skip
+_DENIED = {
+    "AccessDeniedException",
+    "AccessDenied",
+    "UnrecognizedClientException",
+    "InvalidSignatureException",
+    "ExpiredTokenException",
+    "IncompleteSignature",
+    "InvalidClientTokenId",
+}
 _THROTTLED = {"ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded", "Throttling"}
 _TRANSPORT = (
     boto_errors.EndpointConnectionError,

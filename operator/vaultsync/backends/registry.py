@@ -26,6 +26,8 @@ class BackendContext:
     """How throttled calls are retried."""
     kube_api_client: Any = None
     """A ``kubernetes.client.ApiClient``; required by the kubernetes backend only."""
+    profile_namespace: str | None = None
+    """Namespace of the VaultProfile; the kubernetes backend's default namespace."""
     environ: Mapping[str, str] | None = None
     """The environment the env backend reads (``os.environ`` when ``None``)."""
 

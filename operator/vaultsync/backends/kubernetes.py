@@ -1,0 +1,287 @@
+"""Kubernetes backend: Secrets of one namespace, in the natural Secret type of each secret type.
+
+A path is the Secret's name (a DNS subdomain; no ``/``). The ownership mark is the label
+``managed-by: vaultsync`` plus the annotations ``vaultsync.io/owner`` and ``vaultsync.io/type``
+(an owner ``<ns>/<name>`` is not a valid label value). Compare-and-set is the API server's
+``resourceVersion`` precondition; deletes are immediate (Kubernetes has no soft delete);
+changes are noticed with one paginated LIST whose items' ``resourceVersion`` are the tokens.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from kubernetes import client as k8s
+from kubernetes.client.rest import ApiException
+from urllib3.exceptions import HTTPError as Urllib3Error
+
+from vaultsync.backends.errors import (
+    BackendError,
+    Conflict,
+    InvalidConfig,
+    NotFound,
+    PermissionDenied,
+    Throttled,
+    Unavailable,
+)
+from vaultsync.backends.interface import (
+    MANAGED_BY_KEY,
+    OWNER_KEY,
+    TYPE_KEY,
+    CallCounter,
+    Capabilities,
+    ChangeMarker,
+    ChangeSet,
+    Credentials,
+    DeleteResult,
+    Document,
+    PermissionReport,
+    RemoteSecret,
+    changes_between,
+    check_ownership,
+    metadata_from_marks,
+    ownership_marks,
+)
+from vaultsync.backends.registry import BackendContext
+from vaultsync.backends.retry import RetryPolicy, call_with_retry
+from vaultsync.secrets.errors import SecretModelError
+from vaultsync.secrets.formats import (
+    KUBERNETES_BASIC_AUTH,
+    KUBERNETES_TLS,
+    from_kubernetes_data,
+    to_kubernetes_data,
+)
+
+_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_TYPE_BY_KUBERNETES_TYPE = {KUBERNETES_TLS: "certificate", KUBERNETES_BASIC_AUTH: "basic-auth"}
+_VERB_OF = {"read": "get", "list": "list", "create": "create", "replace": "update", "delete": "delete"}
+PAGE_SIZE = 500
+
+
+def _secret_name(path: str) -> str:
+    name = path.strip("/")
+    if len(name) > 253 or not _NAME.fullmatch(name):
+        raise InvalidConfig("path: a Kubernetes Secret name must be a lowercase DNS subdomain (no '/')")
+    return name
+
+
+def _retry_after(error: ApiException) -> float | None:
+    value = (error.headers or {}).get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+class KubernetesBackend:
+    """Secrets of ``namespace`` through one shared ``ApiClient``."""
+
+    capabilities = Capabilities(soft_delete=False)
+
+    def __init__(
+        self,
+        api_client: Any,
+        namespace: str,
+        *,
+        http_timeout: float = 10.0,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self._api = k8s.CoreV1Api(api_client)
+        self._authz = k8s.AuthorizationV1Api(api_client)
+        self._api_client = api_client
+        self._namespace = namespace
+        self._timeout = http_timeout
+        self._retry = retry or RetryPolicy()
+        self.calls = CallCounter()
+
+    def _call(self, operation: str, what: str, method: Any, *args: Any, **kwargs: Any) -> Any:
+        verb = _VERB_OF.get(operation, operation)
+
+        def once() -> Any:
+            self.calls.add(operation)
+            try:
+                return method(*args, _request_timeout=self._timeout, **kwargs)
+            except ApiException as e:
+                raise self._translate(e, verb, what) from e
+            except Urllib3Error as e:
+                raise Unavailable(f"{what}: API server unreachable ({type(e).__name__})") from e
+
+        return call_with_retry(once, self._retry)
+
+    def _translate(self, error: ApiException, verb: str, what: str) -> BackendError:
+        status = error.status or 0
+        if status == 404:
+            return NotFound(f"{what}: not found")
+        if status in (401, 403):
+            missing = f"{verb} secrets in namespace {self._namespace}"
+            return PermissionDenied(f"{what}: forbidden", missing=[missing])
+        if status == 409:
+            return Conflict(f"{what}: resourceVersion is not the expected one")
+        if status == 429:
+            return Throttled(f"{what}: throttled", retry_after=_retry_after(error))
+        if status in (400, 422):
+            return InvalidConfig(f"{what}: rejected by the API server (HTTP {status})")
+        return Unavailable(f"{what}: API server failed (HTTP {status})")
+
+    def _get(self, name: str) -> Any | None:
+        try:
+            secret = self._call("read", name, self._api.read_namespaced_secret, name, self._namespace)
+        except NotFound:
+            return None
+        return None if secret.metadata.deletion_timestamp else secret
+
+    @staticmethod
+    def _marks(secret: Any) -> dict[str, str]:
+        return {**(secret.metadata.labels or {}), **(secret.metadata.annotations or {})}
+
+    def read(self, path: str) -> RemoteSecret:
+        name = _secret_name(path)
+        secret = self._get(name)
+        if secret is None:
+            raise NotFound(f"{name}: not found")
+        marks = self._marks(secret)
+        secret_type = marks.get(TYPE_KEY) or _TYPE_BY_KUBERNETES_TYPE.get(secret.type or "", "key-value")
+        data = {key: base64.b64decode(value) for key, value in (secret.data or {}).items()}
+        try:
+            document = from_kubernetes_data(secret_type, data)
+        except SecretModelError as e:
+            raise InvalidConfig(f"{name}: data does not decode as a {secret_type} document") from e
+        metadata = metadata_from_marks(marks, updated_at=None)
+        return RemoteSecret(document, str(secret.metadata.resource_version), metadata)
+
+    def _body(self, name: str, secret_type: str, document: Document, owner: str, existing: Any) -> Any:
+        try:
+            kubernetes_type, data = to_kubernetes_data(secret_type, document)
+        except SecretModelError as e:
+            raise InvalidConfig(f"{name}: document does not fit a {secret_type} Secret ({e})") from e
+        labels = dict(existing.metadata.labels or {}) if existing else {}
+        annotations = dict(existing.metadata.annotations or {}) if existing else {}
+        labels[MANAGED_BY_KEY] = ownership_marks(owner)[MANAGED_BY_KEY]
+        annotations.update({OWNER_KEY: owner, TYPE_KEY: secret_type})
+        return k8s.V1Secret(
+            metadata=k8s.V1ObjectMeta(
+                name=name,
+                namespace=self._namespace,
+                labels=labels,
+                annotations=annotations,
+                resource_version=existing.metadata.resource_version if existing else None,
+            ),
+            type=kubernetes_type,
+            data={key: base64.b64encode(value).decode() for key, value in data.items()},
+        )
+
+    def write(
+        self,
+        path: str,
+        secret_type: str,
+        document: Document,
+        *,
+        owner: str,
+        expected_version: str | None,
+        adopt: bool = False,
+    ) -> str:
+        name = _secret_name(path)
+        existing = self._get(name)
+        if existing is None:
+            if expected_version is not None:
+                raise Conflict(f"{name}: expected version {expected_version} but the secret does not exist")
+            body = self._body(name, secret_type, document, owner, None)
+            created = self._call("create", name, self._api.create_namespaced_secret, self._namespace, body)
+            return str(created.metadata.resource_version)
+        check_ownership(name, metadata_from_marks(self._marks(existing)), owner, adopt=adopt)
+        current = str(existing.metadata.resource_version)
+        if expected_version is not None and expected_version != current:
+            raise Conflict(f"{name}: expected version {expected_version}, API server has {current}")
+        body = self._body(name, secret_type, document, owner, existing)
+        if body.type != existing.type:
+            # The type of a Secret is immutable: replace it, guarded by the version we checked.
+            self._delete_at(name, current)
+            body.metadata.resource_version = None
+            created = self._call("create", name, self._api.create_namespaced_secret, self._namespace, body)
+            return str(created.metadata.resource_version)
+        replaced = self._call(
+            "replace", name, self._api.replace_namespaced_secret, name, self._namespace, body
+        )
+        return str(replaced.metadata.resource_version)
+
+    def _delete_at(self, name: str, resource_version: str) -> None:
+        options = k8s.V1DeleteOptions(preconditions=k8s.V1Preconditions(resource_version=resource_version))
+        self._call("delete", name, self._api.delete_namespaced_secret, name, self._namespace, body=options)
+
+    def delete(
+        self, path: str, *, owner: str, adopt: bool = False, recovery_days: int | None = None
+    ) -> DeleteResult:
+        name = _secret_name(path)
+        existing = self._get(name)
+        if existing is None:
+            raise NotFound(f"{name}: not found")
+        check_ownership(name, metadata_from_marks(self._marks(existing)), owner, adopt=adopt)
+        self._delete_at(name, str(existing.metadata.resource_version))
+        return DeleteResult(restorable=False)
+
+    def restore(self, path: str) -> None:
+        raise NotFound(f"{_secret_name(path)}: Kubernetes deletes are permanent; nothing to restore")
+
+    def list_changes(self, since: ChangeMarker | None, paths: Collection[str] | None = None) -> ChangeSet:
+        wanted = set(paths) if paths is not None else None
+        tokens: dict[str, str] = {}
+        token: str | None = None
+        while True:
+            extra = {"_continue": token} if token else {}
+            page = self._call(
+                "list", "list", self._api.list_namespaced_secret, self._namespace, limit=PAGE_SIZE, **extra
+            )
+            for item in page.items:
+                name = item.metadata.name
+                if (wanted is None or name in wanted) and not item.metadata.deletion_timestamp:
+                    tokens[name] = str(item.metadata.resource_version)
+            token = page.metadata._continue
+            if not token:
+                break
+        return changes_between(since, tokens)
+
+    def set_enabled(self, path: str, enabled: bool, *, owner: str) -> None:
+        raise InvalidConfig("kubernetes: Secrets have no enable switch")
+
+    def verify_permissions(self, path_prefix: str = "") -> PermissionReport:
+        checked: list[str] = []
+        missing: list[str] = []
+        for verb in ("get", "list", "create", "update", "delete"):
+            review = k8s.V1SelfSubjectAccessReview(
+                spec=k8s.V1SelfSubjectAccessReviewSpec(
+                    resource_attributes=k8s.V1ResourceAttributes(
+                        namespace=self._namespace, verb=verb, resource="secrets"
+                    )
+                )
+            )
+            answer = self._call(
+                "access-review",
+                "SelfSubjectAccessReview",
+                self._authz.create_self_subject_access_review,
+                review,
+            )
+            name = f"{verb} secrets in namespace {self._namespace}"
+            checked.append(name)
+            if not answer.status.allowed:
+                missing.append(name)
+        return PermissionReport(checked=checked, missing=missing)
+
+    def close(self) -> None:
+        """The ApiClient belongs to the caller, which closes it."""
+
+
+def from_spec(
+    spec: Mapping[str, Any], credentials: Credentials, context: BackendContext
+) -> KubernetesBackend:
+    """Build the backend from ``spec.provider.kubernetes``; needs ``context.kube_api_client``."""
+    if context.kube_api_client is None:
+        raise InvalidConfig("kubernetes: no Kubernetes API client was supplied")
+    namespace = spec.get("namespace") or context.profile_namespace
+    if not namespace:
+        raise InvalidConfig("kubernetes.namespace: required when the profile's namespace is unknown")
+    return KubernetesBackend(
+        context.kube_api_client, namespace, http_timeout=context.http_timeout, retry=context.retry
+    )
