@@ -153,6 +153,7 @@ class LabelSelector(Model):
     match_labels: dict[str, str] = prop(
         "Labels that must all be present with these values.",
         default_factory=dict,
+        schema={"maxProperties": 64},
         items={"maxLength": 63},
     )
     match_expressions: tuple[LabelSelectorRequirement, ...] = prop(

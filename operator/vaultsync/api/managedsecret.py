@@ -185,10 +185,16 @@ class KubernetesSecretTarget(Model):
         items={"maxLength": 65536},
     )
     labels: dict[str, str] = prop(
-        "Labels added to the Secret.", default_factory=dict, items={"maxLength": 63}
+        "Labels added to the Secret.",
+        default_factory=dict,
+        schema={"maxProperties": 64},
+        items={"maxLength": 63},
     )
     annotations: dict[str, str] = prop(
-        "Annotations added to the Secret.", default_factory=dict, items={"maxLength": 4096}
+        "Annotations added to the Secret.",
+        default_factory=dict,
+        schema={"maxProperties": 64},
+        items={"maxLength": 4096},
     )
     rollout_restart: tuple[RolloutTarget, ...] = prop(
         "Workloads to restart (like kubectl rollout restart) when the Secret's content changes.",
@@ -203,7 +209,10 @@ class CertificateSubject(Model):
 
     common_name: str = prop("Common name (CN).", schema={"minLength": 1, "maxLength": 64})
     organizations: tuple[str, ...] = prop(
-        "Organizations (O).", default=(), schema={"maxItems": 8}, items={"maxLength": 64}
+        "Organizations (O).",
+        default=(),
+        schema={"maxItems": 8, "x-kubernetes-list-type": "atomic"},
+        items={"maxLength": 64},
     )
 
 

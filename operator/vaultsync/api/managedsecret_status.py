@@ -113,7 +113,10 @@ class Consumer(Model):
 class ComplianceResult(Model):
     """The outcome of one compliance rule."""
 
-    rule: str = prop("The rule, as named in spec.compliance.rules of the VaultProfile, e.g. minLength.")
+    rule: str = prop(
+        "The rule, as named in spec.compliance.rules of the VaultProfile, e.g. minLength.",
+        schema={"maxLength": 63},
+    )
     passed: bool = prop("Whether the content passes the rule.")
     message: str | None = prop(
         "Why the rule failed; names fields, never echoes values.", default=None, schema={"maxLength": 1024}
