@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,9 +29,15 @@ Body = dict[str, Any]
 def crds_installed(kube: KubeControlPlane) -> None:
     applied = kube.kubectl("apply", "-f", str(CRDS_DIR))
     assert applied.returncode == 0, applied.stderr
-    names = [f"crd/{kind.crd_name}" for kind in KINDS]
-    established = kube.kubectl("wait", "--for=condition=Established", "--timeout=60s", *names)
-    assert established.returncode == 0, established.stderr
+    established = '{.status.conditions[?(@.type=="Established")].status}'
+    deadline = time.monotonic() + 60
+    for kind in KINDS:
+        while True:
+            got = kube.kubectl("get", "crd", kind.crd_name, "-o", f"jsonpath={established}")
+            if got.stdout.strip() == "True":
+                break
+            assert time.monotonic() < deadline, f"{kind.crd_name} never became Established: {got.stderr}"
+            time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")
@@ -217,6 +224,13 @@ REJECTED = {
         ),
         "spec.approval.requiredApprovals in body should be greater than or equal to 1",
     ),
+    "vp-duplicate-gated-operation": (
+        _with(
+            HASHICORP,
+            _set("spec.approval", {"operations": ["Delete", "Delete"], "approvers": {"users": ["alice"]}}),
+        ),
+        'spec.approval.operations[1]: Duplicate value: "Delete"',
+    ),
     "vp-no-approvers": (
         _with(HASHICORP, _set("spec.approval", {"operations": ["Create"], "approvers": {}})),
         "spec.approval.approvers must name at least one user or group",
@@ -255,6 +269,14 @@ REJECTED = {
     "ms-generator-length-on-private-key": (
         _managed_secret("bad", type="private-key", generate={"kind": "privateKey", "length": 32}),
         "generate.length applies only to kind password or secretKey",
+    ),
+    "ms-references-itself": (
+        _managed_secret(
+            "bad",
+            references=["bad"],
+            kubernetesSecrets=[{"name": "db", "template": {"url": "{{ secret.password }}"}}],
+        ),
+        "spec.references cannot name the ManagedSecret itself",
     ),
     "ms-references-without-template": (
         _managed_secret("bad", references=["ca"]),

@@ -47,10 +47,11 @@ from vaultsync.api.managedsecret_status import (
     TargetKind,
     TargetState,
     TargetStatus,
+    short_fingerprint,
 )
 from vaultsync.api.policy import ApprovalPolicy, CompliancePolicy, ComplianceRules, Enforcement
 from vaultsync.api.providers import Provider, ProviderKind
-from vaultsync.api.vaultprofile import VaultProfileSpec, VaultProfileStatus
+from vaultsync.api.vaultprofile import VaultProfileConditionType, VaultProfileSpec, VaultProfileStatus
 
 __all__ = [
     "ANNOTATION_REFRESH_REQUESTED_AT",
@@ -100,9 +101,11 @@ __all__ = [
     "TargetKind",
     "TargetState",
     "TargetStatus",
+    "VaultProfileConditionType",
     "VaultProfileSpec",
     "VaultProfileStatus",
     "format_timestamp",
     "parse_duration",
     "parse_timestamp",
+    "short_fingerprint",
 ]

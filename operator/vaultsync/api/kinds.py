@@ -38,6 +38,13 @@ MANAGED_SECRET = Kind(
     ),
     spec=ManagedSecretSpec,
     status=ManagedSecretStatus,
+    rules=(
+        {
+            "rule": "!has(self.spec.references) || !(self.metadata.name in self.spec.references)",
+            "message": "spec.references cannot name the ManagedSecret itself",
+            "fieldPath": ".spec.references",
+        },
+    ),
     columns=(
         PrinterColumn("Type", "string", ".spec.type", "Type of the content."),
         PrinterColumn("Phase", "string", ".status.phase", "Where the secret stands."),

@@ -30,6 +30,11 @@ MAX_VERSIONS = 50
 """How many versions the status keeps; older ones are dropped first."""
 
 
+def short_fingerprint(fingerprint: str) -> str:
+    """The few hex digits of a fingerprint that ``kubectl get`` shows (``status.shortFingerprint``)."""
+    return fingerprint.rpartition(":")[2][:SHORT_FINGERPRINT_LENGTH]
+
+
 class Phase(StrEnum):
     SYNCED = "Synced"
     SYNCING = "Syncing"

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from vaultsync.api.codec import Model
 from vaultsync.api.common import CONDITIONS_SCHEMA, DURATION, SHORT_TEXT, Condition, LabelSelector
 from vaultsync.api.policy import ApprovalPolicy, CompliancePolicy
 from vaultsync.api.providers import Provider, ProviderKind
 from vaultsync.api.schema import model, prop
+
+
+class VaultProfileConditionType(StrEnum):
+    READY = "Ready"
+    PERMISSIONS_VERIFIED = "PermissionsVerified"
 
 
 @model()

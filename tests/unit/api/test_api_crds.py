@@ -183,6 +183,11 @@ def test_schema_declares(kind: Kind, path: str, key: str, value: Any) -> None:
     assert dict(_nodes(kind))[path][key] == value
 
 
+def test_managed_secret_root_rule_forbids_referencing_itself() -> None:
+    messages = [rule["message"] for rule in _root(MANAGED_SECRET)["x-kubernetes-validations"]]
+    assert messages == ["spec.references cannot name the ManagedSecret itself"]
+
+
 def test_managed_secret_type_lists_the_eleven_types_of_the_design() -> None:
     types = dict(_nodes(MANAGED_SECRET))["spec.type"]["enum"]
     assert types == [

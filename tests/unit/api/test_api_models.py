@@ -31,6 +31,7 @@ from vaultsync.api import (
     format_timestamp,
     parse_duration,
     parse_timestamp,
+    short_fingerprint,
 )
 from vaultsync.api.schema import model_fields, unwrap_optional
 
@@ -245,3 +246,7 @@ def test_timestamps_are_rfc3339_utc(moment: datetime) -> None:
 def test_naive_timestamps_are_refused() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         format_timestamp(datetime(2026, 1, 1))
+
+
+def test_short_fingerprint_is_the_start_of_the_hex_digest() -> None:
+    assert short_fingerprint("hmac-sha256:" + "0123456789abcdef" * 4) == "0123456789ab"
