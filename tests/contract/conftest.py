@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -18,10 +19,14 @@ from typing import Any
 import boto3
 import hvac
 import pytest
+from azure.core.credentials import AccessToken
+from azure.keyvault.secrets import SecretClient
 from kubernetes import client as k8s
 
+from vaultsync.backends.azure import AzureBackend
 from vaultsync.backends.interface import Backend, Credentials, Document
 from vaultsync.backends.registry import BackendContext, create_backend
+from vaultsync.secrets.formats import azure_name_for_path
 
 HTTP_TIMEOUT = 2.0
 
@@ -116,14 +121,52 @@ def _kubernetes(request: pytest.FixtureRequest) -> Iterator[Target]:
     admin.close()
 
 
+class StaticToken:
+    """Lowkey Vault checks that a bearer token is present, not what it says."""
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        return AccessToken("lowkey-accepts-any-token", int(time.time()) + 3600)
+
+
+def lowkey_client(vault_url: str) -> SecretClient:
+    return SecretClient(
+        vault_url,
+        StaticToken(),
+        verify_challenge_resource=False,
+        connection_verify=False,
+        retry_total=0,
+        connection_timeout=HTTP_TIMEOUT,
+        read_timeout=HTTP_TIMEOUT,
+    )
+
+
+def _azure(request: pytest.FixtureRequest) -> Iterator[Target]:
+    lowkey = request.getfixturevalue("lowkey")
+    prefix = f"contract-{uuid.uuid4().hex[:10]}"
+    backend = AzureBackend(lowkey_client(lowkey.vault_url))
+    raw = lowkey_client(lowkey.vault_url)
+
+    def plant(path: str, document: Document) -> None:
+        raw.set_secret(azure_name_for_path(path), json.dumps(document), content_type="application/json")
+
+    yield Target("lowkey", backend, lowkey.stopped, plant, lambda name: f"{prefix}/{name}")
+    backend.close()
+    raw.close()
+
+
 TARGETS: dict[str, Callable[[pytest.FixtureRequest], Iterator[Target]]] = {
     "openbao-kv2": lambda request: _hashicorp(request, 2),
     "openbao-kv1": lambda request: _hashicorp(request, 1),
     "moto": _aws,
     "kube": _kubernetes,
+    "lowkey": _azure,
 }
 
 
-@pytest.fixture(params=sorted(TARGETS))
+@pytest.fixture(
+    params=[
+        pytest.param(name, marks=[pytest.mark.azure] if name == "lowkey" else []) for name in sorted(TARGETS)
+    ]
+)
 def target(request: pytest.FixtureRequest) -> Iterator[Target]:
     yield from TARGETS[request.param](request)
