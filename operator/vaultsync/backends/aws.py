@@ -262,7 +262,7 @@ class AwsBackend:
             if not listing.get("NextToken"):
                 break
             page = {"MaxResults": 100, "NextToken": listing["NextToken"]}
-        return changes_between(since, tokens)
+        return changes_between(since, tokens, paths)
 
     def set_enabled(self, path: str, enabled: bool, *, owner: str) -> None:
         raise InvalidConfig("aws: Secrets Manager has no per-secret enable switch")

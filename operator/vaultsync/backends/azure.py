@@ -248,7 +248,7 @@ class AzureBackend:
                 if path is not None:
                     revision = (props.tags or {}).get(REVISION_KEY, "")
                     tokens[path] = f"{props.updated_on.isoformat() if props.updated_on else ''}|{revision}"
-        return changes_between(since, tokens)
+        return changes_between(since, tokens, paths)
 
     def set_enabled(self, path: str, enabled: bool, *, owner: str) -> None:
         name = self._name(path)

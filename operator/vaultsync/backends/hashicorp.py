@@ -275,7 +275,7 @@ class HashicorpBackend:
     def list_changes(self, since: ChangeMarker | None, paths: Collection[str] | None = None) -> ChangeSet:
         candidates = list(paths) if paths is not None else self.list_paths()
         tokens = {p: t for p in candidates if (t := self._token(p)) is not None}
-        return changes_between(since, tokens)
+        return changes_between(since, tokens, paths)
 
     def set_enabled(self, path: str, enabled: bool, *, owner: str) -> None:
         raise InvalidConfig("hashicorp: Vault/OpenBao has no per-secret enable switch")

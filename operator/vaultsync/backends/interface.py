@@ -231,10 +231,16 @@ def check_ownership(path: str, metadata: RemoteMetadata, owner: str, *, adopt: b
         )
 
 
-def changes_between(old: ChangeMarker | None, new_tokens: Mapping[str, str]) -> ChangeSet:
-    """Compare version tokens: created, changed and vanished paths are all changes."""
+def changes_between(
+    old: ChangeMarker | None, new_tokens: Mapping[str, str], scope: Collection[str] | None = None
+) -> ChangeSet:
+    """Compare version tokens: created, changed and vanished paths are all changes.
+
+    With a ``scope`` (the paths asked about), only paths in it can count as vanished.
+    """
     old_tokens = old.tokens if old is not None else {}
     changed = {p for p, token in new_tokens.items() if old_tokens.get(p) != token}
     if old is not None:
-        changed |= set(old_tokens) - set(new_tokens)
+        candidates = set(old_tokens) if scope is None else set(old_tokens) & set(scope)
+        changed |= candidates - set(new_tokens)
     return ChangeSet(changed=frozenset(changed), marker=ChangeMarker(dict(new_tokens)))

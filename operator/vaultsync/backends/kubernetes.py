@@ -241,7 +241,7 @@ class KubernetesBackend:
             token = page.metadata._continue
             if not token:
                 break
-        return changes_between(since, tokens)
+        return changes_between(since, tokens, paths)
 
     def set_enabled(self, path: str, enabled: bool, *, owner: str) -> None:
         raise InvalidConfig("kubernetes: Secrets have no enable switch")
