@@ -11,7 +11,7 @@ the field and the problem, never the value. The per-type field rules live in
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
@@ -98,9 +98,6 @@ class SecretContent:
 
     def __repr__(self) -> str:
         return f"SecretContent(type={self.type.value!r}, fields={sorted(self.fields)!r}, values=<redacted>)"
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.fields)
 
 
 def parse_content(secret_type: str, document: Mapping[str, object]) -> SecretContent:

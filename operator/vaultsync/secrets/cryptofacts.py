@@ -16,6 +16,7 @@ from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa, x448, x25519
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from vaultsync.secrets.errors import ContentError
@@ -146,10 +147,9 @@ def _as_private_key(key: object, field: str) -> PrivateKey:
     raise ContentError(field, "holds an unsupported kind of private key")
 
 
-def public_key_der(key: object) -> bytes:
-    """SubjectPublicKeyInfo DER of a private key or certificate public key, for matching pairs."""
-    public = key.public_key() if hasattr(key, "public_key") else key
-    return public.public_bytes(  # type: ignore[no-any-return, union-attr]
+def public_key_der(public_key: PublicKeyTypes) -> bytes:
+    """SubjectPublicKeyInfo DER of a public key, to check that a private key and a certificate match."""
+    return public_key.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
 
@@ -226,7 +226,7 @@ def keystore_facts(data: bytes, password: str) -> KeystoreFacts:
     if (
         key is not None
         and certificate is not None
-        and public_key_der(key) != public_key_der(certificate.public_key())
+        and public_key_der(key.public_key()) != public_key_der(certificate.public_key())
     ):
         raise ContentError("keystore", "holds a private key that does not match its certificate")
     return KeystoreFacts(

@@ -203,7 +203,7 @@ def _certificate(body: Mapping[str, object]) -> Parsed:
             if error.field == "passphrase":
                 raise ContentError("privateKey", "is encrypted; a certificate's key must not be") from None
             raise
-        if cryptofacts.public_key_der(key) != cryptofacts.public_key_der(chain[0].public_key()):
+        if cryptofacts.public_key_der(key.public_key()) != cryptofacts.public_key_der(chain[0].public_key()):
             raise ContentError("privateKey", "does not match the leaf certificate")
         fields["privateKey"] = key_blocks[0].to_text()
     if "caCertificate" in body:

@@ -14,7 +14,8 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from vaultsync.secrets.content import SecretContent
 
@@ -74,9 +75,41 @@ def _current_pattern() -> re.Pattern[str] | None:
     global _pattern  # noqa: PLW0603 - see register_secret
     with _lock:
         if _pattern is None and _registered:
-            longest_first = sorted(_registered, key=len, reverse=True)
-            _pattern = re.compile("|".join(re.escape(form) for form in longest_first))
+            _pattern = re.compile(_trie_regex(_registered))
         return _pattern
+
+
+_END = ""
+
+
+def _trie_regex(values: Iterable[str]) -> str:
+    """One regex matching any of ``values``, longest first, shaped as a trie.
+
+    A flat alternation of thousands of values costs milliseconds per log line; the trie shares
+    prefixes, so matching costs about the length of the line.
+    """
+    trie: dict[str, Any] = {}
+    for value in values:
+        node = trie
+        for char in value:
+            node = node.setdefault(char, {})
+        node[_END] = {}
+    return _emit(trie)
+
+
+def _emit(node: dict[str, Any]) -> str:
+    literal = []
+    while len(node) == 1 and _END not in node:
+        ((char, node),) = node.items()
+        literal.append(re.escape(char))
+    branches = [re.escape(char) + _emit(child) for char, child in sorted(node.items()) if char != _END]
+    if not branches:
+        tail = ""
+    elif _END in node:
+        tail = "(?:" + "|".join(branches) + ")?"
+    else:
+        tail = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    return "".join(literal) + tail
 
 
 def redact(text: str) -> str:

@@ -117,3 +117,17 @@ def test_any_registered_value_disappears_from_any_text(value: str, before: str, 
     redaction.clear_registered_secrets()
     register_secret(value)
     assert value not in redact(before + value + after)
+
+
+@PROPERTY
+@given(
+    st.lists(st.text(alphabet="abc-", min_size=4, max_size=8), min_size=1, max_size=12),
+    st.text(alphabet="ab ", max_size=5),
+)
+def test_many_values_sharing_prefixes_are_all_masked(values: list[str], separator: str) -> None:
+    redaction.clear_registered_secrets()
+    for value in values:
+        register_secret(value)
+    redacted = redact(separator.join(values))
+    for value in values:
+        assert value not in redacted.replace(MASK, " ")
