@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -181,3 +182,27 @@ def test_stopped_server_yields_unavailable_and_nothing_half_written(target: Targ
         return  # an in-memory server lost everything on restart: nothing half-written either
     assert after.document == document_for("generic", "1")
     assert after.version == first
+
+
+def test_racing_writers_with_the_same_expected_version(target: Target) -> None:
+    path = target.path_for("race")
+    first = target.backend.write(
+        path, "generic", document_for("generic", "0"), owner=OWNER, expected_version=None
+    )
+
+    def attempt(i: int) -> str | None:
+        try:
+            target.backend.write(
+                path, "generic", document_for("generic", str(i)), owner=OWNER, expected_version=first
+            )
+        except Conflict:
+            return None
+        return str(i)
+
+    with ThreadPoolExecutor(4) as pool:
+        winners = [w for w in pool.map(attempt, range(1, 5)) if w is not None]
+    if target.backend.capabilities.atomic_compare_and_set:
+        assert len(winners) == 1
+    else:
+        assert len(winners) >= 1
+    assert target.backend.read(path).document in [document_for("generic", w) for w in winners]
