@@ -6,6 +6,9 @@ them (key algorithm, certificate validity, JWT claims) and a canonical byte enco
 fingerprints are computed. ``parse_content`` is the only way in and raises ``ContentError`` naming
 the field and the problem, never the value. The per-type field rules live in
 ``vaultsync.secrets.fields``, the vocabulary (types, facts) in ``vaultsync.secrets.model``.
+
+Every type's document may carry ``expiresAt`` (RFC 3339) besides its fields; it is metadata, part of
+the canonical encoding, and for key-value content it is never one of the keys.
 """
 
 from __future__ import annotations

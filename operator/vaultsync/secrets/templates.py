@@ -36,6 +36,8 @@ class _FieldsView:
         self._values = values
 
     def __getattr__(self, name: str) -> TemplateValue:
+        if name.startswith("_"):  # protocol probes (__html__, __deepcopy__...) are not field lookups
+            raise AttributeError(name)
         return self[name]
 
     def __getitem__(self, name: object) -> TemplateValue:
@@ -56,6 +58,8 @@ class _SecretsView:
         }
 
     def __getattr__(self, name: str) -> _FieldsView:
+        if name.startswith("_"):
+            raise AttributeError(name)
         return self[name]
 
     def __getitem__(self, name: object) -> _FieldsView:

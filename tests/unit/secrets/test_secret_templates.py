@@ -42,6 +42,7 @@ REFERENCES = {
         pytest.param("{{ SECRETS['cfg']['host-name'] }}", "db.local", id="item-with-dash"),
         pytest.param("{{ SECRETS.cfg['_private'] }}", "under", id="underscore-key-by-item"),
         pytest.param("{{ secret.expiresAt }}", "2030-01-01T00:00:00Z", id="expires-at"),
+        pytest.param("{{ secret.password | e }}", "pa55-word!", id="escape-filter"),
         pytest.param(
             "{% if secret.username == 'app' %}yes{% endif %}\n", "yes\n", id="trailing-newline-kept"
         ),
