@@ -178,6 +178,31 @@ def test_approval_requests_go_through_the_webhooks(cluster_wide: Release) -> Non
     assert f"{cluster_wide.fullname}-webhook" in created.stderr
 
 
+@pytest.mark.parametrize("weakened", [False, True], ids=["chart-pod", "control-keeps-capabilities"])
+def test_operator_pod_passes_the_restricted_pod_security_standard(
+    cluster_wide: Release, weakened: bool
+) -> None:
+    """The API server's PodSecurity admission judges a pod built from the Deployment's template in a
+    namespace that enforces `restricted` (the pod is never scheduled: there is no kubelet)."""
+    namespace = _namespace(cluster_wide.kube, "vs-restricted")
+    cluster_wide.extra_namespaces.append(namespace)
+    labelled = cluster_wide.kube.kubectl(
+        "label", "namespace", namespace, "pod-security.kubernetes.io/enforce=restricted"
+    )
+    assert labelled.returncode == 0, labelled.stderr
+    (deployment,) = [obj for obj in cluster_wide.manifest() if obj["kind"] == "Deployment"]
+    spec = deployment["spec"]["template"]["spec"]
+    if weakened:
+        del spec["containers"][0]["securityContext"]["capabilities"]
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "operator", "namespace": namespace}}
+    created = cluster_wide.kube.kubectl("create", "-f", "-", input=json.dumps({**pod, "spec": spec}))
+    if weakened:
+        assert created.returncode != 0
+        assert 'violates PodSecurity "restricted:latest": unrestricted capabilities' in created.stderr
+    else:
+        assert created.returncode == 0, created.stderr
+
+
 def test_upgrade_keeps_the_hmac_key_and_webhook_ca(cluster_wide: Release) -> None:
     def observed() -> tuple[str, str, str]:
         hmac = cluster_wide.get_json("secret", f"{cluster_wide.fullname}-hmac", "-n", cluster_wide.namespace)

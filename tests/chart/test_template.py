@@ -447,6 +447,7 @@ def test_hmac_key_secret_is_generated_once_and_kept(
     assert secret["metadata"]["name"] == f"{_fullname(values)}-hmac"
     assert secret["immutable"] is True
     assert secret["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+    assert secret["metadata"]["annotations"]["argocd.argoproj.io/sync-options"] == "Delete=false"
     key = base64.b64decode(secret["data"]["key"])
     assert len(key) == 64
     assert key.isalnum()
