@@ -30,6 +30,7 @@ class Release:
     helm: Helm
     kube: KubeControlPlane
     extra_namespaces: list[str] = field(default_factory=list)
+    install_output: str = ""
 
     @property
     def fullname(self) -> str:
@@ -56,6 +57,7 @@ class Release:
             "120s",
         )
         assert done.returncode == 0, done.stderr
+        self.install_output = done.stdout
 
     def manifest(self) -> list[dict[str, Any]]:
         got = self.helm_run("get", "manifest", self.name, "--namespace", self.namespace)
@@ -155,6 +157,28 @@ def test_every_rendered_object_exists(request: pytest.FixtureRequest, release_fi
             "wait", "--for=condition=Established", f"crd/{name}", "--timeout=60s"
         )
         assert established.returncode == 0, established.stderr
+
+
+@pytest.mark.parametrize(
+    ("release_fixture", "lines"),
+    [
+        pytest.param(
+            "cluster_wide",
+            ["Scope: the whole cluster", 'Replicas: 2, kopf peering "cw-vaultsync" keeps one active'],
+            id="cluster-wide-ha",
+        ),
+        pytest.param("sharded", ["Scope: namespaces vs-team-a-", "Replicas: 1.\n"], id="sharded"),
+    ],
+)
+def test_install_notes_describe_the_installation(
+    request: pytest.FixtureRequest, release_fixture: str, lines: list[str]
+) -> None:
+    release: Release = request.getfixturevalue(release_fixture)
+    notes = release.install_output.split("NOTES:", 1)[1]
+    for line in lines:
+        assert line in notes
+    assert f"Secret {release.fullname}-webhook-tls" in notes
+    assert f"rollout status deployment/{release.fullname}" in notes
 
 
 def test_ha_install_creates_the_peering(cluster_wide: Release) -> None:

@@ -10,10 +10,24 @@ import pytest
 from chart.chart_tools import CHART_DIR, REPO_ROOT, Helm
 
 
-def test_helm_lint_strict_passes(helm: Helm) -> None:
-    linted = helm.run("lint", "--strict", str(CHART_DIR))
+@pytest.mark.parametrize(
+    "values",
+    [
+        pytest.param({}, id="defaults"),
+        pytest.param(
+            {"ha": {"enabled": True}, "replicas": 2, "watchNamespaces": ["a", "b"]}, id="ha-sharded"
+        ),
+        pytest.param(
+            {"webhook": {"certManager": {"enabled": True}}, "metrics": {"serviceMonitor": {"enabled": True}}},
+            id="cert-manager-and-monitoring",
+        ),
+    ],
+)
+def test_helm_lint_strict_passes(helm: Helm, values: dict[str, Any]) -> None:
+    linted = helm.run("lint", "--strict", str(CHART_DIR), "-f", str(helm.values_file(values, "lint")))
     assert linted.returncode == 0, linted.stdout + linted.stderr
     assert "0 chart(s) failed" in linted.stdout
+    assert "[WARNING]" not in linted.stdout
 
 
 @pytest.mark.parametrize(
