@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import base64
+import ssl
+import urllib.request
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import hvac
 import pytest
 import yaml
 
-from vaultsync.backends.errors import InvalidConfig, PermissionDenied
+from vaultsync.backends.errors import InvalidConfig, NotFound, PermissionDenied
 from vaultsync.backends.hashicorp import HashicorpBackend
 from vaultsync.backends.interface import Credentials
 from vaultsync.backends.registry import create_backend
 from vaultsync.devstack.kube import KubeControlPlane
+from vaultsync.devstack.process import ManagedProcess, free_port, venv_binary
 from vaultsync.devstack.vaults import OpenBao
 
 pytestmark = pytest.mark.stack
@@ -180,3 +184,78 @@ def test_kubernetes_login_against_the_real_apiserver_token_review(
     with pytest.raises(PermissionDenied):
         intruder.read("k")
     intruder.close()
+
+
+def test_enterprise_namespace_header_reaches_the_namespace(
+    openbao: OpenBao, root: hvac.Client, prefix: str
+) -> None:
+    namespace = f"ns{prefix.replace('-', '')}"
+    root.write(f"sys/namespaces/{namespace}")
+    in_namespace = hvac.Client(url=openbao.address, token=openbao.root_token, namespace=namespace)
+    in_namespace.sys.enable_secrets_engine("kv", path="secret", options={"version": "2"})
+    spec = {"address": openbao.address, "namespace": namespace, "auth": {"token": {}}}
+    backend = create_backend("hashicorp", spec, Credentials({"token": openbao.root_token}), http_timeout=2)
+    backend.write("db", "generic", {"value": "in-namespace"}, owner=OWNER, expected_version=None)
+    assert in_namespace.secrets.kv.v2.read_secret_version("db", raise_on_deleted_version=True)["data"][
+        "data"
+    ] == {"value": "in-namespace"}
+    with pytest.raises(hvac.exceptions.InvalidPath):
+        root.secrets.kv.v2.read_secret_version("db", raise_on_deleted_version=True)
+    backend.close()
+
+
+def _health(address: str, ca_file: Path) -> bool:
+    context = ssl.create_default_context(cafile=str(ca_file))
+    with urllib.request.urlopen(f"{address}/v1/sys/health", timeout=2, context=context) as response:  # noqa: S310
+        return bool(response.status == 200)
+
+
+@pytest.fixture(scope="module")
+def tls_openbao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """A second OpenBao dev server behind TLS with its own generated CA."""
+    state = tmp_path_factory.mktemp("openbao-tls")
+    port = free_port()
+    address = f"https://127.0.0.1:{port}"
+    ca_file = state / "vault-ca.pem"
+    process = ManagedProcess(
+        name="openbao-tls",
+        command=[
+            venv_binary("bao"),
+            "server",
+            "-dev",
+            "-dev-tls",
+            f"-dev-tls-cert-dir={state}",
+            "-dev-root-token-id=tls-root",
+            f"-dev-listen-address=127.0.0.1:{port}",
+            "-dev-no-store-token",
+        ],
+        log_path=state / "openbao.log",
+        ready=lambda: _health(address, ca_file),
+        env={"HOME": str(state)},
+    )
+    process.start()
+    try:
+        yield address, ca_file
+    finally:
+        process.stop()
+
+
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+@pytest.mark.parametrize(
+    ("with_ca", "skip_verify", "outcome"),
+    [
+        pytest.param(True, False, NotFound, id="ca-bundle-trusted"),
+        pytest.param(False, True, NotFound, id="verification-skipped"),
+        pytest.param(False, False, InvalidConfig, id="unknown-ca-refused"),
+    ],
+)
+def test_custom_ca_bundle(
+    tls_openbao: tuple[str, Path], with_ca: bool, skip_verify: bool, outcome: type[Exception]
+) -> None:
+    address, ca_file = tls_openbao
+    credentials = {"token": "tls-root", **({"caBundle": ca_file.read_text()} if with_ca else {})}
+    spec = {"address": address, "tlsSkipVerify": skip_verify, "auth": {"token": {}}}
+    backend = create_backend("hashicorp", spec, Credentials(credentials), http_timeout=2)
+    with pytest.raises(outcome):
+        backend.read("never-written")
+    backend.close()

@@ -1,0 +1,188 @@
+"""Benchmark of the vault backends on the local stack: throughput and the cost of noticing change.
+
+For each backend: writes/s and reads/s of small documents through a pool of worker threads
+(the way the operator calls the synchronous SDKs), and the number of vault calls that one
+``list_changes`` costs to find 10 changed secrets among 1,000. Run:
+
+    .venv/bin/python -m bench.backends [--secrets 1000] [--changed 10] [--ops 300] [--threads 8]
+                                       [--only openbao,moto,kube,lowkey,env]
+
+Servers start on loopback and stop at the end. Lowkey Vault is skipped, with the reason,
+where its jar cannot be obtained.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from azure.core.credentials import AccessToken
+from azure.keyvault.secrets import SecretClient
+
+from vaultsync.backends.azure import AzureBackend
+from vaultsync.backends.env import EnvBackend
+from vaultsync.backends.interface import Backend, Credentials
+from vaultsync.backends.registry import BackendContext, create_backend
+from vaultsync.devstack import Stack
+
+OWNER = "bench/backends"
+
+
+class _AnyToken:
+    """Lowkey Vault checks that a bearer token is present, not what it says."""
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        return AccessToken("lowkey-accepts-any-token", int(time.time()) + 3600)
+
+
+@dataclass
+class Result:
+    name: str
+    writes_per_s: float | None
+    reads_per_s: float
+    detect_calls: int
+    detect_by_operation: dict[str, int]
+    detect_seconds: float
+
+
+def _rate(count: int, run: Callable[[int], Any], threads: int) -> float:
+    started = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(run, range(count)))
+    return count / (time.perf_counter() - started)
+
+
+@dataclass
+class Target:
+    name: str
+    backend: Backend
+    path_of: Callable[[int], str]
+    environ: dict[str, str] | None = None
+    """For the read-only env backend: the environment it reads, changed directly."""
+
+
+def measure(target: Target, args: argparse.Namespace) -> Result:
+    name, backend, path_of = target.name, target.backend, target.path_of
+    writable = backend.capabilities.writable
+    paths = [path_of(i) for i in range(args.secrets)]
+
+    def write(i: int) -> None:
+        backend.write(paths[i], "generic", {"value": f"v{i}"}, owner=OWNER, expected_version=None)
+
+    writes = _rate(len(paths), write, args.threads) if writable else None
+    reads = _rate(args.ops, lambda i: backend.read(paths[i % len(paths)]), args.threads)
+
+    marker = backend.list_changes(None, paths).marker
+    step = len(paths) // args.changed
+    changed = [paths[i * step] for i in range(args.changed)]
+    if writable:
+        for path in changed:
+            backend.write(path, "generic", {"value": "changed"}, owner=OWNER, expected_version=None)
+    elif target.environ is not None:
+        for path in changed:
+            target.environ[f"SECRET_{path}"] = base64.b64encode(b"changed").decode()
+    backend.calls.reset()
+    started = time.perf_counter()
+    found = backend.list_changes(marker, paths).changed
+    seconds = time.perf_counter() - started
+    if found != set(changed):
+        raise SystemExit(f"{name}: list_changes found {len(found)} changes, expected {len(changed)}")
+    counts = dict(backend.calls.snapshot())
+    return Result(name, writes, reads, sum(counts.values()), counts, seconds)
+
+
+@contextlib.contextmanager
+def targets(stack: Stack, only: set[str], secrets: int) -> Iterator[list[Target]]:
+    run = uuid.uuid4().hex[:8]
+    found: list[Target] = []
+    closers: list[Callable[[], None]] = []
+    if "openbao" in only:
+        bao = stack.openbao
+        backend = create_backend(
+            "hashicorp",
+            {"address": bao.address, "pathPrefix": f"bench-{run}", "auth": {"token": {}}},
+            Credentials({"token": bao.root_token}),
+        )
+        found.append(Target("hashicorp (OpenBao KV v2)", backend, lambda i: f"s{i:04d}"))
+    if "moto" in only:
+        moto = stack.moto
+        backend = create_backend(
+            "aws",
+            {"region": moto.region, "endpoint": moto.endpoint, "auth": {"accessKey": {}}},
+            Credentials({"accessKeyId": moto.access_key_id, "secretAccessKey": moto.secret_access_key}),
+        )
+        found.append(Target("aws (moto)", backend, lambda i: f"bench-{run}/s{i:04d}"))
+    if "kube" in only:
+        kube = stack.kube
+        namespace = f"bench-{run}"
+        kube.kubectl("create", "namespace", namespace)
+        api_client = kube.api_client()
+        api_client.configuration.connection_pool_maxsize = 16
+        backend = create_backend(
+            "kubernetes", {"namespace": namespace}, context=BackendContext(kube_api_client=api_client)
+        )
+        found.append(Target("kubernetes (kube-apiserver)", backend, lambda i: f"s{i:04d}"))
+        closers.append(api_client.close)
+    if "lowkey" in only:
+        try:
+            client = SecretClient(
+                stack.lowkey.vault_url,
+                _AnyToken(),
+                verify_challenge_resource=False,
+                connection_verify=False,
+                retry_total=0,
+            )
+        except Exception as e:
+            print(f"azure (Lowkey Vault): skipped: {type(e).__name__}: {e}")
+        else:
+            found.append(
+                Target("azure (Lowkey Vault)", AzureBackend(client), lambda i: f"bench-{run}/s{i:04d}")
+            )
+    if "env" in only:
+        environ = {f"SECRET_S{i:04d}": base64.b64encode(f"v{i}".encode()).decode() for i in range(secrets)}
+        found.append(Target("env", EnvBackend(environ), lambda i: f"S{i:04d}", environ))
+    try:
+        yield found
+    finally:
+        for target in found:
+            target.backend.close()
+        for close in closers:
+            close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--secrets", type=int, default=1000)
+    parser.add_argument("--changed", type=int, default=10)
+    parser.add_argument("--ops", type=int, default=300, help="reads per backend")
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--only", default="openbao,moto,kube,lowkey,env")
+    args = parser.parse_args()
+    stack = Stack()
+    results: list[Result] = []
+    try:
+        with targets(stack, set(args.only.split(",")), args.secrets) as found:
+            for target in found:
+                results.append(measure(target, args))
+                print(f"measured {target.name}", flush=True)
+    finally:
+        stack.stop()
+    print(f"\n{args.secrets} secrets, {args.changed} changed, {args.threads} threads\n")
+    print("| backend | writes/s | reads/s | calls to find the changes | by operation | seconds |")
+    print("|---|---:|---:|---:|---|---:|")
+    for r in results:
+        writes = f"{r.writes_per_s:.0f}" if r.writes_per_s is not None else "read-only"
+        ops = ", ".join(f"{op} {n}" for op, n in sorted(r.detect_by_operation.items()))
+        row = [r.name, writes, f"{r.reads_per_s:.0f}", str(r.detect_calls), ops, f"{r.detect_seconds:.2f}"]
+        print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()
