@@ -10,6 +10,13 @@ from collections.abc import Sequence
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vaultsync", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the operator against the current kubeconfig")
+    run.add_argument(
+        "--namespace", action="append", default=[], help="watch only this namespace (repeatable)"
+    )
+    run.add_argument("--standalone", action="store_true", help="no peering with other replicas")
+    run.add_argument("--liveness", default=None, help="liveness endpoint, e.g. http://0.0.0.0:8080/healthz")
+    sub.add_parser("crds", help="write the CRD YAML files of crds/ from the Python models")
     dev = sub.add_parser("devstack", help="start the local stack (apiserver, etcd, OpenBao, moto, Lowkey)")
     dev.add_argument("--cache", help="where built and fetched binaries are kept (default ~/.cache/vaultsync)")
     dev.add_argument("--state", help="where the running stack keeps data, logs and kubeconfigs")
@@ -18,6 +25,15 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "run":
+        from vaultsync.operator_main import run_operator  # noqa: PLC0415
+
+        return run_operator(namespaces=args.namespace, standalone=args.standalone, liveness=args.liveness)
+    if args.command == "crds":
+        from vaultsync.api.render import main as render_crds  # noqa: PLC0415
+
+        render_crds()
+        return 0
     if args.command == "devstack":
         from vaultsync.devstack.cli import run_devstack  # noqa: PLC0415 - keeps the test stack optional
 

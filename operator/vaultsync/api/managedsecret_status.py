@@ -73,7 +73,9 @@ class SecretVersion(Model):
 
     version: int = prop("Version number, counting from 1.", schema={"minimum": 1, "format": "int64"})
     fingerprint: str = prop("Fingerprint of the content of this version.", schema=FINGERPRINT)
-    vault_profile: ProfileRef = prop("The source VaultProfile the version was read from.")
+    vault_profile: str = prop(
+        "The source VaultProfile the version was read from, as namespace/name.", schema=SHORT_TEXT
+    )
     source_version: str | None = prop(
         "The source vault's own version identifier (KV version, AWS VersionId, Azure version).",
         default=None,
@@ -87,7 +89,9 @@ class TargetStatus(Model):
     """Where one copy stands."""
 
     kind: TargetKind = prop("Vault for a sync target, KubernetesSecret for a Kubernetes Secret.")
-    vault_profile: ProfileRef | None = prop("The target VaultProfile (kind Vault).", default=None)
+    vault_profile: str | None = prop(
+        "The target VaultProfile as namespace/name (kind Vault).", default=None, schema=SHORT_TEXT
+    )
     path: str | None = prop(
         "Path of the copy in the target vault (kind Vault).", default=None, schema=SHORT_TEXT
     )
@@ -96,7 +100,11 @@ class TargetStatus(Model):
     )
     name: str | None = prop("Name of the Secret (kind KubernetesSecret).", default=None, schema=DNS_SUBDOMAIN)
     fingerprint: str | None = prop("Fingerprint of what the target holds.", default=None, schema=FINGERPRINT)
-    version: int | None = prop("The status version the target holds.", default=None, schema={"minimum": 1})
+    version: str | None = prop(
+        "The target's own version id: KV version, AWS VersionId, Azure version or Secret resourceVersion.",
+        default=None,
+        schema=SHORT_TEXT,
+    )
     synced_at: datetime | None = prop("When the target was last written or confirmed.", default=None)
     state: TargetState = prop("Synced, Pending, Failed, Drifted (changed outside vaultsync) or Deleted.")
     message: str | None = prop(
@@ -186,6 +194,17 @@ class ManagedSecretStatus(Model):
         schema={"format": "int64", "minimum": 0},
     )
     last_synced_at: datetime | None = prop("When every target was last confirmed in sync.", default=None)
+    source_identity: str | None = prop(
+        "The source (profile and path) the current version was read from; when the spec names another, "
+        "the change is a ChangeSource.",
+        default=None,
+        schema=SHORT_TEXT,
+    )
+    approved_fingerprint: str | None = prop(
+        "Fingerprint of the content the last Approved ApprovalRequest allows to be pushed.",
+        default=None,
+        schema=FINGERPRINT,
+    )
     deleted_at: datetime | None = prop("When deletion was requested (phase Deleting).", default=None)
     restorable_until: datetime | None = prop(
         "Until when a deleted secret's copies can still be restored; they are removed afterwards.",

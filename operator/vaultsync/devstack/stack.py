@@ -37,6 +37,8 @@ class Stack:
     _openbao: OpenBao | None = None
     _moto: Moto | None = None
     _lowkey: LowkeyVault | None = None
+    attached: list[ManagedProcess] = field(default_factory=list)
+    """Other processes started against the stack (the operator under test); stopped with it."""
 
     @property
     def kube(self) -> KubeControlPlane:
@@ -89,12 +91,14 @@ class Stack:
         for server in (self._openbao, self._moto, self._lowkey):
             if server and server.process:
                 found.append(server.process)
-        return found
+        return found + self.attached
 
     def log_files(self) -> list[Path]:
         return sorted((self.state).glob("*/logs/*.log"))
 
     def stop(self) -> None:
+        for process in self.attached:
+            process.stop()
         for server in (self._lowkey, self._moto, self._openbao, self._kube):
             if server is not None:
                 server.stop()

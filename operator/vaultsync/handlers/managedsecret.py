@@ -1,0 +1,127 @@
+"""kopf glue for ManagedSecret: one daemon per resource that syncs on change and on schedule.
+
+Watch events only wake the daemon (no kopf state is written), so a steady state makes no
+PATCH at all; the daemon patches status only when the next status differs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import kopf
+
+from vaultsync.api.common import parse_duration
+from vaultsync.backends.interface import OWNER_KEY
+from vaultsync.handlers.engine import SyncResult
+from vaultsync.handlers.k8s_targets import MANAGED_LABEL
+from vaultsync.handlers.runtime import runtime
+from vaultsync.reconcile.conditions import status_patch
+from vaultsync.reconcile.schedule import backoff, jittered
+
+GROUP, VERSION, PLURAL = "vaultsync.io", "v1alpha1", "managedsecrets"
+REFRESH_ANNOTATION = "vaultsync.io/refresh-requested-at"
+
+
+def _wanted(body: kopf.Body) -> tuple[Any, ...]:
+    """What, when it changes, must trigger a sync at once: the spec and the refresh annotation."""
+    return (body.metadata.get("generation"), body.metadata.annotations.get(REFRESH_ANNOTATION))
+
+
+def _interval(spec: kopf.Spec) -> float:
+    settings = runtime().settings
+    text = spec.get("refreshInterval")
+    seconds = parse_duration(text).total_seconds() if text else settings.default_refresh_seconds
+    return max(settings.min_refresh_seconds, seconds)
+
+
+@kopf.on.event(GROUP, VERSION, PLURAL)
+def wake(memo: kopf.Memo, body: kopf.Body, **_: Any) -> None:
+    wakeup = memo.get("wakeup")
+    if wakeup is not None and memo.get("wanted") != _wanted(body):
+        wakeup.set()
+
+
+@kopf.daemon(GROUP, VERSION, PLURAL, cancellation_timeout=10)
+async def keep_in_sync(
+    stopped: kopf.DaemonStopped,
+    memo: kopf.Memo,
+    body: kopf.Body,
+    spec: kopf.Spec,
+    logger: kopf.Logger,
+    **_: Any,
+) -> None:
+    rt = runtime()
+    owner = f"{body.metadata.namespace}/{body.metadata.name}"
+    memo.wakeup = rt.wakeups[owner] = asyncio.Event()
+    remembered: dict[str, Any] = {}
+    attempt = 0
+    while not stopped:
+        memo.wakeup.clear()
+        wanted = _wanted(body)
+        forced = memo.get("wanted") != wanted or owner in rt.forced
+        rt.forced.discard(owner)
+        memo.wanted = wanted
+        if forced or attempt or not await rt.unchanged_since(remembered, _interval(spec)):
+            result = await rt.run(rt.engine.sync, dict(body))
+            await _apply(result, body, logger)
+            attempt = attempt + 1 if result.failed else 0
+            remembered = await _remember(result, _interval(spec)) if not result.failed else {}
+        delay = (
+            backoff(attempt, rt.settings.retry_base_seconds, rt.settings.retry_cap_seconds)
+            if attempt
+            else jittered(_interval(spec))
+        )
+        try:
+            await asyncio.wait_for(memo.wakeup.wait(), timeout=delay)
+        except TimeoutError:
+            pass
+    rt.wakeups.pop(owner, None)
+
+
+@kopf.on.event("", "v1", "secrets", labels={MANAGED_LABEL: "vaultsync"})
+def target_secret_changed(body: kopf.Body, **_: Any) -> None:
+    """A Kubernetes Secret target changed (or vanished): its ManagedSecret checks it at once."""
+    owner = body.metadata.annotations.get(OWNER_KEY)
+    if owner:
+        runtime().force_sync(owner)
+
+
+async def _remember(result: SyncResult, max_age: float) -> dict[str, Any]:
+    rt = runtime()
+    remembered: dict[str, Any] = {}
+    for key, (profile, path) in result.watched.items():
+        if profile is None:
+            continue
+        rt.tracker.watch(profile, path)
+        try:
+            tokens = await rt.tokens_of(profile, 0)
+        except Exception:
+            return {}
+        remembered[key] = (profile, path, tokens.get(path))
+    return remembered
+
+
+async def _apply(result: SyncResult, body: kopf.Body, logger: kopf.Logger) -> None:
+    rt = runtime()
+    patch = status_patch(dict(body.get("status") or {}), result.status)
+    if patch:
+        await rt.run(rt.kube.patch_status, PLURAL, body.metadata.namespace, body.metadata.name, patch)
+    for event in result.events:
+        if event.type == "Warning":
+            kopf.warn(body, reason=event.reason, message=event.message)
+        else:
+            kopf.info(body, reason=event.reason, message=event.message)
+        logger.info("%s: %s", event.reason, event.message)
+
+
+@kopf.on.delete(GROUP, VERSION, PLURAL)
+async def remove_from_targets(body: kopf.Body, spec: kopf.Spec, logger: kopf.Logger, **_: Any) -> None:
+    if spec.get("deletionPolicy", "Retain") != "Delete":
+        logger.info("deletionPolicy Retain: targets are left in place")
+        return
+    rt = runtime()
+    problems = await rt.run(rt.engine.delete_targets, dict(body))
+    if problems:
+        raise kopf.TemporaryError("could not delete every target: " + "; ".join(problems), delay=10)
+    kopf.info(body, reason="Deleted", message="removed from every target vaultsync owns")

@@ -1,0 +1,152 @@
+"""From a ManagedSecret's profile reference to a ready backend, with access rules and caching.
+
+Backends are built once per profile generation and shared by every ManagedSecret that uses
+the profile; credentials are re-read when the profile changes or the backend is rebuilt.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from vaultsync.backends.errors import BackendError
+from vaultsync.backends.interface import Backend
+from vaultsync.backends.registry import BackendContext, create_backend
+from vaultsync.handlers.credentials import resolve_credentials
+from vaultsync.handlers.kubeapi import KubeApi
+from vaultsync.handlers.settings import OperatorSettings
+from vaultsync.reconcile.access import access_denied_reason
+from vaultsync.reconcile.status import Reason
+from vaultsync.reconcile.targets import ProfileKey
+
+PROVIDER_KEYS = ("hashicorp", "aws", "azure", "kubernetes", "env")
+NAMESPACE_LABELS_TTL = 30.0
+
+
+class ProfileError(Exception):
+    """A profile cannot be used; ``reason`` is a condition reason constant."""
+
+    def __init__(self, reason: Reason, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ResolvedProfile:
+    key: ProfileKey
+    body: Mapping[str, Any] = field(repr=False)
+    provider_key: str
+    backend: Backend
+
+    @property
+    def approval(self) -> Mapping[str, Any] | None:
+        approval: Mapping[str, Any] | None = self.body.get("spec", {}).get("approval")
+        return approval
+
+    @property
+    def compliance(self) -> Mapping[str, Any] | None:
+        compliance: Mapping[str, Any] | None = self.body.get("spec", {}).get("compliance")
+        return compliance
+
+
+def provider_of(body: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
+    provider = body.get("spec", {}).get("provider") or {}
+    keys = [k for k in PROVIDER_KEYS if k in provider]
+    if len(keys) != 1:
+        raise ProfileError(Reason.PROFILE_NOT_READY, "spec.provider must name exactly one provider")
+    return keys[0], provider[keys[0]] or {}
+
+
+class ProfileResolver:
+    """Thread-safe cache of profile bodies and their backends."""
+
+    def __init__(self, kube: KubeApi, settings: OperatorSettings) -> None:
+        self.kube = kube
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._bodies: dict[ProfileKey, Mapping[str, Any]] = {}
+        self._backends: dict[ProfileKey, tuple[tuple[str, int], Backend]] = {}
+        self._ns_labels: dict[str, tuple[float, dict[str, str]]] = {}
+
+    def remember(self, body: Mapping[str, Any]) -> None:
+        """Called on every VaultProfile watch event, so resolving needs no API call."""
+        meta = body["metadata"]
+        with self._lock:
+            self._bodies[ProfileKey(meta["namespace"], meta["name"])] = body
+
+    def forget(self, key: ProfileKey) -> None:
+        with self._lock:
+            self._bodies.pop(key, None)
+            entry = self._backends.pop(key, None)
+        if entry:
+            entry[1].close()
+
+    def body(self, key: ProfileKey) -> Mapping[str, Any] | None:
+        with self._lock:
+            cached = self._bodies.get(key)
+        if cached is not None:
+            return cached
+        found = self.kube.get_object("vaultprofiles", key.namespace, key.name)
+        if found is not None:
+            self.remember(found)
+        return found
+
+    def _namespace_labels(self, namespace: str) -> dict[str, str]:
+        now = time.monotonic()
+        with self._lock:
+            cached = self._ns_labels.get(namespace)
+        if cached and now - cached[0] < NAMESPACE_LABELS_TTL:
+            return cached[1]
+        labels = self.kube.namespace_labels(namespace)
+        with self._lock:
+            self._ns_labels[namespace] = (now, labels)
+        return labels
+
+    def resolve(self, user_namespace: str, ref: Mapping[str, Any]) -> ResolvedProfile:
+        key = ProfileKey(ref.get("namespace") or user_namespace, ref["name"])
+        body = self.body(key)
+        if body is None:
+            raise ProfileError(Reason.PROFILE_NOT_READY, f"VaultProfile {key} not found")
+        if key.namespace != user_namespace:
+            labels = self._namespace_labels(user_namespace)
+            denied = access_denied_reason(body, user_namespace, labels, self.settings.namespace)
+            if denied:
+                raise ProfileError(Reason.PROFILE_NOT_ALLOWED, denied)
+        provider_key, spec = provider_of(body)
+        return ResolvedProfile(key, body, provider_key, self.backend(key, body, provider_key, spec))
+
+    def backend(
+        self, key: ProfileKey, body: Mapping[str, Any], provider_key: str, spec: Mapping[str, Any]
+    ) -> Backend:
+        identity = (str(body["metadata"].get("uid")), int(body["metadata"].get("generation") or 0))
+        with self._lock:
+            entry = self._backends.get(key)
+        if entry and entry[0] == identity:
+            return entry[1]
+        try:
+            credentials = resolve_credentials(key.namespace, provider_key, spec, self.kube.secret_data)
+            context = BackendContext(
+                http_timeout=self.settings.http_timeout,
+                kube_api_client=self.kube.api_client,
+                environ=self.settings.environ,
+            )
+            built = create_backend(provider_key, spec, credentials, context=context)
+        except BackendError as e:
+            raise ProfileError(Reason.PROFILE_NOT_READY, f"VaultProfile {key}: {e}") from e
+        with self._lock:
+            old = self._backends.get(key)
+            self._backends[key] = (identity, built)
+        if old and old[1] is not built:
+            old[1].close()
+        return built
+
+    def close(self) -> None:
+        with self._lock:
+            entries = list(self._backends.values())
+            self._backends.clear()
+        for _, backend in entries:
+            backend.close()

@@ -1,0 +1,53 @@
+"""Operator settings: one dataclass, read from the environment (the Helm chart sets it)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class OperatorSettings:
+    namespace: str = "vaultsync-system"
+    """The operator's own namespace: the HMAC key Secret and organisation profiles live here."""
+    watch_namespaces: tuple[str, ...] = ()
+    """Namespaces to watch; empty means the whole cluster."""
+    hmac_secret_name: str = "vaultsync-hmac-key"
+    """Name of the immutable Secret holding the per-installation fingerprint key."""
+    default_refresh_seconds: float = 3600.0
+    """Refresh interval of ManagedSecrets and profiles that set none."""
+    min_refresh_seconds: float = 5.0
+    """Floor for refresh intervals, to protect vaults from a typo like ``1s``."""
+    backend_concurrency: int = 8
+    """Vault calls in flight at once per VaultProfile."""
+    http_timeout: float = 10.0
+    """Seconds for connecting to and reading from a vault."""
+    version_history: int = 10
+    """How many ``status.versions[]`` entries are kept."""
+    retry_base_seconds: float = 2.0
+    """First retry delay after a failed sync; doubled each attempt, with full jitter."""
+    retry_cap_seconds: float = 300.0
+    """Longest retry delay after repeated failures."""
+    metrics_port: int = 9090
+    """Port of the Prometheus metrics endpoint (0 disables it)."""
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), repr=False)
+    """The environment the ``env`` provider reads."""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> OperatorSettings:
+        env = dict(os.environ if env is None else env)
+        watch = tuple(n.strip() for n in env.get("VAULTSYNC_WATCH_NAMESPACES", "").split(",") if n.strip())
+        return cls(
+            namespace=env.get("VAULTSYNC_NAMESPACE", cls.namespace),
+            watch_namespaces=watch,
+            hmac_secret_name=env.get("VAULTSYNC_HMAC_SECRET", cls.hmac_secret_name),
+            default_refresh_seconds=float(
+                env.get("VAULTSYNC_DEFAULT_REFRESH_SECONDS", cls.default_refresh_seconds)
+            ),
+            min_refresh_seconds=float(env.get("VAULTSYNC_MIN_REFRESH_SECONDS", cls.min_refresh_seconds)),
+            backend_concurrency=int(env.get("VAULTSYNC_BACKEND_CONCURRENCY", cls.backend_concurrency)),
+            http_timeout=float(env.get("VAULTSYNC_HTTP_TIMEOUT", cls.http_timeout)),
+            metrics_port=int(env.get("VAULTSYNC_METRICS_PORT", cls.metrics_port)),
+            environ=env,
+        )

@@ -1,0 +1,95 @@
+"""The operator as a real process against the real stack, plus helpers to drive resources."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from e2e.support import Cluster
+from vaultsync.devstack import Stack
+from vaultsync.devstack.kube import KubeControlPlane
+from vaultsync.devstack.process import ManagedProcess
+from vaultsync.devstack.vaults import Moto, OpenBao
+
+REPO = Path(__file__).resolve().parents[2]
+OPERATOR_NAMESPACE = "vaultsync-system"
+GROUP = "vaultsync.io"
+
+
+@pytest.fixture(scope="session")
+def crds(kube: KubeControlPlane) -> None:
+    applied = kube.kubectl("apply", "--server-side", "-f", str(REPO / "crds"))
+    assert applied.returncode == 0, applied.stderr
+    for plural in ("vaultprofiles", "managedsecrets", "approvalrequests"):
+        waited = kube.kubectl("wait", "--for=condition=Established", f"crd/{plural}.{GROUP}", "--timeout=60s")
+        assert waited.returncode == 0, waited.stderr
+
+
+@pytest.fixture(scope="session")
+def operator(stack: Stack, kube: KubeControlPlane, crds: None) -> Iterator[ManagedProcess]:
+    kube.kubectl("create", "namespace", OPERATOR_NAMESPACE)
+    log = stack.state / "operator" / "logs" / "operator.log"
+    process = ManagedProcess(
+        name="vaultsync-operator",
+        command=[sys.executable, "-m", "vaultsync", "run", "--standalone"],
+        log_path=log,
+        ready=lambda: "vaultsync started" in log.read_text(errors="replace"),
+        env={
+            "KUBECONFIG": str(kube.kubeconfig),
+            "VAULTSYNC_NAMESPACE": OPERATOR_NAMESPACE,
+            "VAULTSYNC_MIN_REFRESH_SECONDS": "1",
+            "VAULTSYNC_HTTP_TIMEOUT": "3",
+            "VAULTSYNC_METRICS_PORT": "0",
+        },
+        start_timeout=60,
+    )
+    stack.attached.append(process)
+    process.start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def cluster(kube: KubeControlPlane, operator: ManagedProcess) -> Cluster:
+    namespace = f"e2e-{uuid.uuid4().hex[:8]}"
+    assert kube.kubectl("create", "namespace", namespace).returncode == 0
+    return Cluster(kube, namespace)
+
+
+@pytest.fixture
+def vault_profiles(cluster: Cluster, openbao: OpenBao, moto: Moto) -> dict[str, str]:
+    """An OpenBao profile ``bao`` and an AWS profile ``aws`` in the test namespace."""
+    cluster.secret("bao-token", {"token": openbao.root_token})
+    cluster.secret("aws-keys", {"accessKeyId": moto.access_key_id, "secretAccessKey": moto.secret_access_key})
+    cluster.create(
+        "vaultprofiles",
+        "bao",
+        {
+            "provider": {
+                "hashicorp": {
+                    "address": openbao.address,
+                    "mount": "secret",
+                    "kvVersion": 2,
+                    "auth": {"token": {"secretRef": {"name": "bao-token", "key": "token"}}},
+                }
+            }
+        },
+    )
+    cluster.create(
+        "vaultprofiles",
+        "aws",
+        {
+            "provider": {
+                "aws": {
+                    "region": moto.region,
+                    "endpoint": moto.endpoint,
+                    "auth": {"accessKey": {"secretRef": {"name": "aws-keys"}}},
+                }
+            }
+        },
+    )
+    return {"bao": "bao", "aws": "aws"}

@@ -1,0 +1,87 @@
+"""Helpers for end-to-end tests: drive resources and wait for the operator."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from kubernetes import client
+
+from vaultsync.devstack.kube import KubeControlPlane
+from vaultsync.devstack.process import ManagedProcess
+
+GROUP, VERSION = "vaultsync.io", "v1alpha1"
+
+
+class Cluster:
+    """Helpers over the admin client for one test namespace."""
+
+    def __init__(self, kube: KubeControlPlane, namespace: str) -> None:
+        self.kube = kube
+        self.namespace = namespace
+        api = kube.api_client()
+        self.core = client.CoreV1Api(api)
+        self.custom = client.CustomObjectsApi(api)
+
+    def secret(self, name: str, data: dict[str, str], namespace: str | None = None) -> None:
+        self.core.create_namespaced_secret(
+            namespace or self.namespace,
+            client.V1Secret(metadata=client.V1ObjectMeta(name=name), string_data=data),
+        )
+
+    def create(self, plural: str, name: str, spec: dict[str, Any]) -> None:
+        kind = {"vaultprofiles": "VaultProfile", "managedsecrets": "ManagedSecret"}[plural]
+        body = {"apiVersion": f"{GROUP}/{VERSION}", "kind": kind, "metadata": {"name": name}, "spec": spec}
+        self.custom.create_namespaced_custom_object(GROUP, VERSION, self.namespace, plural, body)
+
+    def get(self, plural: str, name: str) -> dict[str, Any]:
+        found: dict[str, Any] = self.custom.get_namespaced_custom_object(
+            GROUP, VERSION, self.namespace, plural, name
+        )
+        return found
+
+    def patch(self, plural: str, name: str, body: dict[str, Any]) -> None:
+        self.custom.patch_namespaced_custom_object(GROUP, VERSION, self.namespace, plural, name, body)
+
+    def delete(self, plural: str, name: str) -> None:
+        self.custom.delete_namespaced_custom_object(GROUP, VERSION, self.namespace, plural, name)
+
+    def gone(self, plural: str, name: str) -> bool:
+        try:
+            self.get(plural, name)
+        except client.ApiException as e:
+            return e.status == 404
+        return False
+
+    def secret_data(self, name: str, namespace: str | None = None) -> dict[str, str]:
+        secret = self.core.read_namespaced_secret(name, namespace or self.namespace)
+        return {k: base64.b64decode(v).decode() for k, v in (secret.data or {}).items()}
+
+    def events(self, name: str) -> list[Any]:
+        listed = self.core.list_namespaced_event(self.namespace, field_selector=f"involvedObject.name={name}")
+        return list(listed.items)
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 60, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = predicate()
+        except Exception as e:
+            last = e
+        if last and not isinstance(last, Exception):
+            return last
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
+
+
+def operator_log(process: ManagedProcess) -> str:
+    return process.log_path.read_text(errors="replace")
+
+
+def as_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
