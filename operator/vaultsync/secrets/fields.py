@@ -217,6 +217,8 @@ def _keystore(body: Mapping[str, object]) -> Parsed:
     raw = body["keystore"]
     data = raw if isinstance(raw, bytes) else decode_base64(require_text(raw, "keystore"), "keystore")
     password = require_text(body["password"], "password", allow_empty=True)
+    if "\x00" in password:  # the PKCS#12 parser aborts (a Rust panic) on NUL in the password
+        raise ContentError("password", "must not contain NUL characters")
     if not data:
         raise ContentError("keystore", "must not be empty")
     facts = cryptofacts.keystore_facts(data, password)

@@ -154,6 +154,13 @@ INVALID = [
         "cannot be opened",
     ),
     (
+        "keystore-nul-password",
+        "keystore",
+        {"keystore": keystore_base64(), "password": "\x00" + SECRET},
+        "password",
+        "NUL",
+    ),
+    (
         "keystore-not-p12",
         "keystore",
         {"keystore": base64.b64encode(b"x" * 40).decode(), "password": "p"},
