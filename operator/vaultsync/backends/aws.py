@@ -206,6 +206,7 @@ class AwsBackend:
             ClientRequestToken=new_version,
             VersionStages=[PENDING],
         )
+        previous = {"RemoveFromVersionId": current} if current is not None else {}
         try:
             self._call(
                 "UpdateSecretVersionStage",
@@ -213,7 +214,7 @@ class AwsBackend:
                 SecretId=name,
                 VersionStage=CURRENT,
                 MoveToVersionId=new_version,
-                RemoveFromVersionId=current,
+                **previous,
             )
         except (InvalidConfig, Conflict) as e:
             raise Conflict(f"{name}: another writer moved {CURRENT} first") from e

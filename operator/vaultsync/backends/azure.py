@@ -106,9 +106,12 @@ class AzureBackend:
         self._retry = retry or RetryPolicy()
         self.calls = CallCounter()
 
-    def _call(self, operation: str, permission: str, what: str, call: Callable[[], T]) -> T:
+    def _call(
+        self, operation: str, permission: str, what: str, call: Callable[[], T], *, count: bool = True
+    ) -> T:
         def once() -> T:
-            self.calls.add(operation)
+            if count:
+                self.calls.add(operation)
             try:
                 return call()
             except azure_errors.AzureError as e:
@@ -234,21 +237,36 @@ class AzureBackend:
     def list_changes(self, since: ChangeMarker | None, paths: Collection[str] | None = None) -> ChangeSet:
         wanted = {self._name(path): path for path in paths} if paths is not None else None
         tokens: dict[str, str] = {}
-        pages = self._call(
-            "list", "list", "list", lambda: self._client.list_properties_of_secrets().by_page()
-        )
-        while True:
-            try:
-                page = self._call("list", "list", "list", lambda: list(next(pages)))
-            except StopIteration:
-                break
-            for props in page:
-                name = props.name or ""
-                path = wanted.get(name) if wanted is not None else _path_or_none(name)
-                if path is not None:
-                    revision = (props.tags or {}).get(REVISION_KEY, "")
-                    tokens[path] = f"{props.updated_on.isoformat() if props.updated_on else ''}|{revision}"
+        for props in self._list_all():
+            name = props.name or ""
+            path = wanted.get(name) if wanted is not None else _path_or_none(name)
+            if path is not None:
+                revision = (props.tags or {}).get(REVISION_KEY, "")
+                tokens[path] = f"{props.updated_on.isoformat() if props.updated_on else ''}|{revision}"
         return changes_between(since, tokens, paths)
+
+    def _list_all(self) -> list[SecretProperties]:
+        """Every secret's properties, one counted call per page.
+
+        A failed page ends Azure's page iterator, so a retry starts the listing over instead of
+        going on with a truncated one (which would report the unseen secrets as deleted).
+        """
+
+        def listing() -> list[SecretProperties]:
+            found: list[SecretProperties] = []
+            pages = iter(self._client.list_properties_of_secrets().by_page())
+            while True:
+                try:
+                    page = list(next(pages))
+                except StopIteration:
+                    return found
+                except azure_errors.AzureError:
+                    self.calls.add("list")
+                    raise
+                self.calls.add("list")
+                found.extend(page)
+
+        return self._call("list", "list", "list", listing, count=False)
 
     def set_enabled(self, path: str, enabled: bool, *, owner: str) -> None:
         name = self._name(path)
