@@ -131,7 +131,7 @@ def jwt_token(claims: dict[str, object], header: dict[str, object] | None = None
 
 PROPERTY = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 """Settings of ordinary properties (applied per test so other suites keep their own profiles)."""
-FUZZ = settings(max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck))
+FUZZ = settings(max_examples=2000, deadline=None, suppress_health_check=list(HealthCheck))
 """Settings of the one fuzz test per module that hammers a parser with malformed input."""
 
 
