@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from chart.chart_tools import CHART_DIR, Helm
+from chart.chart_tools import CHART_DIR, REPO_ROOT, Helm
 from vaultsync.devstack.kube import KubeControlPlane
 
 pytestmark = pytest.mark.stack
@@ -43,7 +43,7 @@ class Release:
     def helm_run(self, *args: str) -> Any:
         return self.helm.run(*args, kubeconfig=self.kube.kubeconfig)
 
-    def install(self, command: str = "install") -> None:
+    def install(self, command: str = "install", *extra: str) -> None:
         values = self.helm.values_file(self.values, f"install-{self.name}")
         done = self.helm_run(
             command,
@@ -55,6 +55,7 @@ class Release:
             str(values),
             "--timeout",
             "120s",
+            *extra,
         )
         assert done.returncode == 0, done.stderr
         self.install_output = done.stdout
@@ -88,7 +89,15 @@ def _namespace(kube: KubeControlPlane, prefix: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def cluster_wide(helm: Helm, kube: KubeControlPlane) -> Iterator[Release]:
+def crds_applied(kube: KubeControlPlane) -> None:
+    """The documented `kubectl apply -f crds/` path, done the way other suites of the session apply
+    them (server-side, kubectl's field manager), so the shared API server sees one owner."""
+    applied = kube.kubectl("apply", "--server-side", "-f", str(REPO_ROOT / "crds"))
+    assert applied.returncode == 0, applied.stderr
+
+
+@pytest.fixture(scope="module")
+def cluster_wide(helm: Helm, kube: KubeControlPlane, crds_applied: None) -> Iterator[Release]:
     """HA, cluster-wide: two replicas behind a ClusterKopfPeering."""
     release = Release(
         name="cw",
@@ -106,8 +115,8 @@ def cluster_wide(helm: Helm, kube: KubeControlPlane) -> Iterator[Release]:
 
 
 @pytest.fixture(scope="module")
-def sharded(helm: Helm, kube: KubeControlPlane) -> Iterator[Release]:
-    """Namespaced: the operator works in two team namespaces and nowhere else."""
+def sharded(helm: Helm, kube: KubeControlPlane, crds_applied: None) -> Iterator[Release]:
+    """Namespaced, installed with --skip-crds: the operator works in two team namespaces only."""
     teams = [_namespace(kube, "vs-team-a"), _namespace(kube, "vs-team-b")]
     outside = _namespace(kube, "vs-outside")
     release = Release(
@@ -119,7 +128,7 @@ def sharded(helm: Helm, kube: KubeControlPlane) -> Iterator[Release]:
         extra_namespaces=[*teams, outside],
     )
     try:
-        release.install()
+        release.install("install", "--skip-crds")
         yield release
     finally:
         release.uninstall()

@@ -327,7 +327,10 @@ def test_container_runs_the_operator_with_its_settings(
     values, objects = case
     container = container_of(one(objects, "Deployment"))
     assert container["command"] == ["vaultsync"]
-    assert container["args"] == ["run"]
+    ha = bool(values.get("ha", {}).get("enabled"))
+    health_port = values.get("health", {}).get("port", 8080)
+    liveness = f"--liveness=http://0.0.0.0:{health_port}/healthz"
+    assert container["args"] == (["run", liveness] if ha else ["run", liveness, "--standalone"])
     env = env_of(container)
     assert env["VAULTSYNC_NAMESPACE"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}
     assert env["VAULTSYNC_WATCH_NAMESPACES"] == ",".join(values.get("watchNamespaces", []))
@@ -337,8 +340,7 @@ def test_container_runs_the_operator_with_its_settings(
     ports = {port["name"]: port["containerPort"] for port in container["ports"]}
     assert ports["metrics"] == values.get("metrics", {}).get("port", 9090)
     assert env["VAULTSYNC_METRICS_PORT"] == str(ports["metrics"])
-    assert ports["health"] == values.get("health", {}).get("port", 8080)
-    assert env["VAULTSYNC_LIVENESS_ENDPOINT"] == f"http://0.0.0.0:{ports['health']}/healthz"
+    assert ports["health"] == health_port
     for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
         assert container[probe]["httpGet"] == {"path": "/healthz", "port": "health"}
     image = values.get("image", {})
