@@ -113,5 +113,5 @@ def test_sync_to_aws_and_kubernetes_then_update_and_drift(
 
     cluster.delete("managedsecrets", "db")
     wait_for(lambda: cluster.gone("managedsecrets", "db"), 60, "ManagedSecret deleted")
-    with pytest.raises(Exception, match="Not Found|NotFound|404"):
+    with pytest.raises(Exception, match=r"Not Found|NotFound|404"):
         cluster.secret_data("db-basic")

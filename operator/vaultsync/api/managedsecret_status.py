@@ -16,7 +16,6 @@ from vaultsync.api.common import (
     DNS_SUBDOMAIN,
     SHORT_TEXT,
     Condition,
-    ProfileRef,
 )
 from vaultsync.api.schema import model, prop
 

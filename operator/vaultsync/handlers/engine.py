@@ -14,11 +14,12 @@ from typing import Any
 
 from vaultsync.api.managedsecret_status import short_fingerprint
 from vaultsync.backends.errors import BackendError, NotFound, NotOwned
+from vaultsync.backends.interface import RemoteSecret
 from vaultsync.handlers import k8s_targets
 from vaultsync.handlers.kubeapi import KubeApi
 from vaultsync.handlers.profiles import ProfileError, ProfileResolver, ResolvedProfile
 from vaultsync.handlers.settings import OperatorSettings
-from vaultsync.reconcile.plan import ObservedTarget, Operation, SyncInput, WriteReason, plan_sync
+from vaultsync.reconcile.plan import ObservedTarget, Operation, SyncInput, SyncPlan, WriteReason, plan_sync
 from vaultsync.reconcile.status import Phase, Reason, SyncReport, TargetOutcome, TargetState, next_status
 from vaultsync.reconcile.targets import TargetKey, TargetKind, secret_target, vault_target
 from vaultsync.secrets import formats
@@ -58,17 +59,67 @@ class SyncResult:
     """Target id or ``source`` -> (profile, path): what the change tracker should watch."""
 
 
-def _now() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+class SyncAborted(Exception):
+    """The sync stops early; ``result`` says why in status and events."""
+
+    def __init__(self, result: SyncResult) -> None:
+        super().__init__(result.status.get("phase"))
+        self.result = result
 
 
-def _gated(profiles: list[ResolvedProfile]) -> set[Operation]:
+def timestamp(moment: datetime | None = None) -> str:
+    moment = moment or datetime.now(UTC)
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def gated_operations(profiles: list[ResolvedProfile]) -> set[Operation]:
     """The union of gated operations: the strictest policy of source and sync-target profiles wins."""
     gated: set[Operation] = set()
     for profile in profiles:
         for op in (profile.approval or {}).get("operations") or []:
             gated.add(Operation(op))
     return gated
+
+
+@dataclass
+class _Run:
+    """The state of one sync call."""
+
+    body: Mapping[str, Any]
+    now: str = field(default_factory=timestamp)
+
+    @property
+    def spec(self) -> Mapping[str, Any]:
+        spec: Mapping[str, Any] = self.body.get("spec") or {}
+        return spec
+
+    @property
+    def namespace(self) -> str:
+        return str(self.body["metadata"]["namespace"])
+
+    @property
+    def owner(self) -> str:
+        return f"{self.namespace}/{self.body['metadata']['name']}"
+
+    @property
+    def previous(self) -> dict[str, Any]:
+        return dict(self.body.get("status") or {})
+
+    @property
+    def generation(self) -> int | None:
+        generation = self.body["metadata"].get("generation")
+        return int(generation) if generation is not None else None
+
+    @property
+    def secret_type(self) -> str:
+        return str(self.spec["type"])
+
+    def report(self, phase: Phase, reason: Reason, message: str, **extra: Any) -> SyncReport:
+        return SyncReport(phase, reason, message, self.now, self.generation, **extra)
+
+    def abort(self, reason: Reason, message: str, event: str, *, retry: bool = True) -> SyncAborted:
+        status = next_status(self.previous, self.report(Phase.FAILED, reason, message))
+        return SyncAborted(SyncResult(status, [Event("Warning", event, message)], failed=retry))
 
 
 class SyncEngine:
@@ -81,133 +132,57 @@ class SyncEngine:
         self.hmac_key = hmac_key
 
     def sync(self, body: Mapping[str, Any]) -> SyncResult:
-        meta, spec = body["metadata"], body.get("spec") or {}
-        namespace, name = meta["namespace"], meta["name"]
-        owner = f"{namespace}/{name}"
-        previous: dict[str, Any] = dict(body.get("status") or {})
-        now, generation = _now(), meta.get("generation")
-
-        def failure(phase: Phase, reason: Reason, message: str, event: str, **extra: Any) -> SyncResult:
-            report = SyncReport(phase, reason, message, now, generation, **extra)
-            return SyncResult(next_status(previous, report), [Event("Warning", event, message)], failed=True)
-
-        if spec.get("state") == "Inactive":
-            report = SyncReport(
-                Phase.INACTIVE, Reason.SYNCED, "spec.state is Inactive: sync is paused", now, generation
+        run = _Run(body)
+        if run.spec.get("state") == "Inactive":
+            report = run.report(Phase.INACTIVE, Reason.SYNCED, "spec.state is Inactive: sync is paused")
+            return SyncResult(next_status(run.previous, report))
+        try:
+            source, targets = self._resolve(run)
+            source_key = vault_target(
+                source.key, run.spec["source"]["path"], run.spec["source"].get("environment")
             )
-            return SyncResult(next_status(previous, report))
-
-        secret_type = spec["type"]
-        try:
-            source = self.profiles.resolve(namespace, spec["source"]["vaultProfile"])
-            target_profiles = [
-                self.profiles.resolve(namespace, t["vaultProfile"]) for t in spec.get("syncTargets") or []
-            ]
-        except ProfileError as e:
-            return failure(Phase.FAILED, e.reason, e.message, EventReason.SOURCE_FAILED)
-        source_env = spec["source"].get("environment")
-        source_key = vault_target(source.key, spec["source"]["path"], source_env)
-        try:
-            remote = source.backend.read(source_key.path)
-        except NotFound:
-            message = f"source {source_key.describe()} not found"
-            return failure(Phase.FAILED, Reason.SOURCE_NOT_FOUND, message, EventReason.SOURCE_FAILED)
-        except BackendError as e:
-            message = f"reading source {source_key.describe()} failed: {e}"
-            return failure(Phase.FAILED, Reason.SOURCE_UNAVAILABLE, message, EventReason.SOURCE_FAILED)
-        try:
-            content = parse_content(secret_type, remote.document)
-        except SecretModelError as e:
-            message = f"source content is not a valid {secret_type}: {e}"
-            result = failure(Phase.FAILED, Reason.INVALID_CONTENT, message, EventReason.INVALID_CONTENT)
-            result.failed = False  # retrying cannot help; the next change of the source will
-            return result
+            remote, content = self._read_source(run, source, source_key)
+        except SyncAborted as aborted:
+            return aborted.result
         fingerprint = fingerprint_of(content, self.hmac_key)
-        document = formats.to_document(content)
-
-        observed, outcomes_failed = self._observe(spec, namespace, target_profiles, secret_type, source_env)
-        last_versions = [VersionRecord.from_status(v) for v in previous.get("versions") or []]
+        observed, failures = self._observe(run, targets)
+        gated = gated_operations([source, *targets])
         plan = plan_sync(
             SyncInput(
                 source_fingerprint=fingerprint,
-                source_identity=str(source_key.id),
-                last_fingerprint=previous.get("fingerprint"),
-                last_source_identity=previous.get("sourceIdentity"),
+                source_identity=source_key.id,
+                last_fingerprint=run.previous.get("fingerprint"),
+                last_source_identity=run.previous.get("sourceIdentity"),
                 targets=[o for o in observed.values() if o is not None],
-                gated=_gated([source, *target_profiles]),
-                approved_fingerprint=previous.get("approvedFingerprint"),
+                gated=gated,
+                approved_fingerprint=run.previous.get("approvedFingerprint"),
             )
         )
         if plan.needs_approval:
             message = (
                 f"{plan.operation} is gated by an approval policy; nothing is pushed until it is approved"
             )
-            report = SyncReport(
+            report = run.report(
                 Phase.PENDING_APPROVAL,
                 Reason.APPROVAL_PENDING,
                 message,
-                now,
-                generation,
                 approval=(FALSE, Reason.APPROVAL_PENDING, message),
             )
             return SyncResult(
-                next_status(previous, report), [Event("Normal", EventReason.PENDING_APPROVAL, message)]
+                next_status(run.previous, report), [Event("Normal", EventReason.PENDING_APPROVAL, message)]
             )
-
-        outcomes: dict[str, TargetOutcome] = dict(outcomes_failed)
-        for key_id, obs in observed.items():
-            if obs is not None and obs.key in plan.in_sync:
-                outcomes[key_id] = TargetOutcome(obs.key, TargetState.SYNCED, fingerprint, obs.version)
-        profiles_by_key = {p.key: p for p in target_profiles}
-        events: list[Event] = []
-        adopt = bool(spec.get("adopt"))
-        k8s_specs = {
-            secret_target(s.get("namespace") or namespace, s["name"]).id: s
-            for s in spec.get("kubernetesSecrets") or []
-        }
-        for write in plan.writes:
-            try:
-                if write.key.kind is TargetKind.VAULT:
-                    assert write.key.profile is not None
-                    version = profiles_by_key[write.key.profile].backend.write(
-                        write.key.path,
-                        secret_type,
-                        document,
-                        owner=owner,
-                        expected_version=write.expected_version,
-                        adopt=adopt,
-                    )
-                else:
-                    version = self._write_secret(
-                        write.key, secret_type, document, owner, adopt, k8s_specs[write.key.id]
-                    )
-            except (BackendError, KeyError) as e:
-                message = str(e) if isinstance(e, BackendError) else "target profile unavailable"
-                outcomes[write.key.id] = TargetOutcome(write.key, TargetState.FAILED, message=message)
-                events.append(
-                    Event("Warning", EventReason.TARGET_FAILED, f"{write.key.describe()}: {message}")
-                )
-                continue
-            outcomes[write.key.id] = TargetOutcome(
-                write.key, TargetState.SYNCED, fingerprint, version, synced_at=now
-            )
-            if write.reason is WriteReason.DRIFT:
-                events.append(
-                    Event(
-                        "Normal",
-                        EventReason.DRIFT_CORRECTED,
-                        f"{write.key.describe()} was changed out of band; restored",
-                    )
-                )
-
-        ordered = [outcomes[k] for k in observed]
-        failed = [o for o in ordered if o.state is not TargetState.SYNCED]
+        outcomes, events = self._push(run, plan, targets, content, fingerprint)
+        outcomes = {**failures, **outcomes}
+        ordered = [outcomes[key_id] for key_id in observed]
         fields = self._version_fields(
-            previous, last_versions, plan.new_version, fingerprint, source, remote.version, content, now
+            run,
+            plan.new_version,
+            fingerprint=fingerprint,
+            source=source,
+            source_version=remote.version,
+            content=content,
         )
-        fields["sourceIdentity"] = str(source_key.id)
-        if plan.writes and not failed:
-            fields["lastSyncedAt"] = now
+        fields["sourceIdentity"] = source_key.id
         if plan.new_version:
             events.append(
                 Event(
@@ -216,101 +191,77 @@ class SyncEngine:
                     f"version {fields['currentVersion']} pushed to {len(ordered)} targets",
                 )
             )
-        ready_message = (
-            f"version {fields.get('currentVersion', previous.get('currentVersion'))} is in all {len(ordered)} targets"
-            if not failed
-            else f"{len(failed)} of {len(ordered)} targets failed: "
-            + "; ".join(f"{o.key.describe()}: {o.message}" for o in failed[:3])
-        )
-        report = SyncReport(
-            Phase.FAILED if failed else Phase.SYNCED,
-            Reason.TARGETS_FAILED if failed else Reason.SYNCED,
-            ready_message,
-            now,
-            generation,
-            targets=ordered,
-            approval=(
-                TRUE,
-                Reason.APPROVAL_NOT_REQUIRED if not _gated([source, *target_profiles]) else Reason.APPROVED,
-                "no pending change",
-            ),
-        )
-        result = SyncResult(next_status(previous, report, **fields), events, failed=bool(failed))
+        result = SyncResult(self._status(run, ordered, fields, gated), events)
+        result.failed = any(o.state is not TargetState.SYNCED for o in ordered)
         result.watched["source"] = (source, source_key.path)
-        for o in ordered:
-            if o.key.kind is TargetKind.VAULT and o.key.profile in profiles_by_key:
-                result.watched[o.key.id] = (profiles_by_key[o.key.profile], o.key.path)
+        by_key = {p.key: p for p in targets}
+        for outcome in ordered:
+            if outcome.key.profile in by_key:
+                result.watched[outcome.key.id] = (by_key[outcome.key.profile], outcome.key.path)
         return result
 
-    def _version_fields(
-        self,
-        previous: Mapping[str, Any],
-        history: list[VersionRecord],
-        new_version: bool,
-        fingerprint: str,
-        source: ResolvedProfile,
-        source_version: str,
-        content: SecretContent,
-        now: str,
-    ) -> dict[str, Any]:
-        fields: dict[str, Any] = {
-            "fingerprint": fingerprint,
-            "shortFingerprint": short_fingerprint(fingerprint),
-        }
-        expires = content.expires_at
-        fields["expiresAt"] = formats_timestamp(expires) if expires else None
-        if new_version:
-            number = int(previous.get("currentVersion") or 0) + 1
-            record = VersionRecord(
-                number, fingerprint, str(source.key), source_version, datetime.now(UTC).replace(microsecond=0)
-            )
-            history = (
-                append_version(history, record, self.settings.version_history)
-                if history and history[-1].version == number - 1
-                else [*history[-(self.settings.version_history - 1) :], record]
-            )
-            fields["currentVersion"] = number
-            fields["versions"] = [r.to_status() for r in history]
-        return fields
+    def _resolve(self, run: _Run) -> tuple[ResolvedProfile, list[ResolvedProfile]]:
+        try:
+            source = self.profiles.resolve(run.namespace, run.spec["source"]["vaultProfile"])
+            targets = [
+                self.profiles.resolve(run.namespace, t["vaultProfile"])
+                for t in run.spec.get("syncTargets") or []
+            ]
+        except ProfileError as e:
+            raise run.abort(e.reason, e.message, EventReason.SOURCE_FAILED) from e
+        return source, targets
+
+    def _read_source(
+        self, run: _Run, source: ResolvedProfile, key: TargetKey
+    ) -> tuple[RemoteSecret, SecretContent]:
+        try:
+            remote = source.backend.read(key.path)
+        except NotFound as e:
+            raise run.abort(
+                Reason.SOURCE_NOT_FOUND, f"source {key.describe()} not found", EventReason.SOURCE_FAILED
+            ) from e
+        except BackendError as e:
+            message = f"reading source {key.describe()} failed: {e}"
+            raise run.abort(Reason.SOURCE_UNAVAILABLE, message, EventReason.SOURCE_FAILED) from e
+        try:
+            return remote, parse_content(run.secret_type, remote.document)
+        except SecretModelError as e:
+            message = f"source content is not a valid {run.secret_type}: {e}"
+            # Retrying cannot help; the next change of the source will.
+            raise run.abort(Reason.INVALID_CONTENT, message, EventReason.INVALID_CONTENT, retry=False) from e
 
     def _observe(
-        self,
-        spec: Mapping[str, Any],
-        namespace: str,
-        profiles: list[ResolvedProfile],
-        secret_type: str,
-        source_env: str | None,
+        self, run: _Run, profiles: list[ResolvedProfile]
     ) -> tuple[dict[str, ObservedTarget | None], dict[str, TargetOutcome]]:
         observed: dict[str, ObservedTarget | None] = {}
         failed: dict[str, TargetOutcome] = {}
-        for target, profile in zip(spec.get("syncTargets") or [], profiles, strict=True):
+        source_env = run.spec["source"].get("environment")
+        for target, profile in zip(run.spec.get("syncTargets") or [], profiles, strict=True):
             key = vault_target(profile.key, target["path"], target.get("environment") or source_env)
             try:
                 remote = profile.backend.read(key.path)
-                observed[key.id] = ObservedTarget(
-                    key, True, self._fingerprint_or_none(secret_type, remote.document), remote.version
-                )
+                fingerprint = self._fingerprint_or_none(run.secret_type, remote.document)
+                observed[key.id] = ObservedTarget(key, True, fingerprint, remote.version)
             except NotFound:
                 observed[key.id] = ObservedTarget(key, False)
             except BackendError as e:
                 observed[key.id] = None
                 failed[key.id] = TargetOutcome(key, TargetState.FAILED, message=str(e))
-        for target in spec.get("kubernetesSecrets") or []:
-            key = secret_target(target.get("namespace") or namespace, target["name"])
+        for target in run.spec.get("kubernetesSecrets") or []:
+            key = secret_target(target.get("namespace") or run.namespace, target["name"])
             try:
-                snapshot = k8s_targets.read_target(self.kube, key.namespace or namespace, key.path)
-                doc = k8s_targets.document_of(secret_type, snapshot)
-                observed[key.id] = ObservedTarget(
-                    key, True, self._fingerprint_or_none(secret_type, doc), snapshot.resource_version
+                snapshot = k8s_targets.read_target(self.kube, key.namespace or run.namespace, key.path)
+                fingerprint = self._fingerprint_or_none(
+                    run.secret_type, k8s_targets.document_of(run.secret_type, snapshot)
                 )
+                observed[key.id] = ObservedTarget(key, True, fingerprint, snapshot.resource_version)
             except NotFound:
                 observed[key.id] = ObservedTarget(key, False)
-            except (BackendError, SecretModelError) as e:
-                observed[key.id] = (
-                    ObservedTarget(key, True, None, None) if isinstance(e, SecretModelError) else None
-                )
-                if not isinstance(e, SecretModelError):
-                    failed[key.id] = TargetOutcome(key, TargetState.FAILED, message=str(e))
+            except SecretModelError:
+                observed[key.id] = ObservedTarget(key, True, None, None)
+            except BackendError as e:
+                observed[key.id] = None
+                failed[key.id] = TargetOutcome(key, TargetState.FAILED, message=str(e))
         return observed, failed
 
     def _fingerprint_or_none(self, secret_type: str, document: Mapping[str, Any]) -> str | None:
@@ -319,62 +270,141 @@ class SyncEngine:
         except SecretModelError:
             return None
 
+    def _push(
+        self,
+        run: _Run,
+        plan: SyncPlan,
+        targets: list[ResolvedProfile],
+        content: SecretContent,
+        fingerprint: str,
+    ) -> tuple[dict[str, TargetOutcome], list[Event]]:
+        outcomes = {key.id: TargetOutcome(key, TargetState.SYNCED, fingerprint) for key in plan.in_sync}
+        events: list[Event] = []
+        document = formats.to_document(content)
+        by_key = {p.key: p for p in targets}
+        k8s_specs = {
+            secret_target(s.get("namespace") or run.namespace, s["name"]).id: s
+            for s in run.spec.get("kubernetesSecrets") or []
+        }
+        adopt = bool(run.spec.get("adopt"))
+        for write in plan.writes:
+            try:
+                if write.key.kind is TargetKind.VAULT and write.key.profile in by_key:
+                    version = by_key[write.key.profile].backend.write(
+                        write.key.path,
+                        run.secret_type,
+                        document,
+                        owner=run.owner,
+                        expected_version=write.expected_version,
+                        adopt=adopt,
+                    )
+                else:
+                    version = self._write_secret(run, write.key, document, adopt, k8s_specs[write.key.id])
+            except BackendError as e:
+                outcomes[write.key.id] = TargetOutcome(write.key, TargetState.FAILED, message=str(e))
+                events.append(Event("Warning", EventReason.TARGET_FAILED, f"{write.key.describe()}: {e}"))
+                continue
+            outcomes[write.key.id] = TargetOutcome(
+                write.key, TargetState.SYNCED, fingerprint, version, synced_at=run.now
+            )
+            if write.reason is WriteReason.DRIFT:
+                message = f"{write.key.describe()} was changed out of band; restored"
+                events.append(Event("Normal", EventReason.DRIFT_CORRECTED, message))
+        return outcomes, events
+
     def _write_secret(
         self,
+        run: _Run,
         key: TargetKey,
-        secret_type: str,
         document: Mapping[str, Any],
-        owner: str,
         adopt: bool,
         target_spec: Mapping[str, Any],
     ) -> str:
-        assert key.namespace is not None
+        namespace = key.namespace or run.namespace
         try:
             expected: k8s_targets.SecretSnapshot | None = k8s_targets.read_target(
-                self.kube, key.namespace, key.path
+                self.kube, namespace, key.path
             )
         except NotFound:
             expected = None
         return k8s_targets.write_target(
             self.kube,
-            key.namespace,
+            namespace,
             key.path,
-            secret_type=secret_type,
+            secret_type=run.secret_type,
             document=document,
-            owner=owner,
+            owner=run.owner,
             expected=expected,
             adopt=adopt,
             spec=target_spec,
         )
 
+    def _version_fields(
+        self,
+        run: _Run,
+        new_version: bool,
+        *,
+        fingerprint: str,
+        source: ResolvedProfile,
+        source_version: str,
+        content: SecretContent,
+    ) -> dict[str, Any]:
+        expires = content.expires_at
+        fields: dict[str, Any] = {
+            "fingerprint": fingerprint,
+            "shortFingerprint": short_fingerprint(fingerprint),
+            "expiresAt": timestamp(expires) if expires else None,
+        }
+        if new_version:
+            history = [VersionRecord.from_status(v) for v in run.previous.get("versions") or []]
+            number = int(run.previous.get("currentVersion") or 0) + 1
+            record = VersionRecord(number, fingerprint, str(source.key), source_version, datetime.now(UTC))
+            if history and history[-1].version != number - 1:
+                history = []  # the history was edited by hand: start it again from this version
+            history = append_version(history, record, self.settings.version_history)
+            fields["currentVersion"] = number
+            fields["versions"] = [r.to_status() for r in history]
+        return fields
+
+    def _status(
+        self, run: _Run, ordered: list[TargetOutcome], fields: dict[str, Any], gated: set[Operation]
+    ) -> dict[str, Any]:
+        failed = [o for o in ordered if o.state is not TargetState.SYNCED]
+        version = fields.get("currentVersion", run.previous.get("currentVersion"))
+        if failed:
+            named = "; ".join(f"{o.key.describe()}: {o.message}" for o in failed[:3])
+            message = f"{len(failed)} of {len(ordered)} targets failed: {named}"
+        else:
+            message = f"version {version} is in all {len(ordered)} targets"
+        approval = (TRUE, Reason.APPROVED if gated else Reason.APPROVAL_NOT_REQUIRED, "no pending change")
+        report = run.report(
+            Phase.FAILED if failed else Phase.SYNCED,
+            Reason.TARGETS_FAILED if failed else Reason.SYNCED,
+            message,
+            targets=ordered,
+            approval=approval,
+        )
+        return next_status(run.previous, report, **fields)
+
     def delete_targets(self, body: Mapping[str, Any]) -> list[str]:
         """Removes what this ManagedSecret owns from every target; returns problems (empty when done)."""
-        meta, spec = body["metadata"], body.get("spec") or {}
-        namespace = meta["namespace"]
-        owner = f"{namespace}/{meta['name']}"
+        run = _Run(body)
         problems: list[str] = []
-        for target in spec.get("syncTargets") or []:
+        source_env = run.spec["source"].get("environment")
+        for target in run.spec.get("syncTargets") or []:
             try:
-                profile = self.profiles.resolve(namespace, target["vaultProfile"])
-                key = vault_target(
-                    profile.key,
-                    target["path"],
-                    target.get("environment") or spec["source"].get("environment"),
-                )
-                profile.backend.delete(key.path, owner=owner)
+                profile = self.profiles.resolve(run.namespace, target["vaultProfile"])
+                key = vault_target(profile.key, target["path"], target.get("environment") or source_env)
+                profile.backend.delete(key.path, owner=run.owner)
             except (NotFound, NotOwned):
                 continue
             except (BackendError, ProfileError) as e:
                 problems.append(f"{target['path']}: {e}")
-        for target in spec.get("kubernetesSecrets") or []:
+        for target in run.spec.get("kubernetesSecrets") or []:
             try:
                 k8s_targets.delete_target(
-                    self.kube, target.get("namespace") or namespace, target["name"], owner
+                    self.kube, target.get("namespace") or run.namespace, target["name"], run.owner
                 )
             except BackendError as e:
                 problems.append(f"Secret {target['name']}: {e}")
         return problems
-
-
-def formats_timestamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")

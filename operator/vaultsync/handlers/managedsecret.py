@@ -7,6 +7,7 @@ PATCH at all; the daemon patches status only when the next status differs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import kopf
@@ -72,10 +73,8 @@ async def keep_in_sync(
             if attempt
             else jittered(_interval(spec))
         )
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(memo.wakeup.wait(), timeout=delay)
-        except TimeoutError:
-            pass
     rt.wakeups.pop(owner, None)
 
 

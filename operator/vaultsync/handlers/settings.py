@@ -13,7 +13,7 @@ class OperatorSettings:
     """The operator's own namespace: the HMAC key Secret and organisation profiles live here."""
     watch_namespaces: tuple[str, ...] = ()
     """Namespaces to watch; empty means the whole cluster."""
-    hmac_secret_name: str = "vaultsync-hmac-key"
+    hmac_secret_name: str = "vaultsync-hmac-key"  # noqa: S105 - a Secret name, not a value
     """Name of the immutable Secret holding the per-installation fingerprint key."""
     default_refresh_seconds: float = 3600.0
     """Refresh interval of ManagedSecrets and profiles that set none."""

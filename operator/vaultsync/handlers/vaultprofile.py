@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,7 +20,7 @@ GROUP, VERSION, PLURAL = "vaultsync.io", "v1alpha1", "vaultprofiles"
 
 @kopf.on.event(GROUP, VERSION, PLURAL)
 def remember(body: kopf.Body, type: str | None, memo: kopf.Memo, **_: Any) -> None:
-    key = ProfileKey(body.metadata.namespace, body.metadata.name)
+    key = ProfileKey(str(body.metadata.namespace), str(body.metadata.name))
     if type == "DELETED":
         runtime().profiles.forget(key)
         return
@@ -95,7 +96,5 @@ async def verify(
         patch = status_patch(dict(body.get("status") or {}), status)
         if patch:
             await rt.run(rt.kube.patch_status, PLURAL, body.metadata.namespace, body.metadata.name, patch)
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(memo.wakeup.wait(), timeout=max(rt.settings.min_refresh_seconds, 300.0))
-        except TimeoutError:
-            pass

@@ -49,5 +49,8 @@ def access_denied_reason(
     if selector is None:
         return f"VaultProfile {profile_ns}/{name} is not shared (spec.sharing.namespaceSelector is unset)"
     if not selector_matches(selector, user_namespace_labels):
-        return f"VaultProfile {profile_ns}/{name} does not share with namespace {user_namespace} (labels do not match)"
+        return (
+            f"VaultProfile {profile_ns}/{name} does not share with namespace {user_namespace} "
+            "(its labels do not match spec.sharing.namespaceSelector)"
+        )
     return None
