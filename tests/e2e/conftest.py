@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e.support import Cluster
+from e2e.support import Cluster, wait_for
 from vaultsync.devstack import Stack
 from vaultsync.devstack.kube import KubeControlPlane
 from vaultsync.devstack.process import ManagedProcess
@@ -93,3 +93,22 @@ def vault_profiles(cluster: Cluster, openbao: OpenBao, moto: Moto) -> dict[str, 
         },
     )
     return {"bao": "bao", "aws": "aws"}
+
+
+@pytest.fixture
+def managed_secrets_removed(cluster: Cluster) -> Iterator[None]:
+    """Deletes the test's ManagedSecrets afterwards, so no daemon of an earlier test keeps working.
+
+    Later tests measure the apiserver's request counters, which are cluster-wide.
+    """
+
+    def names() -> list[str]:
+        listed = cluster.custom.list_namespaced_custom_object(
+            GROUP, "v1alpha1", cluster.namespace, "managedsecrets"
+        )
+        return [item["metadata"]["name"] for item in listed["items"]]
+
+    yield
+    for name in names():
+        cluster.delete("managedsecrets", name)
+    wait_for(lambda: not names(), 60, "ManagedSecrets of the test deleted")

@@ -172,6 +172,10 @@ class SyncEngine:
                 next_status(run.previous, report), [Event("Normal", EventReason.PENDING_APPROVAL, message)]
             )
         outcomes, events = self._push(run, plan, targets, content, fingerprint)
+        events[:0] = [
+            Event("Warning", EventReason.TARGET_FAILED, f"{o.key.describe()}: {o.message}")
+            for o in failures.values()
+        ]
         outcomes = {**failures, **outcomes}
         ordered = [outcomes[key_id] for key_id in observed]
         fields = self._version_fields(

@@ -1,0 +1,216 @@
+"""Shared moves of the end-to-end scenarios: vault clients, status probes, leak scans, evidence.
+
+Everything here talks to the real servers of the stack; nothing is mocked. Evidence of what
+the operator did comes from the servers themselves (the apiserver's request metrics, moto's
+request recorder), never from inside the operator process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import urllib.request
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import boto3
+import hvac
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from kubernetes import client
+
+from e2e.support import Cluster, as_json, operator_log
+from vaultsync.devstack.kube import KubeControlPlane
+from vaultsync.devstack.process import ManagedProcess
+from vaultsync.devstack.vaults import Moto, OpenBao
+
+
+def unique_value(label: str) -> str:
+    """A throwaway secret value that no log line, event or status may ever contain."""
+    return f"e2e-{label}-{uuid.uuid4().hex}"
+
+
+def bao(openbao: OpenBao) -> hvac.Client:
+    return hvac.Client(url=openbao.address, token=openbao.root_token, timeout=5)
+
+
+def bao_write(openbao: OpenBao, path: str, document: dict[str, Any]) -> None:
+    bao(openbao).secrets.kv.v2.create_or_update_secret(path=path, secret=document)
+
+
+def bao_read(openbao: OpenBao, path: str) -> dict[str, Any]:
+    data: dict[str, Any] = bao(openbao).secrets.kv.v2.read_secret_version(
+        path=path, raise_on_deleted_version=True
+    )["data"]
+    return data
+
+
+def secrets_manager(moto: Moto) -> Any:
+    return boto3.client(
+        "secretsmanager",
+        endpoint_url=moto.endpoint,
+        region_name=moto.region,
+        aws_access_key_id=moto.access_key_id,
+        aws_secret_access_key=moto.secret_access_key,
+    )
+
+
+def aws_document(moto: Moto, name: str) -> dict[str, Any]:
+    value = secrets_manager(moto).get_secret_value(SecretId=name, VersionStage="AWSCURRENT")
+    document: dict[str, Any] = json.loads(value["SecretString"])
+    return document
+
+
+def aws_exists(moto: Moto, name: str) -> bool:
+    try:
+        secrets_manager(moto).describe_secret(SecretId=name)
+    except secrets_manager(moto).exceptions.ResourceNotFoundException:
+        return False
+    return True
+
+
+def status_of(cluster: Cluster, name: str) -> dict[str, Any]:
+    status: dict[str, Any] = cluster.get("managedsecrets", name).get("status") or {}
+    return status
+
+
+def phase_is(cluster: Cluster, name: str, phase: str, version: int | None = None) -> dict[str, Any] | None:
+    """The status when it shows ``phase`` (and ``version``), else None: a ``wait_for`` predicate."""
+    status = status_of(cluster, name)
+    if status.get("phase") != phase:
+        return None
+    if version is not None and status.get("currentVersion") != version:
+        return None
+    return status
+
+
+def condition(status: dict[str, Any], type_: str) -> dict[str, Any]:
+    for found in status.get("conditions") or []:
+        if found.get("type") == type_:
+            return dict(found)
+    raise AssertionError(f"status has no {type_} condition: {sorted(status)}")
+
+
+def target_states(status: dict[str, Any]) -> dict[str, str]:
+    """``status.targets[]`` as ``{profile-or-namespace/name: state}``, keyed by where the copy lives."""
+    states: dict[str, str] = {}
+    for entry in status.get("targets") or []:
+        where = entry.get("vaultProfile") or f"{entry.get('namespace')}/{entry.get('name')}"
+        states[f"{where}:{entry['path']}" if entry.get("vaultProfile") else where] = entry["state"]
+    return states
+
+
+def secret_exists(cluster: Cluster, name: str) -> bool:
+    try:
+        cluster.core.read_namespaced_secret(name, cluster.namespace)
+    except client.ApiException as e:
+        if e.status == 404:
+            return False
+        raise
+    return True
+
+
+def assert_no_leak(
+    cluster: Cluster, operator: ManagedProcess, names: Iterable[str], values: Iterable[str]
+) -> None:
+    """No secret value in the operator log, nor in the status or events of ``names``."""
+    names = list(names)
+    everything = operator_log(operator)
+    for name in names:
+        if not cluster.gone("managedsecrets", name):
+            everything += as_json(status_of(cluster, name))
+        everything += as_json([(e.reason, e.message) for e in cluster.events(name)])
+    for value in values:
+        for fragment in _fragments(value):
+            assert fragment not in everything, "a secret value leaked into the log, status or events"
+
+
+def _fragments(value: str) -> list[str]:
+    """The value, and for multi-line PEM its base64 body lines (a leak may be a re-wrapped copy)."""
+    lines = [line for line in value.replace("\\n", "\n").splitlines() if len(line) >= 24]
+    body = [line for line in lines if not line.startswith("-----")]
+    return [value, *body] if body else [value]
+
+
+def self_signed_certificate(common_name: str, days: int = 30) -> tuple[str, str, dt.datetime]:
+    """(certificate PEM, private key PEM, notAfter) of a fresh self-signed EC certificate."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=days))
+        .sign(key, hashes.SHA256())
+    )
+    cert_pem = certificate.public_bytes(serialization.Encoding.PEM).decode()
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    return cert_pem, key_pem, certificate.not_valid_after_utc
+
+
+def with_literal_newlines(pem: str) -> str:
+    """PEM as people paste it into vault UIs: one line with ``\\n`` escape sequences."""
+    return pem.replace("\n", "\\n")
+
+
+_REQUEST_TOTAL = re.compile(r"^apiserver_request_total\{(?P<labels>[^}]*)\}\s+(?P<value>[0-9.e+]+)$")
+
+
+def apiserver_requests(kube: KubeControlPlane, verb: str, resource: str) -> int:
+    """How many ``verb`` requests on ``resource`` (any subresource) the apiserver has served."""
+    scraped = kube.kubectl("get", "--raw", "/metrics")
+    assert scraped.returncode == 0, scraped.stderr
+    total = 0.0
+    for line in scraped.stdout.splitlines():
+        matched = _REQUEST_TOTAL.match(line)
+        if matched is None:
+            continue
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', matched["labels"]))
+        if labels.get("verb") == verb and labels.get("resource") == resource:
+            total += float(matched["value"])
+    return int(total)
+
+
+def _moto_api(moto: Moto, action: str) -> str:
+    request = urllib.request.Request(f"{moto.endpoint}/moto-api/recorder/{action}", method="POST")  # noqa: S310
+    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - loopback only
+        return str(response.read().decode())
+
+
+@contextmanager
+def moto_requests(moto: Moto) -> Iterator[Counter[str]]:
+    """Counts the Secrets Manager actions moto serves inside the block (its own request recorder).
+
+    The recording file lives in moto's working directory; it is emptied before and removed
+    after, so request bodies never stay on disk.
+    """
+    assert moto.process is not None
+    assert moto.process._proc is not None
+    recording = Path(f"/proc/{moto.process._proc.pid}/cwd").resolve() / "moto_recording"
+    counts: Counter[str] = Counter()
+    _moto_api(moto, "reset-recording")
+    _moto_api(moto, "start-recording")
+    try:
+        yield counts
+    finally:
+        _moto_api(moto, "stop-recording")
+        try:
+            for line in recording.read_text().splitlines():
+                headers = {k.lower(): v for k, v in json.loads(line).get("headers", {}).items()}
+                counts[headers.get("x-amz-target", "?").rpartition(".")[2]] += 1
+        finally:
+            _moto_api(moto, "reset-recording")
+            recording.unlink(missing_ok=True)
