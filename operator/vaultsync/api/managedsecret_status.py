@@ -204,6 +204,9 @@ class ManagedSecretStatus(Model):
         default=None,
         schema=FINGERPRINT,
     )
+    last_rotated_at: datetime | None = prop(
+        "When spec.generate last wrote new content into the source (creation or rotation).", default=None
+    )
     deleted_at: datetime | None = prop("When deletion was requested (phase Deleting).", default=None)
     restorable_until: datetime | None = prop(
         "Until when a deleted secret's copies can still be restored; they are removed afterwards.",

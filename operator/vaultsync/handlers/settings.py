@@ -31,6 +31,10 @@ class OperatorSettings:
     """Longest retry delay after repeated failures."""
     metrics_port: int = 9090
     """Port of the Prometheus metrics endpoint (0 disables it)."""
+    retention_days: int = 30
+    """Recovery window of ``deletionPolicy: Delete``: days a deleted copy can still be restored."""
+    expiry_warning_days: float = 14.0
+    """Horizon of the ``ExpiringSoon`` condition and its Warning event."""
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), repr=False)
     """The environment the ``env`` provider reads."""
 
@@ -49,5 +53,7 @@ class OperatorSettings:
             backend_concurrency=int(env.get("VAULTSYNC_BACKEND_CONCURRENCY", cls.backend_concurrency)),
             http_timeout=float(env.get("VAULTSYNC_HTTP_TIMEOUT", cls.http_timeout)),
             metrics_port=int(env.get("VAULTSYNC_METRICS_PORT", cls.metrics_port)),
+            retention_days=int(env.get("VAULTSYNC_RETENTION_DAYS", cls.retention_days)),
+            expiry_warning_days=float(env.get("VAULTSYNC_EXPIRY_WARNING_DAYS", cls.expiry_warning_days)),
             environ=env,
         )
