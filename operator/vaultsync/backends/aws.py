@@ -238,11 +238,13 @@ class AwsBackend:
             until = until.replace(tzinfo=dt.UTC)
         return DeleteResult(restorable=True, restorable_until=until)
 
-    def restore(self, path: str) -> None:
+    def restore(self, path: str, *, owner: str | None = None) -> None:
         name = check_path(path)
         description = self._describe(name)
         if description is None or not description.get("DeletedDate"):
             raise NotFound(f"{name}: no deleted secret to restore")
+        if owner is not None:
+            check_ownership(name, metadata_from_marks(_tags(description)), owner, adopt=False)
         self._call("RestoreSecret", name, SecretId=name)
 
     def list_changes(self, since: ChangeMarker | None, paths: Collection[str] | None = None) -> ChangeSet:

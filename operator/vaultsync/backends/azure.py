@@ -223,9 +223,11 @@ class AzureBackend:
             time.sleep(POLL_INTERVAL)
         raise Unavailable(f"{name}: purge did not finish in time")
 
-    def restore(self, path: str) -> None:
+    def restore(self, path: str, *, owner: str | None = None) -> None:
         name = self._name(path)
-        self._call("get-deleted", "get", name, lambda: self._client.get_deleted_secret(name))
+        deleted = self._call("get-deleted", "get", name, lambda: self._client.get_deleted_secret(name))
+        if owner is not None:
+            check_ownership(name, metadata_from_marks(deleted.properties.tags), owner, adopt=False)
         poller = self._call(
             "recover",
             "recover",

@@ -95,7 +95,7 @@ class EnvBackend:
     ) -> DeleteResult:
         raise InvalidConfig(READ_ONLY)
 
-    def restore(self, path: str) -> None:
+    def restore(self, path: str, *, owner: str | None = None) -> None:
         raise InvalidConfig(READ_ONLY)
 
     def set_enabled(self, path: str, enabled: bool, *, owner: str) -> None:

@@ -15,13 +15,15 @@ import hmac
 import json
 import secrets
 from collections.abc import Collection, Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from vaultsync.backends.errors import Conflict, InvalidConfig, NotFound
 from vaultsync.backends.hashicorp_http import VaultHttp, VaultLogin
 from vaultsync.backends.interface import (
+    DELETED_AT_KEY,
+    RESTORABLE_UNTIL_KEY,
     TYPE_KEY,
     CallCounter,
     Capabilities,
@@ -53,6 +55,14 @@ def _parse_time(text: str | None) -> datetime | None:
         head, frac = trimmed.split(".", 1)
         trimmed = f"{head}.{frac[:6]}"
     return datetime.fromisoformat(trimmed + "+00:00")
+
+
+def _mark_time(text: str | None) -> datetime | None:
+    """A time vaultsync wrote into custom_metadata; a mark edited into nonsense counts as absent."""
+    try:
+        return datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
 
 
 def _version_live(meta: Mapping[str, Any]) -> bool:
@@ -104,6 +114,8 @@ class HashicorpBackend:
         self, path: str, existing: Mapping[str, str] | None, owner: str, secret_type: str
     ) -> None:
         wanted = {**(existing or {}), **ownership_marks(owner), TYPE_KEY: secret_type}
+        for retention_mark in (DELETED_AT_KEY, RESTORABLE_UNTIL_KEY):
+            wanted.pop(retention_mark, None)
         if wanted != existing:
             self._http.request(
                 "write-metadata",
@@ -226,10 +238,24 @@ class HashicorpBackend:
             return DeleteResult(restorable=False)
         if not _version_live(meta):
             raise NotFound(f"{path}: already deleted")
+        until = None
+        if recovery_days is not None:
+            # KV v2 keeps soft-deleted versions without a deadline: the window is ours to record.
+            now = datetime.now(UTC).replace(microsecond=0)
+            until = now + timedelta(days=recovery_days)
+            marks = dict(meta.get("custom_metadata") or {})
+            marks |= {DELETED_AT_KEY: now.isoformat(), RESTORABLE_UNTIL_KEY: until.isoformat()}
+            self._http.request(
+                "write-metadata",
+                "POST",
+                self._api("metadata", path),
+                {"custom_metadata": marks},
+                capability="update",
+            )
         self._http.request("delete", "DELETE", self._api("data", path), capability="delete")
-        return DeleteResult(restorable=True, restorable_until=None)
+        return DeleteResult(restorable=True, restorable_until=until)
 
-    def restore(self, path: str) -> None:
+    def restore(self, path: str, *, owner: str | None = None) -> None:
         if self._kv_version == 1:
             raise NotFound(f"{path}: KV v1 deletes are permanent; nothing to restore")
         meta = self._metadata(path)
@@ -237,6 +263,12 @@ class HashicorpBackend:
         entry = (meta or {}).get("versions", {}).get(current) or {}
         if not entry.get("deletion_time") or entry.get("destroyed"):
             raise NotFound(f"{path}: no soft-deleted version to restore")
+        marks = dict((meta or {}).get("custom_metadata") or {})
+        if owner is not None:
+            check_ownership(path, metadata_from_marks(marks), owner, adopt=False)
+        until = _mark_time(marks.get(RESTORABLE_UNTIL_KEY))
+        if until is not None and until < datetime.now(UTC):
+            raise NotFound(f"{path}: its restore window ended")
         self._http.request(
             "undelete",
             "POST",
@@ -244,6 +276,15 @@ class HashicorpBackend:
             {"versions": [int(current)]},
             capability="update",
         )
+        if DELETED_AT_KEY in marks or RESTORABLE_UNTIL_KEY in marks:
+            kept = {k: v for k, v in marks.items() if k not in (DELETED_AT_KEY, RESTORABLE_UNTIL_KEY)}
+            self._http.request(
+                "write-metadata",
+                "POST",
+                self._api("metadata", path),
+                {"custom_metadata": kept},
+                capability="update",
+            )
 
     def _list(self, folder: str) -> list[str]:
         try:

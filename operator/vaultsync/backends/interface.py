@@ -24,6 +24,9 @@ MANAGED_BY_KEY = "managed-by"
 MANAGED_BY_VALUE = "vaultsync"
 OWNER_KEY = "vaultsync.io/owner"
 TYPE_KEY = "vaultsync.io/type"
+DELETED_AT_KEY = "vaultsync.io/deleted-at"
+RESTORABLE_UNTIL_KEY = "vaultsync.io/restorable-until"
+"""Marks of a soft delete, kept where the vault itself records no retention window (KV v2)."""
 
 
 @dataclass(frozen=True)
@@ -180,8 +183,12 @@ class Backend(Protocol):
         """Delete ``path``: soft where the vault supports it (``recovery_days=0`` purges)."""
         ...
 
-    def restore(self, path: str) -> None:
-        """Bring back a soft-deleted secret; :class:`NotFound` when nothing is restorable."""
+    def restore(self, path: str, *, owner: str | None = None) -> None:
+        """Bring back a soft-deleted secret; :class:`NotFound` when nothing is restorable.
+
+        With ``owner``, a deleted secret marked for another owner raises :class:`NotOwned`
+        and stays deleted.
+        """
         ...
 
     def list_changes(self, since: ChangeMarker | None, paths: Collection[str] | None = None) -> ChangeSet:

@@ -222,7 +222,7 @@ class KubernetesBackend:
         self._delete_at(name, str(existing.metadata.resource_version))
         return DeleteResult(restorable=False)
 
-    def restore(self, path: str) -> None:
+    def restore(self, path: str, *, owner: str | None = None) -> None:
         raise NotFound(f"{_secret_name(path)}: Kubernetes deletes are permanent; nothing to restore")
 
     def list_changes(self, since: ChangeMarker | None, paths: Collection[str] | None = None) -> ChangeSet:

@@ -13,11 +13,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from vaultsync.api.managedsecret_status import short_fingerprint
-from vaultsync.backends.errors import BackendError, NotFound, NotOwned
+from vaultsync.backends.errors import BackendError, NotFound
 from vaultsync.backends.interface import RemoteSecret
 from vaultsync.handlers import k8s_targets
 from vaultsync.handlers.kubeapi import KubeApi
 from vaultsync.handlers.profiles import ProfileError, ProfileResolver, ResolvedProfile
+from vaultsync.handlers.retention import RESTORED, delete_copies, read_or_restore
 from vaultsync.handlers.settings import OperatorSettings
 from vaultsync.reconcile.plan import ObservedTarget, Operation, SyncInput, SyncPlan, WriteReason, plan_sync
 from vaultsync.reconcile.status import Phase, Reason, SyncReport, TargetOutcome, TargetState, next_status
@@ -87,6 +88,8 @@ class _Run:
 
     body: Mapping[str, Any]
     now: str = field(default_factory=timestamp)
+    restored: list[TargetKey] = field(default_factory=list)
+    """Sync targets found soft-deleted (ours, within the window) and restored by this sync."""
 
     @property
     def spec(self) -> Mapping[str, Any]:
@@ -173,6 +176,10 @@ class SyncEngine:
             )
         outcomes, events = self._push(run, plan, targets, content, fingerprint)
         events[:0] = [
+            Event("Normal", RESTORED, f"{key.describe()} was soft-deleted within its window; restored")
+            for key in run.restored
+        ]
+        events[:0] = [
             Event("Warning", EventReason.TARGET_FAILED, f"{o.key.describe()}: {o.message}")
             for o in failures.values()
         ]
@@ -243,7 +250,9 @@ class SyncEngine:
         for target, profile in zip(run.spec.get("syncTargets") or [], profiles, strict=True):
             key = vault_target(profile.key, target["path"], target.get("environment") or source_env)
             try:
-                remote = profile.backend.read(key.path)
+                remote, restored = read_or_restore(profile.backend, key.path, run.owner)
+                if restored:
+                    run.restored.append(key)
                 fingerprint = self._fingerprint_or_none(run.secret_type, remote.document)
                 observed[key.id] = ObservedTarget(key, True, fingerprint, remote.version)
             except NotFound:
@@ -392,23 +401,5 @@ class SyncEngine:
 
     def delete_targets(self, body: Mapping[str, Any]) -> list[str]:
         """Removes what this ManagedSecret owns from every target; returns problems (empty when done)."""
-        run = _Run(body)
-        problems: list[str] = []
-        source_env = run.spec["source"].get("environment")
-        for target in run.spec.get("syncTargets") or []:
-            try:
-                profile = self.profiles.resolve(run.namespace, target["vaultProfile"])
-                key = vault_target(profile.key, target["path"], target.get("environment") or source_env)
-                profile.backend.delete(key.path, owner=run.owner)
-            except (NotFound, NotOwned):
-                continue
-            except (BackendError, ProfileError) as e:
-                problems.append(f"{target['path']}: {e}")
-        for target in run.spec.get("kubernetesSecrets") or []:
-            try:
-                k8s_targets.delete_target(
-                    self.kube, target.get("namespace") or run.namespace, target["name"], run.owner
-                )
-            except BackendError as e:
-                problems.append(f"Secret {target['name']}: {e}")
-        return problems
+        deletions = delete_copies(self.kube, self.profiles, body, self.settings.retention_days)
+        return [d.problem for d in deletions if d.problem]

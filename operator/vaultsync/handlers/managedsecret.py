@@ -14,6 +14,7 @@ import kopf
 
 from vaultsync.api.common import parse_duration
 from vaultsync.backends.interface import OWNER_KEY
+from vaultsync.handlers import retention
 from vaultsync.handlers.engine import SyncResult
 from vaultsync.handlers.k8s_targets import MANAGED_LABEL
 from vaultsync.handlers.runtime import runtime
@@ -119,8 +120,4 @@ async def remove_from_targets(body: kopf.Body, spec: kopf.Spec, logger: kopf.Log
     if spec.get("deletionPolicy", "Retain") != "Delete":
         logger.info("deletionPolicy Retain: targets are left in place")
         return
-    rt = runtime()
-    problems = await rt.run(rt.engine.delete_targets, dict(body))
-    if problems:
-        raise kopf.TemporaryError("could not delete every target: " + "; ".join(problems), delay=10)
-    kopf.info(body, reason="Deleted", message="removed from every target vaultsync owns")
+    await retention.delete_with_retention(runtime(), body, logger)
