@@ -12,11 +12,12 @@ import pytest
 from e2e.support import Cluster, wait_for
 from vaultsync.devstack import Stack
 from vaultsync.devstack.kube import KubeControlPlane
-from vaultsync.devstack.process import ManagedProcess
+from vaultsync.devstack.process import ManagedProcess, free_port
 from vaultsync.devstack.vaults import Moto, OpenBao
 
 REPO = Path(__file__).resolve().parents[2]
 OPERATOR_NAMESPACE = "vaultsync-system"
+METRICS_PORT = free_port()
 GROUP = "vaultsync.io"
 
 
@@ -43,7 +44,7 @@ def operator(stack: Stack, kube: KubeControlPlane, crds: None) -> Iterator[Manag
             "VAULTSYNC_NAMESPACE": OPERATOR_NAMESPACE,
             "VAULTSYNC_MIN_REFRESH_SECONDS": "1",
             "VAULTSYNC_HTTP_TIMEOUT": "3",
-            "VAULTSYNC_METRICS_PORT": "0",
+            "VAULTSYNC_METRICS_PORT": str(METRICS_PORT),
         },
         start_timeout=60,
     )

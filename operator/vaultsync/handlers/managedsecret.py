@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from typing import Any
 
 import kopf
 
 from vaultsync.api.common import parse_duration
 from vaultsync.backends.interface import OWNER_KEY
-from vaultsync.handlers import retention
+from vaultsync.handlers import metrics, retention
 from vaultsync.handlers.engine import SyncResult
 from vaultsync.handlers.k8s_targets import MANAGED_LABEL
 from vaultsync.handlers.runtime import runtime
@@ -65,7 +66,13 @@ async def keep_in_sync(
         rt.forced.discard(owner)
         memo.wanted = wanted
         if forced or attempt or not await rt.unchanged_since(remembered, _interval(spec)):
+            started = time.monotonic()
             result = await rt.run(rt.engine.sync, dict(body))
+            source_profile = result.watched.get("source", (None, ""))[0]
+            source_backend = source_profile.provider_key if source_profile else "unknown"
+            metrics.observe_sync(
+                owner, source_backend, time.monotonic() - started, result.status, result.failed
+            )
             await _apply(result, body, logger)
             attempt = attempt + 1 if result.failed else 0
             remembered = await _remember(result, _interval(spec)) if not result.failed else {}
@@ -77,6 +84,7 @@ async def keep_in_sync(
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(memo.wakeup.wait(), timeout=delay)
     rt.wakeups.pop(owner, None)
+    metrics.forget(owner)
 
 
 @kopf.on.event("", "v1", "secrets", labels={MANAGED_LABEL: "vaultsync"})

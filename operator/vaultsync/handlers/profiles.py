@@ -144,6 +144,17 @@ class ProfileResolver:
             old[1].close()
         return built
 
+    def call_counts(self) -> list[tuple[str, str, dict[str, int]]]:
+        """(profile, provider, calls by operation) of every live backend, for metrics."""
+        with self._lock:
+            entries = list(self._backends.items())
+        result = []
+        for key, (_, backend) in entries:
+            body = self._bodies.get(key) or {}
+            provider = next(iter((body.get("spec") or {}).get("provider") or {"unknown": None}))
+            result.append((str(key), provider, dict(backend.calls.snapshot())))
+        return result
+
     def close(self) -> None:
         with self._lock:
             entries = list(self._backends.values())

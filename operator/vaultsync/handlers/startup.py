@@ -9,6 +9,7 @@ from typing import Any
 import kopf
 from kubernetes import config
 
+from vaultsync.handlers import metrics
 from vaultsync.handlers import runtime as runtime_module
 from vaultsync.handlers.engine import SyncEngine
 from vaultsync.handlers.kubeapi import KubeApi
@@ -44,6 +45,7 @@ async def start(settings: kopf.OperatorSettings, logger: kopf.Logger, **_: Any) 
         engine=SyncEngine(kube, profiles, ours, hmac_key),
         executor=concurrent.futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="vaultsync-sync"),
     )
+    metrics.serve(ours.metrics_port, profiles.call_counts)
     logger.info("vaultsync started (namespace %s)", ours.namespace)
 
 

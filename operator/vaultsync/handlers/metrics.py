@@ -1,0 +1,94 @@
+"""Prometheus metrics of the operator, served on ``OperatorSettings.metrics_port``.
+
+Counters are bumped by the ManagedSecret daemon after each sync; backend call counts are
+read from each backend's own ``CallCounter`` at scrape time, so the hot path pays nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, start_http_server
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
+
+SYNCS = Counter(
+    "vaultsync_syncs_total", "Syncs of ManagedSecrets by source backend and result.", ["backend", "result"]
+)
+SYNC_ERRORS = Counter("vaultsync_sync_errors_total", "Failed syncs by source backend.", ["backend"])
+SYNC_SECONDS = Histogram(
+    "vaultsync_sync_duration_seconds",
+    "Duration of one sync of one ManagedSecret.",
+    ["backend"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+BY_PHASE = Gauge("vaultsync_managedsecrets", "ManagedSecrets by status phase.", ["phase"])
+EARLIEST_EXPIRY = Gauge(
+    "vaultsync_seconds_until_earliest_expiry",
+    "Seconds until the earliest status.expiresAt of any ManagedSecret (negative when already expired).",
+)
+
+_phases: dict[str, str] = {}
+_expiries: dict[str, float] = {}
+
+
+def observe_sync(owner: str, backend: str, seconds: float, status: dict[str, Any], failed: bool) -> None:
+    """Records one sync: its duration and result, the phase and expiry of ``owner``."""
+    SYNCS.labels(backend, "error" if failed else "ok").inc()
+    if failed:
+        SYNC_ERRORS.labels(backend).inc()
+    SYNC_SECONDS.labels(backend).observe(seconds)
+    _phases[owner] = str(status.get("phase") or "Unknown")
+    expires = status.get("expiresAt")
+    if expires:
+        _expiries[owner] = datetime.fromisoformat(str(expires).replace("Z", "+00:00")).timestamp()
+    else:
+        _expiries.pop(owner, None)
+    _refresh_gauges()
+
+
+def forget(owner: str) -> None:
+    _phases.pop(owner, None)
+    _expiries.pop(owner, None)
+    _refresh_gauges()
+
+
+def _refresh_gauges() -> None:
+    counts: dict[str, int] = {}
+    for phase in _phases.values():
+        counts[phase] = counts.get(phase, 0) + 1
+    BY_PHASE.clear()
+    for phase, count in counts.items():
+        BY_PHASE.labels(phase).set(count)
+    if _expiries:
+        EARLIEST_EXPIRY.set(min(_expiries.values()) - datetime.now(UTC).timestamp())
+
+
+class BackendCallsCollector(Collector):
+    """Exposes every live backend's call counts as ``vaultsync_backend_calls_total``."""
+
+    def __init__(self, snapshot: Any) -> None:
+        self._snapshot = snapshot
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "vaultsync_backend_calls",
+            "Calls to vault SDKs by profile, backend and operation.",
+            labels=["profile", "backend", "operation"],
+        )
+        for profile, backend, counts in self._snapshot():
+            for operation, count in counts.items():
+                family.add_metric([profile, backend, operation], count)
+        yield family
+
+
+def serve(port: int, snapshot: Any) -> None:
+    """Starts the metrics endpoint (no-op for port 0)."""
+    if port <= 0:
+        return
+    REGISTRY.register(BackendCallsCollector(snapshot))
+    start_http_server(port)
+    time.sleep(0)
