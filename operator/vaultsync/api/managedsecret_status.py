@@ -64,6 +64,8 @@ class TargetState(StrEnum):
     FAILED = "Failed"
     DRIFTED = "Drifted"
     DELETED = "Deleted"
+    DISABLED = "Disabled"
+    RETAINED = "Retained"
 
 
 @model()
@@ -105,7 +107,10 @@ class TargetStatus(Model):
         schema=SHORT_TEXT,
     )
     synced_at: datetime | None = prop("When the target was last written or confirmed.", default=None)
-    state: TargetState = prop("Synced, Pending, Failed, Drifted (changed outside vaultsync) or Deleted.")
+    state: TargetState = prop(
+        "Synced, Pending, Failed, Drifted (changed outside vaultsync), or while Inactive: Deleted,"
+        " Disabled (in the vault) or Retained (left as it is)."
+    )
     message: str | None = prop(
         "What went wrong, for people; never contains secret values.", default=None, schema={"maxLength": 1024}
     )

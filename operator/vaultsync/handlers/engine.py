@@ -8,21 +8,24 @@ events to post; the caller patches only the difference.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from vaultsync.api.managedsecret_status import short_fingerprint
 from vaultsync.backends.errors import BackendError, NotFound
 from vaultsync.backends.interface import RemoteSecret
-from vaultsync.handlers import k8s_targets
+from vaultsync.handlers import activation, k8s_targets, rollout, templating
+from vaultsync.handlers.consumer_index import ConsumerIndex, consumers_field
 from vaultsync.handlers.kubeapi import KubeApi
+from vaultsync.handlers.notices import Notice, NoticeReason
 from vaultsync.handlers.profiles import ProfileError, ProfileResolver, ResolvedProfile
 from vaultsync.handlers.retention import RESTORED, delete_copies, read_or_restore
 from vaultsync.handlers.settings import OperatorSettings
 from vaultsync.reconcile.plan import ObservedTarget, Operation, SyncInput, SyncPlan, WriteReason, plan_sync
 from vaultsync.reconcile.status import Phase, Reason, SyncReport, TargetOutcome, TargetState, next_status
 from vaultsync.reconcile.targets import TargetKey, TargetKind, secret_target, vault_target
+from vaultsync.reconcile.templated import RenderedState
 from vaultsync.secrets import formats
 from vaultsync.secrets.content import SecretContent, parse_content
 from vaultsync.secrets.errors import SecretModelError
@@ -58,6 +61,13 @@ class SyncResult:
     """True when something should be retried with backoff."""
     watched: dict[str, tuple[ResolvedProfile | None, str]] = field(default_factory=dict)
     """Target id or ``source`` -> (profile, path): what the change tracker should watch."""
+    related: list[Notice] = field(default_factory=list)
+    """Events about other objects (workloads), posted after the sync."""
+
+    def notify(self, notices: list[Notice]) -> SyncResult:
+        self.events.extend(Event(n.type, n.reason, n.message) for n in notices if n.involved is None)
+        self.related.extend(n for n in notices if n.involved is not None)
+        return self
 
 
 class SyncAborted(Exception):
@@ -88,6 +98,11 @@ class _Run:
 
     body: Mapping[str, Any]
     now: str = field(default_factory=timestamp)
+    source_fingerprint: str | None = None
+    rendered: dict[str, templating.RenderedTarget] = field(default_factory=dict)
+    """Target id -> rendered data of templated Kubernetes Secrets."""
+    rerendered: set[str] = field(default_factory=set)
+    """Templated targets whose render changed while they held what was written: a change, not drift."""
     restored: list[TargetKey] = field(default_factory=list)
     """Sync targets found soft-deleted (ours, within the window) and restored by this sync."""
 
@@ -133,21 +148,30 @@ class SyncEngine:
         self.profiles = profiles
         self.settings = settings
         self.hmac_key = hmac_key
+        self.consumers = ConsumerIndex()
 
     def sync(self, body: Mapping[str, Any]) -> SyncResult:
         run = _Run(body)
         if run.spec.get("state") == "Inactive":
-            report = run.report(Phase.INACTIVE, Reason.SYNCED, "spec.state is Inactive: sync is paused")
-            return SyncResult(next_status(run.previous, report))
+            deactivated, notices = activation.deactivate_targets(
+                self.kube, self.profiles, self.consumers, body
+            )
+            report = run.report(
+                Phase.INACTIVE, Reason.INACTIVE, activation.INACTIVE_MESSAGE, targets=deactivated
+            )
+            status = next_status(run.previous, report, consumers=self._consumers(run))
+            return SyncResult(status).notify(notices)
         try:
             source, targets = self._resolve(run)
             source_key = vault_target(
                 source.key, run.spec["source"]["path"], run.spec["source"].get("environment")
             )
             remote, content = self._read_source(run, source, source_key)
+            run.rendered = self._render(run, content)
         except SyncAborted as aborted:
             return aborted.result
-        fingerprint = fingerprint_of(content, self.hmac_key)
+        fingerprint = run.source_fingerprint = fingerprint_of(content, self.hmac_key)
+        notices = activation.reactivate_targets(targets, body)
         observed, failures = self._observe(run, targets)
         gated = gated_operations([source, *targets])
         plan = plan_sync(
@@ -175,6 +199,10 @@ class SyncEngine:
                 next_status(run.previous, report), [Event("Normal", EventReason.PENDING_APPROVAL, message)]
             )
         outcomes, events = self._push(run, plan, targets, content, fingerprint)
+        writes = [(w.key, w.reason) for w in plan.writes]
+        notices += rollout.restart_after_push(
+            self.kube, body, writes=writes, outcomes=outcomes, rerendered=run.rerendered, now=run.now
+        )
         events[:0] = [
             Event("Normal", RESTORED, f"{key.describe()} was soft-deleted within its window; restored")
             for key in run.restored
@@ -185,6 +213,7 @@ class SyncEngine:
         ]
         outcomes = {**failures, **outcomes}
         ordered = [outcomes[key_id] for key_id in observed]
+        ordered = rollout.keep_messages(ordered, run.previous.get("targets") or [])
         fields = self._version_fields(
             run,
             plan.new_version,
@@ -202,7 +231,8 @@ class SyncEngine:
                     f"version {fields['currentVersion']} pushed to {len(ordered)} targets",
                 )
             )
-        result = SyncResult(self._status(run, ordered, fields, gated), events)
+        fields["consumers"] = self._consumers(run)
+        result = SyncResult(self._status(run, ordered, fields, gated), events).notify(notices)
         result.failed = any(o.state is not TargetState.SYNCED for o in ordered)
         result.watched["source"] = (source, source_key.path)
         by_key = {p.key: p for p in targets}
@@ -264,9 +294,12 @@ class SyncEngine:
             key = secret_target(target.get("namespace") or run.namespace, target["name"])
             try:
                 snapshot = k8s_targets.read_target(self.kube, key.namespace or run.namespace, key.path)
-                fingerprint = self._fingerprint_or_none(
-                    run.secret_type, k8s_targets.document_of(run.secret_type, snapshot)
-                )
+                if key.id in run.rendered:
+                    fingerprint = self._rendered_fingerprint(run, key, snapshot)
+                else:
+                    fingerprint = self._fingerprint_or_none(
+                        run.secret_type, k8s_targets.document_of(run.secret_type, snapshot)
+                    )
                 observed[key.id] = ObservedTarget(key, True, fingerprint, snapshot.resource_version)
             except NotFound:
                 observed[key.id] = ObservedTarget(key, False)
@@ -276,6 +309,32 @@ class SyncEngine:
                 observed[key.id] = None
                 failed[key.id] = TargetOutcome(key, TargetState.FAILED, message=str(e))
         return observed, failed
+
+    def _render(self, run: _Run, content: SecretContent) -> dict[str, templating.RenderedTarget]:
+        try:
+            return templating.render_targets(
+                self.kube,
+                self.profiles,
+                namespace=run.namespace,
+                spec=run.spec,
+                content=content,
+                hmac_key=self.hmac_key,
+            )
+        except templating.TemplateProblem as e:
+            event = NoticeReason.TEMPLATE_FAILED
+            raise run.abort(Reason.TEMPLATE_FAILED, str(e), event, retry=e.retry) from e
+
+    def _rendered_fingerprint(
+        self, run: _Run, key: TargetKey, snapshot: k8s_targets.SecretSnapshot
+    ) -> str | None:
+        """A templated Secret holding the render counts as holding the source's content."""
+        in_sync, state = templating.observe_rendered(snapshot, run.rendered[key.id], self.hmac_key)
+        if state is RenderedState.CHANGED:
+            run.rerendered.add(key.id)
+        return run.source_fingerprint if in_sync else None
+
+    def _consumers(self, run: _Run) -> list[dict[str, str]] | None:
+        return consumers_field(self.consumers, run.owner, run.namespace, run.spec)
 
     def _fingerprint_or_none(self, secret_type: str, document: Mapping[str, Any]) -> str | None:
         try:
@@ -320,7 +379,7 @@ class SyncEngine:
             outcomes[write.key.id] = TargetOutcome(
                 write.key, TargetState.SYNCED, fingerprint, version, synced_at=run.now
             )
-            if write.reason is WriteReason.DRIFT:
+            if write.reason is WriteReason.DRIFT and write.key.id not in run.rerendered:
                 message = f"{write.key.describe()} was changed out of band; restored"
                 events.append(Event("Normal", EventReason.DRIFT_CORRECTED, message))
         return outcomes, events
@@ -334,6 +393,7 @@ class SyncEngine:
         target_spec: Mapping[str, Any],
     ) -> str:
         namespace = key.namespace or run.namespace
+        rendered = run.rendered.get(key.id)
         try:
             expected: k8s_targets.SecretSnapshot | None = k8s_targets.read_target(
                 self.kube, namespace, key.path
@@ -350,6 +410,7 @@ class SyncEngine:
             expected=expected,
             adopt=adopt,
             spec=target_spec,
+            rendered=(rendered.data, rendered.fingerprint) if rendered else None,
         )
 
     def _version_fields(

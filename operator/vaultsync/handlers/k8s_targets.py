@@ -1,8 +1,9 @@
 """Kubernetes Secret targets of a ManagedSecret: read for drift, write with ownership marks.
 
 These are richer than the kubernetes vault backend: a chosen Secret type, labels and
-annotations, and (later) templates. The fingerprint of what a target holds is computed from
-its data mapped back to a document, so out-of-band edits show up as drift.
+annotations, and templates (``handlers.templating``). The fingerprint of what a target holds is
+computed from its data mapped back to a document (templated targets: an HMAC of the data), so
+out-of-band edits show up as drift.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from vaultsync.secrets import formats
 
 MANAGED_LABEL = "app.kubernetes.io/managed-by"
 FINGERPRINT_ANNOTATION = "vaultsync.io/fingerprint"
+DATA_FINGERPRINT_ANNOTATION = "vaultsync.io/data-fingerprint"
+"""On templated Secrets: HMAC of the data vaultsync wrote, to tell a wanted change from an edit."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,8 @@ class SecretSnapshot:
     resource_version: str
     managed: bool
     owner: str | None
+    recorded_fingerprint: str | None = None
+    """``DATA_FINGERPRINT_ANNOTATION`` of the Secret, when vaultsync rendered it."""
 
 
 def read_target(kube: KubeApi, namespace: str, name: str) -> SecretSnapshot:
@@ -46,6 +51,7 @@ def read_target(kube: KubeApi, namespace: str, name: str) -> SecretSnapshot:
         resource_version=secret.metadata.resource_version,
         managed=labels.get(MANAGED_LABEL) == MANAGED_BY_VALUE,
         owner=annotations.get(OWNER_KEY),
+        recorded_fingerprint=annotations.get(DATA_FINGERPRINT_ANNOTATION),
     )
 
 
@@ -64,9 +70,16 @@ def write_target(
     expected: SecretSnapshot | None,
     adopt: bool,
     spec: Mapping[str, Any],
+    rendered: tuple[Mapping[str, bytes], str] | None = None,
 ) -> str:
-    """Creates or replaces the Secret; returns its new resourceVersion."""
-    k8s_type, data = formats.to_kubernetes_data(secret_type, dict(document))
+    """Creates or replaces the Secret; returns its new resourceVersion.
+
+    ``rendered`` is (data, data fingerprint) of a templated target: the Secret holds exactly that data.
+    """
+    if rendered is None:
+        k8s_type, data = formats.to_kubernetes_data(secret_type, dict(document))
+    else:
+        k8s_type, data = formats.KUBERNETES_OPAQUE, dict(rendered[0])
     k8s_type = spec.get("secretType") or k8s_type
     if expected is not None and not adopt and (not expected.managed or expected.owner != owner):
         raise NotOwned(
@@ -74,6 +87,8 @@ def write_target(
         )
     labels = {**(spec.get("labels") or {}), MANAGED_LABEL: MANAGED_BY_VALUE, MANAGED_BY_KEY: MANAGED_BY_VALUE}
     annotations = {**(spec.get("annotations") or {}), OWNER_KEY: owner}
+    if rendered is not None:
+        annotations[DATA_FINGERPRINT_ANNOTATION] = rendered[1]
     body = client.V1Secret(
         metadata=client.V1ObjectMeta(
             name=name,

@@ -18,6 +18,7 @@ from vaultsync.backends.interface import OWNER_KEY
 from vaultsync.handlers import metrics, retention
 from vaultsync.handlers.engine import SyncResult
 from vaultsync.handlers.k8s_targets import MANAGED_LABEL
+from vaultsync.handlers.notices import post_related
 from vaultsync.handlers.runtime import runtime
 from vaultsync.reconcile.conditions import status_patch
 from vaultsync.reconcile.schedule import backoff, jittered
@@ -121,6 +122,7 @@ async def _apply(result: SyncResult, body: kopf.Body, logger: kopf.Logger) -> No
         else:
             kopf.info(body, reason=event.reason, message=event.message)
         logger.info("%s: %s", event.reason, event.message)
+    post_related(result.related)
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL)

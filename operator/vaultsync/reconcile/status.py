@@ -44,12 +44,20 @@ class Reason(StrEnum):
     APPROVAL_PENDING = "ApprovalPending"
     APPROVED = "Approved"
     REJECTED = "Rejected"
+    INACTIVE = "Inactive"
+    TEMPLATE_FAILED = "TemplateFailed"
 
 
 class TargetState(StrEnum):
     SYNCED = "Synced"
     FAILED = "Failed"
     PENDING = "Pending"
+    DELETED = "Deleted"
+    """Removed while the ManagedSecret is Inactive."""
+    DISABLED = "Disabled"
+    """Disabled in the vault while the ManagedSecret is Inactive."""
+    RETAINED = "Retained"
+    """Left as it is while Inactive (the vault cannot disable, or vaultsync does not own it)."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,60 @@
+"""kopf glue for ``spec.references``: a referenced ManagedSecret's new content re-renders dependents.
+
+Every ManagedSecret event records which names it references and its current fingerprint; when
+a ManagedSecret's fingerprint moves (or it disappears), every ManagedSecret of the namespace that
+references it is woken to render its templates again.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import kopf
+
+from vaultsync.handlers.runtime import runtime
+
+GROUP, VERSION, PLURAL = "vaultsync.io", "v1alpha1", "managedsecrets"
+
+Key = tuple[str, str]
+
+
+class ReferenceIndex:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._references: dict[Key, frozenset[str]] = {}
+        self._fingerprints: dict[Key, str | None] = {}
+
+    def observe(
+        self, key: Key, references: frozenset[str], fingerprint: str | None, deleted: bool
+    ) -> set[str]:
+        """Records one event; returns ``namespace/name`` of the dependents to wake."""
+        with self._lock:
+            known = key in self._fingerprints
+            moved = deleted or (known and self._fingerprints[key] != fingerprint)
+            if deleted:
+                self._references.pop(key, None)
+                self._fingerprints.pop(key, None)
+            else:
+                self._references[key] = references
+                self._fingerprints[key] = fingerprint
+            if not moved:
+                return set()
+            namespace, name = key
+            return {
+                f"{ns}/{dependent}"
+                for (ns, dependent), refs in self._references.items()
+                if ns == namespace and name in refs and dependent != name
+            }
+
+
+REFERENCES = ReferenceIndex()
+
+
+@kopf.on.event(GROUP, VERSION, PLURAL, id="references")
+def referenced_secret_changed(type: str | None, body: kopf.Body, **_: Any) -> None:
+    key = (str(body.metadata.namespace), str(body.metadata.name))
+    references = frozenset(body.get("spec", {}).get("references") or ())
+    fingerprint = (body.get("status") or {}).get("fingerprint")
+    for owner in sorted(REFERENCES.observe(key, references, fingerprint, type == "DELETED")):
+        runtime().force_sync(owner)

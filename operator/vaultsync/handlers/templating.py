@@ -1,0 +1,99 @@
+"""Templated Kubernetes Secret targets: read the referenced secrets, render, compare.
+
+A template sees this secret's content and the content of the ManagedSecrets listed in
+``spec.references`` (same namespace). Referenced content is read from their source vaults through
+the same profile resolver as any source — never from their status, which holds no values.
+Rendering happens before anything is written: one failing template means nothing is pushed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from vaultsync.backends.errors import BackendError, NotFound
+from vaultsync.handlers.k8s_targets import SecretSnapshot
+from vaultsync.handlers.kubeapi import KubeApi
+from vaultsync.handlers.profiles import ProfileError, ProfileResolver
+from vaultsync.reconcile.targets import secret_target, vault_target
+from vaultsync.reconcile.templated import RenderedState, data_fingerprint, rendered_state
+from vaultsync.secrets.content import SecretContent, parse_content
+from vaultsync.secrets.errors import SecretModelError, TemplateError
+from vaultsync.secrets.templates import render_templates
+
+
+class TemplateProblem(Exception):
+    """Rendering cannot happen; ``retry`` is True when waiting may help (a vault was unreachable)."""
+
+    def __init__(self, message: str, *, retry: bool) -> None:
+        super().__init__(message)
+        self.retry = retry
+
+
+@dataclass(frozen=True)
+class RenderedTarget:
+    data: dict[str, bytes]
+    fingerprint: str
+    """``data_fingerprint`` of ``data``; recorded on the Secret when written."""
+
+
+def read_references(
+    kube: KubeApi, profiles: ProfileResolver, namespace: str, names: tuple[str, ...]
+) -> dict[str, SecretContent]:
+    contents: dict[str, SecretContent] = {}
+    for name in names:
+        where = f"spec.references: ManagedSecret {namespace}/{name}"
+        body = kube.get_object("managedsecrets", namespace, name)
+        if body is None:
+            raise TemplateProblem(f"{where} not found", retry=False)
+        spec: Mapping[str, Any] = body.get("spec") or {}
+        try:
+            profile = profiles.resolve(namespace, spec["source"]["vaultProfile"])
+            key = vault_target(profile.key, spec["source"]["path"], spec["source"].get("environment"))
+            remote = profile.backend.read(key.path)
+            contents[name] = parse_content(str(spec["type"]), remote.document)
+        except ProfileError as e:
+            raise TemplateProblem(f"{where}: {e.message}", retry=True) from e
+        except NotFound as e:
+            raise TemplateProblem(f"{where}: its source was not found", retry=True) from e
+        except BackendError as e:
+            raise TemplateProblem(f"{where}: reading its source failed: {e}", retry=True) from e
+        except SecretModelError as e:
+            raise TemplateProblem(f"{where}: its source content is not valid: {e}", retry=False) from e
+    return contents
+
+
+def render_targets(
+    kube: KubeApi,
+    profiles: ProfileResolver,
+    *,
+    namespace: str,
+    spec: Mapping[str, Any],
+    content: SecretContent,
+    hmac_key: bytes,
+) -> dict[str, RenderedTarget]:
+    """Target id -> rendered data of every templated Kubernetes Secret target (empty when none)."""
+    templated = [t for t in spec.get("kubernetesSecrets") or [] if t.get("template")]
+    if not templated:
+        return {}
+    references = read_references(kube, profiles, namespace, tuple(spec.get("references") or ()))
+    rendered: dict[str, RenderedTarget] = {}
+    for target in templated:
+        key = secret_target(target.get("namespace") or namespace, target["name"])
+        try:
+            values = render_templates(target["template"], content, references)
+        except TemplateError as e:
+            raise TemplateProblem(f"{key.describe()}: {e}", retry=False) from e
+        data = {name: value.encode("utf-8") for name, value in values.items()}
+        rendered[key.id] = RenderedTarget(data, data_fingerprint(data, hmac_key))
+    return rendered
+
+
+def observe_rendered(
+    snapshot: SecretSnapshot, desired: RenderedTarget, hmac_key: bytes
+) -> tuple[bool, RenderedState]:
+    """(in sync, state) of a templated Secret compared with what the templates render now."""
+    held = data_fingerprint(snapshot.data, hmac_key)
+    state = rendered_state(held, desired.fingerprint, snapshot.recorded_fingerprint)
+    return state is RenderedState.IN_SYNC, state
