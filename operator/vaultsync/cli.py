@@ -6,6 +6,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from vaultsync import cli_approvals
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vaultsync", description=__doc__)
@@ -17,9 +19,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--standalone", action="store_true", help="no peering with other replicas")
     run.add_argument("--liveness", default=None, help="liveness endpoint, e.g. http://0.0.0.0:8080/healthz")
     sub.add_parser("crds", help="write the CRD YAML files of crds/ from the Python models")
+    cli_approvals.add_parsers(sub)
     dev = sub.add_parser("devstack", help="start the local stack (apiserver, etcd, OpenBao, moto, Lowkey)")
     dev.add_argument("--cache", help="where built and fetched binaries are kept (default ~/.cache/vaultsync)")
     dev.add_argument("--state", help="where the running stack keeps data, logs and kubeconfigs")
+    dev.add_argument("--no-demo", action="store_true", help="only start the servers")
+    dev.add_argument(
+        "--exit-when-synced", action="store_true", help="stop once the demo is Synced (for tests)"
+    )
     return parser
 
 
@@ -29,6 +36,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from vaultsync.operator_main import run_operator  # noqa: PLC0415
 
         return run_operator(namespaces=args.namespace, standalone=args.standalone, liveness=args.liveness)
+    if args.command in {"approvals", "approve", "reject"}:
+        return cli_approvals.run(args)
     if args.command == "crds":
         from vaultsync.api.render import main as render_crds  # noqa: PLC0415
 
@@ -37,7 +46,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "devstack":
         from vaultsync.devstack.cli import run_devstack  # noqa: PLC0415 - keeps the test stack optional
 
-        return run_devstack(cache=args.cache, state=args.state)
+        return run_devstack(
+            cache=args.cache,
+            state=args.state,
+            with_demo=not args.no_demo,
+            exit_when_synced=args.exit_when_synced,
+        )
     return 2
 
 

@@ -52,7 +52,8 @@ MANAGED_SECRET = Kind(
         PrinterColumn(
             "Fingerprint", "string", ".status.shortFingerprint", "Start of the content fingerprint."
         ),
-        PrinterColumn("Expires", "date", ".status.expiresAt", "When the content expires."),
+        # "string", not "date": kubectl renders future dates as <invalid>.
+        PrinterColumn("Expires", "string", ".status.expiresAt", "When the content expires (RFC 3339)."),
         AGE,
     ),
 )

@@ -1,7 +1,9 @@
-"""``vaultsync devstack``: the local stack in the foreground, until Ctrl-C.
+"""``vaultsync devstack``: the local stack and the demo in the foreground, until Ctrl-C.
 
-Prints where each server listens and the environment to reach them. Lowkey Vault is
-started when its jar can be obtained; otherwise the stack runs without Azure and says why.
+Starts kube-apiserver + etcd, OpenBao (127.0.0.1:18200) and moto (127.0.0.1:15000); Lowkey
+Vault when its jar can be obtained. Then applies the CRDs and ``examples/local``, writes
+freshly generated source content into OpenBao, runs the operator, and shows every
+ManagedSecret reaching Synced. ``--no-demo`` stops after starting the servers.
 """
 
 from __future__ import annotations
@@ -11,35 +13,45 @@ import sys
 import threading
 from pathlib import Path
 
+from vaultsync.devstack import demo
 from vaultsync.devstack.lowkey import LowkeyUnavailable
-from vaultsync.devstack.process import ServerStartError
+from vaultsync.devstack.process import ServerStartError, port_open
 from vaultsync.devstack.stack import Stack, default_cache_dir
 
 
 def _describe(stack: Stack) -> str:
     kube, bao, moto = stack.kube, stack.openbao, stack.moto
     lines = [
-        "vaultsync local stack is up:",
+        "vaultsync local stack:",
         f"  kube-apiserver  {kube.server}",
-        f"  OpenBao         {bao.address}  (root token in {stack.state / 'openbao' / 'root-token'})",
+        f"  OpenBao         {bao.address}  (dev root token: {stack.state / 'openbao' / 'root-token'})",
         f"  moto (AWS)      {moto.endpoint}  region {moto.region}",
     ]
     if stack._lowkey is not None:
         lines.append(f"  Lowkey (Azure)  {stack._lowkey.vault_url}")
     lines += [
         "",
-        "Use it:",
+        "Use it from another shell:",
         f"  export KUBECONFIG={kube.kubeconfig}",
-        f"  export VAULT_ADDR={bao.address}",
-        f"  {kube.kubectl_path} get namespaces",
+        f"  export PATH={kube.bin_dir}:$PATH",
+        f"  kubectl get {demo.KINDS} -n {demo.DEMO_NAMESPACE}",
         f"Logs: {stack.state}/*/logs/",
-        "Stop: press Ctrl-C (or send SIGTERM); every server is stopped and its data discarded.",
     ]
     return "\n".join(lines)
 
 
-def run_devstack(cache: str | None = None, state: str | None = None) -> int:
-    stack = Stack(cache=Path(cache) if cache else default_cache_dir())
+def run_devstack(
+    cache: str | None = None, state: str | None = None, with_demo: bool = True, exit_when_synced: bool = False
+) -> int:
+    for port, what in ((demo.OPENBAO_PORT, "OpenBao"), (demo.MOTO_PORT, "moto")):
+        if port_open(port):
+            print(f"port {port} ({what}) is already in use: is another devstack running?", file=sys.stderr)
+            return 1
+    stack = Stack(
+        cache=Path(cache) if cache else default_cache_dir(),
+        openbao_port=demo.OPENBAO_PORT,
+        moto_port=demo.MOTO_PORT,
+    )
     if state:
         stack.state = Path(state)
         stack.state.mkdir(parents=True, exist_ok=True)
@@ -47,11 +59,9 @@ def run_devstack(cache: str | None = None, state: str | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         print(
-            f"building/fetching into {stack.cache} and starting servers (state in {stack.state}) ...",
-            flush=True,
+            f"building/fetching into {stack.cache}; starting servers (state in {stack.state}) ...", flush=True
         )
         stack.start("kube", "openbao", "moto")
-        (stack.state / "openbao").mkdir(parents=True, exist_ok=True)
         (stack.state / "openbao" / "root-token").write_text(stack.openbao.root_token)
         try:
             stack.start("lowkey")
@@ -59,9 +69,23 @@ def run_devstack(cache: str | None = None, state: str | None = None) -> int:
             print(f"Lowkey Vault (Azure) not started: {e}", file=sys.stderr, flush=True)
             stack._lowkey = None
         print(_describe(stack), flush=True)
+        if with_demo:
+            demo.prepare(stack.kube, stack.openbao, stack.moto)
+            stack.attached.append(demo.start_operator(stack.kube, stack.state))
+            print("operator running; waiting for every ManagedSecret to reach Synced ...", flush=True)
+            print(demo.wait_until_synced(stack.kube), flush=True)
+        if exit_when_synced:
+            return 0
+        print(
+            "Stop: press Ctrl-C (or send SIGTERM); every server is stopped and its data discarded.",
+            flush=True,
+        )
         stop.wait()
     except KeyboardInterrupt:
         pass
+    except (TimeoutError, RuntimeError, ServerStartError) as e:
+        print(f"devstack failed: {e}", file=sys.stderr, flush=True)
+        return 1
     finally:
         print("stopping the local stack ...", flush=True)
         stack.stop()

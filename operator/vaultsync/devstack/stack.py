@@ -37,6 +37,10 @@ class Stack:
     _openbao: OpenBao | None = None
     _moto: Moto | None = None
     _lowkey: LowkeyVault | None = None
+    openbao_port: int | None = None
+    """Fixed OpenBao port (the demo's examples expect 18200); a free one when None."""
+    moto_port: int | None = None
+    """Fixed moto port (the demo's examples expect 15000); a free one when None."""
     attached: list[ManagedProcess] = field(default_factory=list)
     """Other processes started against the stack (the operator under test); stopped with it."""
 
@@ -52,6 +56,7 @@ class Stack:
     def openbao(self) -> OpenBao:
         if self._openbao is None:
             bao = OpenBao(state=self.state / "openbao")
+            bao.port = self.openbao_port or bao.port
             self._openbao = bao
             bao.start()
         return self._openbao
@@ -60,6 +65,7 @@ class Stack:
     def moto(self) -> Moto:
         if self._moto is None:
             moto = Moto(state=self.state / "moto")
+            moto.port = self.moto_port or moto.port
             self._moto = moto
             moto.start()
         return self._moto
