@@ -17,6 +17,7 @@ from vaultsync.backends.errors import BackendError, NotFound
 from vaultsync.backends.interface import RemoteSecret
 from vaultsync.handlers import activation, k8s_targets, rollout, templating
 from vaultsync.handlers.consumer_index import ConsumerIndex, consumers_field
+from vaultsync.handlers.exclusive import serialized_per_resource
 from vaultsync.handlers.kubeapi import KubeApi
 from vaultsync.handlers.notices import Notice, NoticeReason
 from vaultsync.handlers.profiles import ProfileError, ProfileResolver, ResolvedProfile
@@ -150,6 +151,7 @@ class SyncEngine:
         self.hmac_key = hmac_key
         self.consumers = ConsumerIndex()
 
+    @serialized_per_resource(body_at=1, when_retired=lambda body: SyncResult(dict(body.get("status") or {})))
     def sync(self, body: Mapping[str, Any]) -> SyncResult:
         run = _Run(body)
         if run.spec.get("state") == "Inactive":

@@ -18,6 +18,7 @@ import kopf
 from vaultsync.backends.errors import BackendError, NotFound, NotOwned
 from vaultsync.backends.interface import Backend, RemoteSecret
 from vaultsync.handlers import k8s_targets
+from vaultsync.handlers.exclusive import serialized_per_resource
 from vaultsync.handlers.kubeapi import KubeApi
 from vaultsync.handlers.profiles import ProfileError, ProfileResolver
 from vaultsync.reconcile.retention import (
@@ -56,6 +57,7 @@ def read_or_restore(backend: Backend, path: str, owner: str) -> tuple[RemoteSecr
     return backend.read(path), True
 
 
+@serialized_per_resource(body_at=2, retire=True)
 def delete_copies(
     kube: KubeApi, profiles: ProfileResolver, body: Mapping[str, Any], recovery_days: int
 ) -> list[CopyDeletion]:
