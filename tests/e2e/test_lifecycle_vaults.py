@@ -18,6 +18,7 @@ from e2e.scenario import (
     bao,
     bao_read,
     bao_write,
+    condition,
     phase_is,
     secret_exists,
     secrets_manager,
@@ -130,3 +131,148 @@ def test_a_soft_deleted_copy_of_another_owner_is_neither_restored_nor_overwritte
     assert "Restored" not in _reasons(cluster, "second")
     assert secrets_manager(moto).describe_secret(SecretId=aws_path).get("DeletedDate")
     assert _bao_metadata(openbao, bao_path)["custom_metadata"]["vaultsync.io/owner"] == f"{ns}/first"
+
+
+def _gated_bao(cluster: Cluster, openbao: OpenBao) -> None:
+    """A second OpenBao profile whose policy gates Update (the token Secret is the fixture's)."""
+    cluster.create(
+        "vaultprofiles",
+        "bao-gated",
+        {
+            "provider": {
+                "hashicorp": {
+                    "address": openbao.address,
+                    "mount": "secret",
+                    "kvVersion": 2,
+                    "auth": {"token": {"secretRef": {"name": "bao-token", "key": "token"}}},
+                }
+            },
+            "approval": {
+                "operations": ["Update"],
+                "requiredApprovals": 1,
+                "approvers": {"groups": ["vaultsync:security"]},
+            },
+        },
+    )
+
+
+def test_generate_creates_the_missing_source_and_rotates_it_on_schedule(
+    cluster: Cluster, vault_profiles: dict[str, str], openbao: OpenBao, moto: Moto, operator: ManagedProcess
+) -> None:
+    ns = cluster.namespace
+    source, aws_path = f"e2e/{ns}/generated", f"e2e/{ns}/generated-aws"
+    cluster.create(
+        "managedsecrets",
+        "gen",
+        {
+            "type": "basic-auth",
+            "source": {"vaultProfile": {"name": "bao"}, "path": source},
+            "syncTargets": [{"vaultProfile": {"name": "aws"}, "path": aws_path}],
+            "generate": {"kind": "password", "length": 24, "rotationInterval": "12s"},
+        },
+    )
+    first = wait_for(lambda: phase_is(cluster, "gen", "Synced", 1), 60, "generated and synced")
+    generated = bao_read(openbao, source)["data"]
+    assert generated["username"] == "gen"
+    assert len(generated["password"]) == 24
+    assert aws_document(moto, aws_path) == generated
+    assert "Generated" in _reasons(cluster, "gen")
+    assert first["lastRotatedAt"]
+
+    second = wait_for(lambda: phase_is(cluster, "gen", "Synced", 2), 60, "rotated and pushed")
+    rotated = bao_read(openbao, source)["data"]
+    assert rotated["username"] == "gen", "fields that are not generated are kept"
+    assert rotated["password"] != generated["password"]
+    assert aws_document(moto, aws_path) == rotated
+    assert _time(second["lastRotatedAt"]) >= _time(first["lastRotatedAt"]) + dt.timedelta(seconds=12)
+    assert "Rotated" in _reasons(cluster, "gen")
+    assert_no_leak(cluster, operator, ["gen"], [generated["password"], rotated["password"]])
+
+
+def test_rotation_writes_the_source_and_the_update_gate_holds_the_push(
+    cluster: Cluster, vault_profiles: dict[str, str], openbao: OpenBao, moto: Moto, operator: ManagedProcess
+) -> None:
+    ns = cluster.namespace
+    _gated_bao(cluster, openbao)
+    source, aws_path = f"e2e/{ns}/gated", f"e2e/{ns}/gated-aws"
+    cluster.create(
+        "managedsecrets",
+        "gated",
+        {
+            "type": "api-key",
+            "source": {"vaultProfile": {"name": "bao-gated"}, "path": source},
+            "syncTargets": [{"vaultProfile": {"name": "aws"}, "path": aws_path}],
+            "generate": {"kind": "password", "length": 40, "rotationInterval": "10s"},
+        },
+    )
+    wait_for(lambda: phase_is(cluster, "gated", "Synced", 1), 60, "created (Create is not gated)")
+    pushed = aws_document(moto, aws_path)
+    held = wait_for(lambda: phase_is(cluster, "gated", "PendingApproval"), 60, "rotation held for approval")
+    assert held["lastRotatedAt"]
+    in_source = bao_read(openbao, source)["data"]
+    assert in_source["apiKey"] != pushed["apiKey"], "the new content is already in the source"
+    assert aws_document(moto, aws_path) == pushed, "targets keep the approved content"
+    assert condition(held, "Approved")["status"] == "False"
+
+
+@pytest.mark.parametrize(
+    ("validity", "expected"),
+    [
+        pytest.param("10d", ("True", "ExpiringSoon"), id="inside-14-day-horizon"),
+        pytest.param("90d", ("False", "NotExpiringSoon"), id="outside-horizon"),
+    ],
+)
+def test_generated_certificate_reports_its_expiry(
+    cluster: Cluster,
+    vault_profiles: dict[str, str],
+    operator: ManagedProcess,
+    validity: str,
+    expected: tuple[str, str],
+) -> None:
+    source = f"e2e/{cluster.namespace}/tls"
+    cluster.create(
+        "managedsecrets",
+        "tls",
+        {
+            "type": "certificate",
+            "source": {"vaultProfile": {"name": "bao"}, "path": source},
+            "kubernetesSecrets": [{"name": "tls"}],
+            "generate": {
+                "kind": "selfSignedCertificate",
+                "subject": {"commonName": "app.example.test"},
+                "sans": ["app.example.test", "127.0.0.1"],
+                "validity": validity,
+            },
+        },
+    )
+    status = wait_for(lambda: phase_is(cluster, "tls", "Synced", 1), 60, "certificate generated")
+    days = int(validity.rstrip("d"))
+    expires = _time(status["expiresAt"])
+    assert abs(expires - (dt.datetime.now(dt.UTC) + dt.timedelta(days=days))) < dt.timedelta(minutes=5)
+    shown = condition(status, "ExpiringSoon")
+    assert (shown["status"], shown["reason"]) == expected
+    assert ("ExpiringSoon" in _reasons(cluster, "tls")) is (expected[0] == "True")
+    assert set(cluster.secret_data("tls")) >= {"tls.crt", "tls.key"}
+
+
+def test_spec_expires_at_in_the_past_is_expired(
+    cluster: Cluster, vault_profiles: dict[str, str], openbao: OpenBao, operator: ManagedProcess
+) -> None:
+    source = f"e2e/{cluster.namespace}/token"
+    bao_write(openbao, source, {"token": unique_value("token")})
+    cluster.create(
+        "managedsecrets",
+        "token",
+        {
+            "type": "bearer-token",
+            "source": {"vaultProfile": {"name": "bao"}, "path": source},
+            "kubernetesSecrets": [{"name": "token"}],
+            "expiresAt": "2020-01-01T00:00:00Z",
+        },
+    )
+    status = wait_for(lambda: phase_is(cluster, "token", "Synced", 1), 60, "synced")
+    assert status["expiresAt"] == "2020-01-01T00:00:00Z"
+    shown = condition(status, "ExpiringSoon")
+    assert (shown["status"], shown["reason"]) == ("True", "Expired")
+    warnings = _reasons(cluster, "token")["ExpiringSoon"]
+    assert set(warnings) == {"the content expired at 2020-01-01T00:00:00Z"}

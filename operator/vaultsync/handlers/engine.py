@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from vaultsync.api.managedsecret_status import short_fingerprint
@@ -18,12 +18,15 @@ from vaultsync.backends.interface import RemoteSecret
 from vaultsync.handlers import activation, k8s_targets, rollout, templating
 from vaultsync.handlers.consumer_index import ConsumerIndex, consumers_field
 from vaultsync.handlers.exclusive import serialized_per_resource
+from vaultsync.handlers.generation import GenerationFailed, prepare_source
 from vaultsync.handlers.kubeapi import KubeApi
 from vaultsync.handlers.notices import Notice, NoticeReason
 from vaultsync.handlers.profiles import ProfileError, ProfileResolver, ResolvedProfile
 from vaultsync.handlers.retention import RESTORED, delete_copies, read_or_restore
 from vaultsync.handlers.settings import OperatorSettings
+from vaultsync.reconcile.expiry import apply_expiry
 from vaultsync.reconcile.plan import ObservedTarget, Operation, SyncInput, SyncPlan, WriteReason, plan_sync
+from vaultsync.reconcile.retention import CopyDeletion
 from vaultsync.reconcile.status import Phase, Reason, SyncReport, TargetOutcome, TargetState, next_status
 from vaultsync.reconcile.targets import TargetKey, TargetKind, secret_target, vault_target
 from vaultsync.reconcile.templated import RenderedState
@@ -45,6 +48,7 @@ class EventReason:
     SOURCE_FAILED = "SourceFailed"
     INVALID_CONTENT = "InvalidContent"
     PENDING_APPROVAL = "PendingApproval"
+    EXPIRING_SOON = "ExpiringSoon"
 
 
 @dataclass(frozen=True)
@@ -104,8 +108,9 @@ class _Run:
     """Target id -> rendered data of templated Kubernetes Secrets."""
     rerendered: set[str] = field(default_factory=set)
     """Templated targets whose render changed while they held what was written: a change, not drift."""
-    restored: list[TargetKey] = field(default_factory=list)
-    """Sync targets found soft-deleted (ours, within the window) and restored by this sync."""
+    notes: list[Event] = field(default_factory=list)
+    """Lifecycle events of this sync: content generated or rotated, soft-deleted targets restored."""
+    rotated_at: str | None = None
 
     @property
     def spec(self) -> Mapping[str, Any]:
@@ -154,6 +159,10 @@ class SyncEngine:
     @serialized_per_resource(body_at=1, when_retired=lambda body: SyncResult(dict(body.get("status") or {})))
     def sync(self, body: Mapping[str, Any]) -> SyncResult:
         run = _Run(body)
+        return self._with_lifecycle(run, self._sync(run))
+
+    def _sync(self, run: _Run) -> SyncResult:
+        body = run.body
         if run.spec.get("state") == "Inactive":
             deactivated, notices = activation.deactivate_targets(
                 self.kube, self.profiles, self.consumers, body
@@ -168,6 +177,7 @@ class SyncEngine:
             source_key = vault_target(
                 source.key, run.spec["source"]["path"], run.spec["source"].get("environment")
             )
+            self._generate(run, source, source_key)
             remote, content = self._read_source(run, source, source_key)
             run.rendered = self._render(run, content)
         except SyncAborted as aborted:
@@ -205,10 +215,6 @@ class SyncEngine:
         notices += rollout.restart_after_push(
             self.kube, body, writes=writes, outcomes=outcomes, rerendered=run.rerendered, now=run.now
         )
-        events[:0] = [
-            Event("Normal", RESTORED, f"{key.describe()} was soft-deleted within its window; restored")
-            for key in run.restored
-        ]
         events[:0] = [
             Event("Warning", EventReason.TARGET_FAILED, f"{o.key.describe()}: {o.message}")
             for o in failures.values()
@@ -254,6 +260,28 @@ class SyncEngine:
             raise run.abort(e.reason, e.message, EventReason.SOURCE_FAILED) from e
         return source, targets
 
+    def _generate(self, run: _Run, source: ResolvedProfile, key: TargetKey) -> None:
+        try:
+            generated = prepare_source(source.backend, key.path, run.body)
+        except GenerationFailed as e:
+            raise run.abort(Reason.SOURCE_UNAVAILABLE, str(e), EventReason.SOURCE_FAILED) from e
+        if generated is not None:
+            run.notes.append(Event("Normal", generated.reason, generated.message))
+            run.rotated_at = timestamp(generated.at)
+
+    def _with_lifecycle(self, run: _Run, result: SyncResult) -> SyncResult:
+        """Lifecycle events first, ``lastRotatedAt``, and the expiry of the content (``ExpiringSoon``)."""
+        result.events[:0] = run.notes
+        if run.rotated_at:
+            result.status["lastRotatedAt"] = run.rotated_at
+        horizon = timedelta(days=self.settings.expiry_warning_days)
+        result.status, warning = apply_expiry(
+            result.status, run.spec.get("expiresAt"), datetime.now(UTC), horizon
+        )
+        if warning:
+            result.events.append(Event("Warning", EventReason.EXPIRING_SOON, warning))
+        return result
+
     def _read_source(
         self, run: _Run, source: ResolvedProfile, key: TargetKey
     ) -> tuple[RemoteSecret, SecretContent]:
@@ -284,7 +312,8 @@ class SyncEngine:
             try:
                 remote, restored = read_or_restore(profile.backend, key.path, run.owner)
                 if restored:
-                    run.restored.append(key)
+                    message = f"{key.describe()} was soft-deleted within its window; restored"
+                    run.notes.append(Event("Normal", RESTORED, message))
                 fingerprint = self._fingerprint_or_none(run.secret_type, remote.document)
                 observed[key.id] = ObservedTarget(key, True, fingerprint, remote.version)
             except NotFound:
@@ -462,7 +491,6 @@ class SyncEngine:
         )
         return next_status(run.previous, report, **fields)
 
-    def delete_targets(self, body: Mapping[str, Any]) -> list[str]:
-        """Removes what this ManagedSecret owns from every target; returns problems (empty when done)."""
-        deletions = delete_copies(self.kube, self.profiles, body, self.settings.retention_days)
-        return [d.problem for d in deletions if d.problem]
+    def delete_targets(self, body: Mapping[str, Any]) -> list[CopyDeletion]:
+        """Soft-deletes what this ManagedSecret owns in every target, with the retention window."""
+        return delete_copies(self.kube, self.profiles, body, self.settings.retention_days)

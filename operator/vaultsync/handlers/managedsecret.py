@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import kopf
@@ -21,6 +23,7 @@ from vaultsync.handlers.k8s_targets import MANAGED_LABEL
 from vaultsync.handlers.notices import post_related
 from vaultsync.handlers.runtime import runtime
 from vaultsync.reconcile.conditions import status_patch
+from vaultsync.reconcile.lifecycle import seconds_until_lifecycle_sync
 from vaultsync.reconcile.schedule import backoff, jittered
 
 GROUP, VERSION, PLURAL = "vaultsync.io", "v1alpha1", "managedsecrets"
@@ -37,6 +40,13 @@ def _interval(spec: kopf.Spec) -> float:
     text = spec.get("refreshInterval")
     seconds = parse_duration(text).total_seconds() if text else settings.default_refresh_seconds
     return max(settings.min_refresh_seconds, seconds)
+
+
+def _lifecycle_wait(status: dict[str, Any], spec: kopf.Spec) -> float:
+    """Seconds until rotation or expiry needs a sync even when the vaults show nothing new."""
+    horizon = timedelta(days=runtime().settings.expiry_warning_days)
+    wait = seconds_until_lifecycle_sync(status, spec, datetime.now(UTC), horizon)
+    return math.inf if wait is None else wait
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL)
@@ -63,7 +73,8 @@ async def keep_in_sync(
     while not stopped:
         memo.wakeup.clear()
         wanted = _wanted(body)
-        forced = memo.get("wanted") != wanted or owner in rt.forced
+        latest = dict(body.get("status") or {})
+        forced = memo.get("wanted") != wanted or owner in rt.forced or _lifecycle_wait(latest, spec) <= 0
         rt.forced.discard(owner)
         memo.wanted = wanted
         if forced or attempt or not await rt.unchanged_since(remembered, _interval(spec)):
@@ -75,12 +86,15 @@ async def keep_in_sync(
                 owner, source_backend, time.monotonic() - started, result.status, result.failed
             )
             await _apply(result, body, logger)
+            latest = result.status
             attempt = attempt + 1 if result.failed else 0
             remembered = await _remember(result, _interval(spec)) if not result.failed else {}
         delay = (
             backoff(attempt, rt.settings.retry_base_seconds, rt.settings.retry_cap_seconds)
             if attempt
-            else jittered(_interval(spec))
+            else min(
+                jittered(_interval(spec)), max(rt.settings.min_refresh_seconds, _lifecycle_wait(latest, spec))
+            )
         )
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(memo.wakeup.wait(), timeout=delay)

@@ -100,7 +100,7 @@ async def delete_with_retention(rt: Runtime, body: kopf.Body, logger: kopf.Logge
     now = datetime.now(UTC)
     fields = deleting_fields(dict(body.get("status") or {}), now, planned_window(now, days))
     await rt.run(rt.kube.patch_status, PLURAL, ns, name, fields)
-    summary = summarize(await rt.run(delete_copies, rt.kube, rt.profiles, dict(body), days))
+    summary = summarize(await rt.run(rt.engine.delete_targets, dict(body)))
     if summary.restorable_until is not None:
         await rt.run(
             rt.kube.patch_status, PLURAL, ns, name, {"restorableUntil": rfc3339(summary.restorable_until)}
