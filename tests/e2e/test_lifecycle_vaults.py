@@ -276,3 +276,92 @@ def test_spec_expires_at_in_the_past_is_expired(
     assert (shown["status"], shown["reason"]) == ("True", "Expired")
     warnings = _reasons(cluster, "token")["ExpiringSoon"]
     assert set(warnings) == {"the content expired at 2020-01-01T00:00:00Z"}
+
+
+OPERATOR_NAMESPACE = "vaultsync-system"
+
+
+def _create_in(cluster: Cluster, namespace: str, plural: str, name: str, spec: dict[str, Any]) -> None:
+    kind = {"vaultprofiles": "VaultProfile", "managedsecrets": "ManagedSecret"}[plural]
+    body = {"apiVersion": "vaultsync.io/v1alpha1", "kind": kind, "metadata": {"name": name}, "spec": spec}
+    cluster.custom.create_namespaced_custom_object("vaultsync.io", "v1alpha1", namespace, plural, body)
+
+
+def _ready_of(cluster: Cluster, namespace: str, name: str) -> tuple[str, str] | None:
+    found = cluster.custom.get_namespaced_custom_object(
+        "vaultsync.io", "v1alpha1", namespace, "managedsecrets", name
+    )
+    for entry in (found.get("status") or {}).get("conditions") or []:
+        if entry["type"] == "Ready":
+            return entry["status"], entry["reason"]
+    return None
+
+
+def _label(cluster: Cluster, namespace: str, labels: dict[str, str | None]) -> None:
+    cluster.core.patch_namespace(namespace, {"metadata": {"labels": labels}})
+
+
+def test_organisation_profile_follows_namespace_labels_promptly(
+    cluster: Cluster, vault_profiles: dict[str, str], openbao: OpenBao, operator: ManagedProcess
+) -> None:
+    tenant = cluster.namespace
+    profile = f"org-{tenant}"
+    cluster.secret(f"{profile}-token", {"token": openbao.root_token}, namespace=OPERATOR_NAMESPACE)
+    _create_in(
+        cluster,
+        OPERATOR_NAMESPACE,
+        "vaultprofiles",
+        profile,
+        {
+            "provider": {
+                "hashicorp": {
+                    "address": openbao.address,
+                    "mount": "secret",
+                    "kvVersion": 2,
+                    "auth": {"token": {"secretRef": {"name": f"{profile}-token", "key": "token"}}},
+                }
+            },
+            "sharing": {"namespaceSelector": {"matchLabels": {"vaultsync.io/tenant": tenant}}},
+        },
+    )
+    other = f"{tenant}-other"
+    assert cluster.kube.kubectl("create", "namespace", other).returncode == 0
+    source = f"e2e/{tenant}/org"
+    bao_write(openbao, source, {"value": unique_value("org")})
+    spec = {
+        "type": "generic",
+        "source": {"vaultProfile": {"name": profile, "namespace": OPERATOR_NAMESPACE}, "path": source},
+        "kubernetesSecrets": [{"name": "org"}],
+    }
+    _label(cluster, tenant, {"vaultsync.io/tenant": tenant})
+    cluster.create("managedsecrets", "org", spec)
+    _create_in(cluster, other, "managedsecrets", "org", spec)
+    try:
+        wait_for(
+            lambda: _ready_of(cluster, tenant, "org") == ("True", "Synced"), 60, "labelled namespace synced"
+        )
+        wait_for(
+            lambda: _ready_of(cluster, other, "org") == ("False", "ProfileNotAllowed"),
+            60,
+            "unlabelled refused",
+        )
+        assert secret_exists(cluster, "org")
+
+        _label(cluster, tenant, {"vaultsync.io/tenant": None})
+        wait_for(
+            lambda: _ready_of(cluster, tenant, "org") == ("False", "ProfileNotAllowed"),
+            15,
+            "access lost within seconds of the relabel (well inside the 30 s label cache)",
+        )
+        _label(cluster, other, {"vaultsync.io/tenant": tenant})
+        wait_for(lambda: _ready_of(cluster, other, "org") == ("True", "Synced"), 15, "access gained promptly")
+        assert cluster.secret_data("org", namespace=other)
+        message = condition(status_of(cluster, "org"), "Ready")["message"]
+        assert f"does not share with namespace {tenant}" in message
+    finally:
+        cluster.custom.delete_namespaced_custom_object(
+            "vaultsync.io", "v1alpha1", other, "managedsecrets", "org"
+        )
+        cluster.custom.delete_namespaced_custom_object(
+            "vaultsync.io", "v1alpha1", OPERATOR_NAMESPACE, "vaultprofiles", profile
+        )

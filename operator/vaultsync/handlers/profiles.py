@@ -106,6 +106,18 @@ class ProfileResolver:
             self._ns_labels[namespace] = (now, labels)
         return labels
 
+    def namespace_relabelled(self, namespace: str, labels: Mapping[str, str]) -> bool:
+        """Takes a namespace's labels from a watch event; True when they differ from the cached ones.
+
+        Only namespaces already cached (ones that use an organisation profile) can report a change.
+        """
+        with self._lock:
+            cached = self._ns_labels.get(namespace)
+            if cached is None:
+                return False
+            self._ns_labels[namespace] = (time.monotonic(), dict(labels))
+        return cached[1] != dict(labels)
+
     def resolve(self, user_namespace: str, ref: Mapping[str, Any]) -> ResolvedProfile:
         key = ProfileKey(ref.get("namespace") or user_namespace, ref["name"])
         body = self.body(key)
