@@ -7,12 +7,12 @@ request recorder), never from inside the operator process.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import re
 import urllib.request
 import uuid
-from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -191,26 +191,39 @@ def _moto_api(moto: Moto, action: str) -> str:
 
 
 @contextmanager
-def moto_requests(moto: Moto) -> Iterator[Counter[str]]:
-    """Counts the Secrets Manager actions moto serves inside the block (its own request recorder).
+def moto_requests(moto: Moto) -> Iterator[list[tuple[str, str | None]]]:
+    """The Secrets Manager calls moto serves inside the block, as (action, SecretId) pairs.
 
-    The recording file lives in moto's working directory; it is emptied before and removed
-    after, so request bodies never stay on disk.
+    Read from moto's own request recorder after the block. The recording file lives in
+    moto's working directory; it is emptied before and removed after, so request bodies
+    never stay on disk.
     """
     assert moto.process is not None
     assert moto.process._proc is not None
     recording = Path(f"/proc/{moto.process._proc.pid}/cwd").resolve() / "moto_recording"
-    counts: Counter[str] = Counter()
+    calls: list[tuple[str, str | None]] = []
     _moto_api(moto, "reset-recording")
     _moto_api(moto, "start-recording")
     try:
-        yield counts
+        yield calls
     finally:
         _moto_api(moto, "stop-recording")
         try:
             for line in recording.read_text().splitlines():
-                headers = {k.lower(): v for k, v in json.loads(line).get("headers", {}).items()}
-                counts[headers.get("x-amz-target", "?").rpartition(".")[2]] += 1
+                calls.append(_recorded_call(json.loads(line)))
         finally:
             _moto_api(moto, "reset-recording")
             recording.unlink(missing_ok=True)
+
+
+def _recorded_call(entry: dict[str, Any]) -> tuple[str, str | None]:
+    headers = {k.lower(): v for k, v in entry.get("headers", {}).items()}
+    action = headers.get("x-amz-target", "?").rpartition(".")[2]
+    body = entry.get("body") or ""
+    if entry.get("body_encoded"):
+        body = base64.b64decode(body).decode(errors="replace")
+    try:
+        secret_id = json.loads(body).get("SecretId") if body else None
+    except ValueError:
+        secret_id = None
+    return action, secret_id
