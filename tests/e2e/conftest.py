@@ -12,8 +12,9 @@ import pytest
 from e2e.support import Cluster, wait_for
 from vaultsync.devstack import Stack
 from vaultsync.devstack.kube import KubeControlPlane
-from vaultsync.devstack.process import ManagedProcess, free_port
+from vaultsync.devstack.process import ManagedProcess, free_port, port_open
 from vaultsync.devstack.vaults import Moto, OpenBao
+from vaultsync.devstack.webhook import WebhookServing, issue_serving_certificate, register_webhooks
 
 REPO = Path(__file__).resolve().parents[2]
 OPERATOR_NAMESPACE = "vaultsync-system"
@@ -31,20 +32,31 @@ def crds(kube: KubeControlPlane) -> None:
 
 
 @pytest.fixture(scope="session")
-def operator(stack: Stack, kube: KubeControlPlane, crds: None) -> Iterator[ManagedProcess]:
+def webhooks(stack: Stack, kube: KubeControlPlane, crds: None) -> WebhookServing:
+    """The operator's admission webhooks, registered against the local apiserver with their own CA."""
+    serving = issue_serving_certificate(stack.state / "operator" / "webhook-tls", free_port())
+    register_webhooks(kube, serving)
+    return serving
+
+
+@pytest.fixture(scope="session")
+def operator(
+    stack: Stack, kube: KubeControlPlane, crds: None, webhooks: WebhookServing
+) -> Iterator[ManagedProcess]:
     kube.kubectl("create", "namespace", OPERATOR_NAMESPACE)
     log = stack.state / "operator" / "logs" / "operator.log"
     process = ManagedProcess(
         name="vaultsync-operator",
         command=[sys.executable, "-m", "vaultsync", "run", "--standalone"],
         log_path=log,
-        ready=lambda: "vaultsync started" in log.read_text(errors="replace"),
+        ready=lambda: "vaultsync started" in log.read_text(errors="replace") and port_open(webhooks.port),
         env={
             "KUBECONFIG": str(kube.kubeconfig),
             "VAULTSYNC_NAMESPACE": OPERATOR_NAMESPACE,
             "VAULTSYNC_MIN_REFRESH_SECONDS": "1",
             "VAULTSYNC_HTTP_TIMEOUT": "3",
             "VAULTSYNC_METRICS_PORT": str(METRICS_PORT),
+            **webhooks.env,
         },
         start_timeout=60,
     )

@@ -1,5 +1,23 @@
 """Thin kopf glue: the only layer that knows kopf. Importing it registers every handler."""
 
-from vaultsync.handlers import consumers, managedsecret, namespaces, references, startup, vaultprofile
+from vaultsync.handlers import (
+    approvalrequest,
+    consumers,
+    managedsecret,
+    namespaces,
+    references,
+    startup,
+    vaultprofile,
+    webhook,
+)
 
-__all__ = ["consumers", "managedsecret", "namespaces", "references", "startup", "vaultprofile"]
+__all__ = [
+    "approvalrequest",
+    "consumers",
+    "managedsecret",
+    "namespaces",
+    "references",
+    "startup",
+    "vaultprofile",
+    "webhook",
+]

@@ -16,6 +16,7 @@ from vaultsync.api.managedsecret_status import short_fingerprint
 from vaultsync.backends.errors import BackendError, NotFound
 from vaultsync.backends.interface import RemoteSecret
 from vaultsync.handlers import activation, k8s_targets, rollout, templating
+from vaultsync.handlers.approvals import ApprovalGate, GateInput
 from vaultsync.handlers.consumer_index import ConsumerIndex, consumers_field
 from vaultsync.handlers.exclusive import serialized_per_resource
 from vaultsync.handlers.generation import GenerationFailed, prepare_source
@@ -155,6 +156,7 @@ class SyncEngine:
         self.settings = settings
         self.hmac_key = hmac_key
         self.consumers = ConsumerIndex()
+        self.approvals = ApprovalGate(kube, hmac_key)
 
     @serialized_per_resource(body_at=1, when_retired=lambda body: SyncResult(dict(body.get("status") or {})))
     def sync(self, body: Mapping[str, Any]) -> SyncResult:
@@ -186,17 +188,23 @@ class SyncEngine:
         notices = activation.reactivate_targets(targets, body)
         observed, failures = self._observe(run, targets)
         gated = gated_operations([source, *targets])
-        plan = plan_sync(
-            SyncInput(
-                source_fingerprint=fingerprint,
-                source_identity=source_key.id,
-                last_fingerprint=run.previous.get("fingerprint"),
-                last_source_identity=run.previous.get("sourceIdentity"),
-                targets=[o for o in observed.values() if o is not None],
-                gated=gated,
-                approved_fingerprint=run.previous.get("approvedFingerprint"),
-            )
+        sync_input = SyncInput(
+            source_fingerprint=fingerprint,
+            source_identity=source_key.id,
+            last_fingerprint=run.previous.get("fingerprint"),
+            last_source_identity=run.previous.get("sourceIdentity"),
+            targets=[o for o in observed.values() if o is not None],
+            gated=gated,
+            approved_fingerprint=run.previous.get("approvedFingerprint"),
         )
+        plan = plan_sync(sync_input)
+        gate = self.approvals.review(
+            GateInput(run.body, plan, fingerprint, content, [source, *targets], [*observed.values()], run.now)
+        )
+        if gate.held_status is not None:
+            return SyncResult(gate.held_status, [Event(*e) for e in gate.events], failed=gate.retry)
+        if gate.approved_fingerprint:
+            plan = plan_sync(replace(sync_input, approved_fingerprint=gate.approved_fingerprint))
         if plan.needs_approval:
             message = (
                 f"{plan.operation} is gated by an approval policy; nothing is pushed until it is approved"
@@ -231,6 +239,8 @@ class SyncEngine:
             content=content,
         )
         fields["sourceIdentity"] = source_key.id
+        fields.update(gate.fields)
+        events.extend(Event(*e) for e in gate.events)
         if plan.new_version:
             events.append(
                 Event(

@@ -17,7 +17,7 @@ import kopf
 
 from vaultsync.api.common import parse_duration
 from vaultsync.backends.interface import OWNER_KEY
-from vaultsync.handlers import metrics, retention
+from vaultsync.handlers import approvalrequest, metrics, retention
 from vaultsync.handlers.engine import SyncResult
 from vaultsync.handlers.k8s_targets import MANAGED_LABEL
 from vaultsync.handlers.notices import post_related
@@ -141,6 +141,7 @@ async def _apply(result: SyncResult, body: kopf.Body, logger: kopf.Logger) -> No
 
 @kopf.on.delete(GROUP, VERSION, PLURAL)
 async def remove_from_targets(body: kopf.Body, spec: kopf.Spec, logger: kopf.Logger, **_: Any) -> None:
+    await approvalrequest.hold_gated_delete(body, logger)
     if spec.get("deletionPolicy", "Retain") != "Delete":
         logger.info("deletionPolicy Retain: targets are left in place")
         return

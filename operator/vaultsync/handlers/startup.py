@@ -9,7 +9,7 @@ from typing import Any
 import kopf
 from kubernetes import config
 
-from vaultsync.handlers import metrics
+from vaultsync.handlers import metrics, webhook
 from vaultsync.handlers import runtime as runtime_module
 from vaultsync.handlers.engine import SyncEngine
 from vaultsync.handlers.kubeapi import KubeApi
@@ -35,6 +35,7 @@ async def start(settings: kopf.OperatorSettings, logger: kopf.Logger, **_: Any) 
     settings.persistence.finalizer = "vaultsync.io/finalizer"
     settings.posting.level = logging.INFO
     settings.watching.server_timeout = 300
+    settings.admission.server = webhook.webhook_server()
     kube = KubeApi(_api_client())
     hmac_key = kube.ensure_hmac_key(ours.namespace, ours.hmac_secret_name)
     profiles = ProfileResolver(kube, ours)

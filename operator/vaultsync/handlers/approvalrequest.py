@@ -1,0 +1,66 @@
+"""kopf glue for ApprovalRequests: a decision wakes its ManagedSecret; a gated delete waits.
+
+The decisions themselves are checked by the admission webhooks (``handlers.webhook``); the
+lifecycle is decided by ``approvals.lifecycle`` inside each sync (``handlers.approvals``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import kopf
+
+from vaultsync.approvals.policy import ApprovalPolicy
+from vaultsync.handlers.approvals import GateResult, policy_of, profile_refs
+from vaultsync.handlers.engine import timestamp
+from vaultsync.handlers.kubeapi import GROUP, VERSION
+from vaultsync.handlers.runtime import runtime
+from vaultsync.reconcile.conditions import status_patch
+from vaultsync.reconcile.status import Phase
+
+PENDING_DELETE_RETRY_SECONDS = 3
+REJECTED_DELETE_RETRY_SECONDS = 30
+
+
+def policy_for_secret(body: Mapping[str, Any]) -> ApprovalPolicy:
+    """The combined approval policy of a ManagedSecret's profiles (blocking: may read profiles)."""
+    profiles = runtime().profiles
+    keys = profile_refs(body["metadata"]["namespace"], body.get("spec") or {})
+    return policy_of([(key, ((profiles.body(key) or {}).get("spec") or {}).get("approval")) for key in keys])
+
+
+@kopf.on.event(GROUP, VERSION, "approvalrequests")
+def decision_made(body: kopf.Body, **_: Any) -> None:
+    """Any change of a request (a decision, mostly) re-evaluates its ManagedSecret at once."""
+    managed_secret = body.spec.get("managedSecret")
+    if managed_secret:
+        runtime().force_sync(f"{body.metadata.namespace}/{managed_secret}")
+
+
+async def hold_gated_delete(body: kopf.Body, logger: kopf.Logger) -> None:
+    """Returns when the delete may go ahead; raises a kopf retry while it waits or was rejected."""
+    rt = runtime()
+    raw = dict(body)
+
+    def gate() -> GateResult:
+        return rt.engine.approvals.delete_gate(raw, policy_for_secret(raw), timestamp())
+
+    result = await rt.run(gate)
+    for kind, reason, message in result.events:
+        (kopf.warn if kind == "Warning" else kopf.info)(body, reason=reason, message=message)
+    if result.held_status is None:
+        return
+    patch = status_patch(dict(body.get("status") or {}), result.held_status)
+    if patch:
+        await rt.run(
+            rt.kube.patch_status, "managedsecrets", body.metadata.namespace, body.metadata.name, patch
+        )
+    rejected = result.held_status.get("phase") == Phase.REJECTED
+    message = next(
+        (c.get("message") for c in result.held_status.get("conditions") or [] if c.get("type") == "Ready"),
+        "deletion waits for approval",
+    )
+    logger.info("%s", message)
+    delay = REJECTED_DELETE_RETRY_SECONDS if rejected else PENDING_DELETE_RETRY_SECONDS
+    raise kopf.TemporaryError(str(message), delay=delay)

@@ -1,0 +1,396 @@
+"""The approval gate of one sync (or one deletion): ApprovalRequests opened, decided, pruned.
+
+Blocking (runs in the sync worker thread, like the engine). It lists the requests of the
+ManagedSecret, lets ``approvals.lifecycle.next_step`` decide, writes the request phases,
+opens a new request when a gated change has none, and tells the engine whether to hold the
+change (the status to write) or to push it (the approved fingerprint).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from kubernetes.client.rest import ApiException
+
+from vaultsync.approvals.admission import LAST_MODIFIED_BY
+from vaultsync.approvals.lifecycle import (
+    ATTEMPT_ANNOTATION,
+    GENERATION_ANNOTATION,
+    ApprovalStep,
+    Outcome,
+    RequestView,
+    Verdict,
+    Wanted,
+    format_time,
+    next_step,
+    request_name,
+    summary_of,
+)
+from vaultsync.approvals.policy import ApprovalPolicy
+from vaultsync.backends.errors import BackendError
+from vaultsync.handlers import k8s_targets
+from vaultsync.handlers.kubeapi import GROUP, VERSION, KubeApi
+from vaultsync.handlers.profiles import ResolvedProfile
+from vaultsync.reconcile.plan import ObservedTarget, Operation, SyncPlan
+from vaultsync.reconcile.status import Phase, Reason, SyncReport, next_status
+from vaultsync.reconcile.targets import ProfileKey, TargetKind
+from vaultsync.secrets.content import SecretContent, parse_content
+from vaultsync.secrets.errors import SecretModelError
+from vaultsync.secrets.fingerprint import fingerprint_of
+
+PLURAL = "approvalrequests"
+SOURCE_VAULT = "source vault"
+"""``requestedBy`` of a change that came from the source vault rather than from a person."""
+
+
+class ApprovalEvent:
+    REQUESTED = "ApprovalRequested"
+    APPROVED = "Approved"
+    REJECTED = "Rejected"
+    EXPIRED = "ApprovalExpired"
+    FAILED = "ApprovalFailed"
+
+
+@dataclass
+class GateResult:
+    held_status: dict[str, Any] | None = None
+    """The status to write when the change must wait (or was rejected); ``None`` to go ahead."""
+    approved_fingerprint: str | None = None
+    """Set when an Approved request covers exactly the content that would be pushed."""
+    fields: dict[str, Any] = field(default_factory=dict)
+    """Status fields to set when the change goes ahead."""
+    events: list[tuple[str, str, str]] = field(default_factory=list)
+    """(type, reason, message) of the events to post."""
+    retry: bool = False
+    """True when the ApprovalRequests could not be read or written; the sync is retried."""
+
+
+@dataclass(frozen=True)
+class GateInput:
+    """What one sync knows that the gate needs."""
+
+    body: Mapping[str, Any]
+    plan: SyncPlan
+    fingerprint: str
+    content: SecretContent
+    profiles: Sequence[ResolvedProfile]
+    """Source profile first, then the sync-target profiles."""
+    observed: Sequence[ObservedTarget | None]
+    now: str
+
+
+def policy_of(profiles: Sequence[tuple[ProfileKey, Mapping[str, Any] | None]]) -> ApprovalPolicy:
+    return ApprovalPolicy.of_profiles((str(key), approval) for key, approval in profiles)
+
+
+def profile_refs(namespace: str, spec: Mapping[str, Any]) -> list[ProfileKey]:
+    """Source profile first, then sync-target profiles, as keys."""
+    refs = [spec.get("source", {}).get("vaultProfile")] + [
+        t.get("vaultProfile") for t in spec.get("syncTargets") or []
+    ]
+    return [ProfileKey(r.get("namespace") or namespace, r["name"]) for r in refs if r]
+
+
+class ApprovalGate:
+    def __init__(self, kube: KubeApi, hmac_key: bytes, audit_trail: int = 10) -> None:
+        self.kube = kube
+        self.hmac_key = hmac_key
+        self.audit_trail = audit_trail
+
+    # -- sync ---------------------------------------------------------------------------------
+
+    def review(self, gate: GateInput) -> GateResult:
+        """Called on every sync; a ManagedSecret that is not gated and has no request costs nothing."""
+        policy = policy_of([(p.key, p.approval) for p in gate.profiles])
+        if not policy.clauses and not (gate.body.get("status") or {}).get("approvalRequest"):
+            return GateResult()
+        try:
+            return self._review(gate, policy)
+        except ApiException as e:
+            message = f"ApprovalRequests could not be read or written (HTTP {e.status}); retrying"
+            report = SyncReport(
+                Phase.PENDING_APPROVAL, Reason.APPROVAL_PENDING, message, gate.now, _generation(gate.body)
+            )
+            status = next_status(dict(gate.body.get("status") or {}), report)
+            return GateResult(
+                held_status=status, events=[("Warning", ApprovalEvent.FAILED, message)], retry=True
+            )
+
+    def _review(self, gate: GateInput, policy: ApprovalPolicy) -> GateResult:
+        meta = gate.body["metadata"]
+        plan = gate.plan
+        wanted = (
+            Wanted(str(plan.operation), gate.fingerprint) if plan.needs_approval and plan.operation else None
+        )
+        requests = [r for r in self._requests(gate.body) if r[0].operation != Operation.DELETE]
+        step = next_step(
+            [view for view, _ in requests],
+            wanted,
+            policy,
+            now=_now(),
+            generation=meta.get("generation"),
+            keep=self.audit_trail,
+        )
+        self._write_phases(meta["namespace"], step, requests)
+        if step.outcome is Outcome.NONE:
+            return GateResult(fields={"approvalRequest": None})
+        assert wanted is not None  # noqa: S101 - next_step returns NONE without a wanted change
+        if step.outcome is Outcome.APPROVED:
+            message = f"{wanted.operation} approved by ApprovalRequest {step.current}"
+            return GateResult(
+                approved_fingerprint=wanted.fingerprint,
+                fields={"approvalRequest": None, "approvedFingerprint": wanted.fingerprint},
+                events=[("Normal", ApprovalEvent.APPROVED, message)],
+            )
+        name, events = step.current, []
+        if step.outcome is Outcome.OPEN:
+            body = self._request_body(gate, policy, wanted, step.attempt)
+            name = self._create(meta["namespace"], body)
+            events.append(
+                ("Normal", ApprovalEvent.REQUESTED, f"{wanted.operation} waits for ApprovalRequest {name}")
+            )
+        return GateResult(held_status=self._held(gate.body, gate.now, step, wanted, name), events=events)
+
+    def _held(
+        self, body: Mapping[str, Any], now: str, step: ApprovalStep, wanted: Wanted, name: str | None
+    ) -> dict[str, Any]:
+        if step.outcome is Outcome.REJECTED:
+            message = (
+                f"{wanted.operation} was rejected ({step.message}); "
+                "targets are untouched until the source or the spec changes"
+            )
+            phase, reason = Phase.REJECTED, Reason.REJECTED
+        elif step.outcome is Outcome.EXPIRED:
+            message = f"ApprovalRequest {name} expired; change the source or the spec to ask again"
+            phase, reason = Phase.PENDING_APPROVAL, Reason.APPROVAL_PENDING
+        else:
+            message = (
+                f"{wanted.operation} waits for ApprovalRequest {name}; nothing is pushed until it is approved"
+            )
+            phase, reason = Phase.PENDING_APPROVAL, Reason.APPROVAL_PENDING
+        report = SyncReport(
+            phase, reason, message, now, _generation(body), approval=("False", reason, message)
+        )
+        return next_status(dict(body.get("status") or {}), report, approvalRequest=name)
+
+    def _request_body(
+        self, gate: GateInput, policy: ApprovalPolicy, wanted: Wanted, attempt: int
+    ) -> dict[str, Any]:
+        meta = gate.body["metadata"]
+        spec: Mapping[str, Any] = gate.body.get("spec") or {}
+        status: Mapping[str, Any] = gate.body.get("status") or {}
+        operation = wanted.operation
+        summary: dict[str, Any] = {}
+        if operation == Operation.CREATE:
+            summary = summary_of(None, dict(gate.content.fields))
+        else:
+            old_fields = self._old_fields(gate)
+            if old_fields is not None:  # unknown when no target holds the last content any more
+                summary = summary_of(old_fields, dict(gate.content.fields))
+        if operation == Operation.CHANGE_SOURCE:
+            old_source = _source_of_identity(status.get("sourceIdentity"))
+            if old_source is not None:
+                summary["oldSource"] = old_source
+            summary["newSource"] = dict(spec.get("source") or {})
+        if status.get("consumers"):
+            summary["consumers"] = list(status["consumers"])[:256]
+        requested_by = SOURCE_VAULT if operation == Operation.UPDATE else _last_modified_by(gate.body)
+        return _request(
+            meta,
+            wanted,
+            summary=summary,
+            requested_by=requested_by,
+            expires_after=policy.expires_after(operation),
+            attempt=attempt,
+        )
+
+    def _old_fields(self, gate: GateInput) -> dict[str, Any] | None:
+        """The content last synced, read back from a target that holds it (for key names only)."""
+        last = (gate.body.get("status") or {}).get("fingerprint")
+        secret_type = str(gate.body["spec"]["type"])
+        by_key = {p.key: p for p in gate.profiles[1:]}
+        for target in gate.observed:
+            if target is None or not last or target.fingerprint != last:
+                continue
+            try:
+                if target.key.kind is TargetKind.VAULT and target.key.profile in by_key:
+                    document = by_key[target.key.profile].backend.read(target.key.path).document
+                else:
+                    namespace = target.key.namespace or gate.body["metadata"]["namespace"]
+                    snapshot = k8s_targets.read_target(self.kube, namespace, target.key.path)
+                    document = k8s_targets.document_of(secret_type, snapshot)
+                content = parse_content(secret_type, document)
+            except (BackendError, SecretModelError):
+                continue
+            if fingerprint_of(content, self.hmac_key) == last:
+                return dict(content.fields)
+        return None
+
+    # -- deletion -----------------------------------------------------------------------------
+
+    def delete_gate(self, body: Mapping[str, Any], policy: ApprovalPolicy, now: str) -> GateResult:
+        """Whether a gated delete may proceed; ``held_status`` set while it may not."""
+        meta = body["metadata"]
+        status: Mapping[str, Any] = body.get("status") or {}
+        fingerprint = status.get("fingerprint")
+        if not policy.gates(Operation.DELETE) or not fingerprint:
+            return GateResult()
+        wanted = Wanted(str(Operation.DELETE), str(fingerprint))
+        requests = [r for r in self._requests(body) if r[0].operation == Operation.DELETE]
+        step = next_step(
+            [view for view, _ in requests],
+            wanted,
+            policy,
+            now=_now(),
+            generation=meta.get("generation"),
+            keep=self.audit_trail,
+        )
+        self._write_phases(meta["namespace"], step, requests)
+        if step.outcome is Outcome.APPROVED:
+            return GateResult(
+                events=[("Normal", ApprovalEvent.APPROVED, f"Delete approved by {step.current}")]
+            )
+        name, events = step.current, []
+        if step.outcome is Outcome.OPEN:
+            summary = summary_of(None, {})
+            request = _request(
+                meta,
+                wanted,
+                summary=summary,
+                requested_by=_last_modified_by(body),
+                expires_after=policy.expires_after(Operation.DELETE),
+                attempt=step.attempt,
+            )
+            name = self._create(meta["namespace"], request)
+            events.append(("Normal", ApprovalEvent.REQUESTED, f"Delete waits for ApprovalRequest {name}"))
+        return GateResult(held_status=self._held(body, now, step, wanted, name), events=events)
+
+    # -- API ----------------------------------------------------------------------------------
+
+    def _requests(self, body: Mapping[str, Any]) -> list[tuple[RequestView, Mapping[str, Any]]]:
+        """The requests this ManagedSecret owns, each with its current status."""
+        meta = body["metadata"]
+        listed = self.kube.custom.list_namespaced_custom_object(GROUP, VERSION, meta["namespace"], PLURAL)
+        return [
+            (RequestView.of(item), item.get("status") or {})
+            for item in listed.get("items", [])
+            if (item.get("spec") or {}).get("managedSecret") == meta["name"]
+            and any(o.get("uid") == meta.get("uid") for o in item["metadata"].get("ownerReferences") or [])
+        ]
+
+    def _create(self, namespace: str, body: dict[str, Any]) -> str:
+        name = str(body["metadata"]["name"])
+        try:
+            self.kube.custom.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, body)
+        except ApiException as e:
+            if e.status != 409:
+                raise
+        return name
+
+    def _write_phases(
+        self, namespace: str, step: ApprovalStep, requests: Sequence[tuple[RequestView, Mapping[str, Any]]]
+    ) -> None:
+        statuses = {view.name: status for view, status in requests}
+        for name, verdict in step.updates.items():
+            status = _request_status(verdict)
+            previous = statuses.get(name) or {}
+            if all(previous.get(k) == status[k] for k in ("phase", "approvals", "message")):
+                continue
+            self._patch_status(namespace, name, status)
+        for name in step.prune:
+            try:
+                self.kube.custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
+            except ApiException as e:
+                if e.status != 404:
+                    raise
+
+    def _patch_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> None:
+        try:
+            self.kube.patch_status(PLURAL, namespace, name, status)
+        except ApiException as e:
+            if e.status != 404:
+                raise
+
+
+def _request_status(verdict: Verdict) -> dict[str, Any]:
+    status: dict[str, Any] = {
+        "phase": str(verdict.phase),
+        "approvals": verdict.approvals,
+        "message": verdict.message,
+    }
+    if verdict.phase != "Pending":
+        status["decidedAt"] = format_time(_now())
+    return status
+
+
+def _request(
+    meta: Mapping[str, Any],
+    wanted: Wanted,
+    *,
+    summary: Mapping[str, Any],
+    requested_by: str | None,
+    expires_after: timedelta,
+    attempt: int,
+) -> dict[str, Any]:
+    name = request_name(meta["name"], wanted.operation, wanted.fingerprint, attempt)
+    spec: dict[str, Any] = {
+        "managedSecret": meta["name"],
+        "operation": wanted.operation,
+        "fingerprint": wanted.fingerprint,
+        "summary": dict(summary),
+        "expiresAt": format_time(_now() + expires_after),
+    }
+    if requested_by:
+        spec["requestedBy"] = requested_by
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "ApprovalRequest",
+        "metadata": {
+            "name": name,
+            "namespace": meta["namespace"],
+            "labels": {"app.kubernetes.io/managed-by": "vaultsync"},
+            "annotations": {
+                GENERATION_ANNOTATION: str(meta.get("generation") or 0),
+                ATTEMPT_ANNOTATION: str(attempt),
+            },
+            "ownerReferences": [
+                {
+                    "apiVersion": f"{GROUP}/{VERSION}",
+                    "kind": "ManagedSecret",
+                    "name": meta["name"],
+                    "uid": meta["uid"],
+                    "controller": True,
+                    "blockOwnerDeletion": False,
+                }
+            ],
+        },
+        "spec": spec,
+    }
+
+
+def _last_modified_by(body: Mapping[str, Any]) -> str | None:
+    value = (body["metadata"].get("annotations") or {}).get(LAST_MODIFIED_BY)
+    return str(value) if value else None
+
+
+def _source_of_identity(identity: str | None) -> dict[str, Any] | None:
+    """``vault:<namespace>/<profile>:<path>`` (``status.sourceIdentity``) as a ``spec.source``."""
+    if not identity or not identity.startswith("vault:"):
+        return None
+    profile, _, path = identity.removeprefix("vault:").partition(":")
+    namespace, _, name = profile.partition("/")
+    if not name or not path:
+        return None
+    return {"vaultProfile": {"name": name, "namespace": namespace}, "path": path}
+
+
+def _generation(body: Mapping[str, Any]) -> int | None:
+    generation = body["metadata"].get("generation")
+    return int(generation) if generation is not None else None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,113 @@
+"""Admission webhooks served by the operator: real identities on decisions and on spec changes.
+
+``mutate-approvalrequest`` stamps ``user``, ``groups`` and ``at`` of every added decision from
+the API request's authenticated ``userInfo`` (whatever the client wrote there);
+``validate-approvalrequest`` refuses decisions from non-approvers, self-approval, edits of
+earlier decisions or of the request itself, and decisions on closed requests;
+``mutate-managedsecret`` records who last changed a ManagedSecret's spec (``requestedBy``).
+The handler ids are the URL paths the Helm chart and the local stack register. kopf does
+not manage the webhook configurations (``settings.admission.managed`` stays unset).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import kopf
+
+from vaultsync.approvals.admission import (
+    LAST_MODIFIED_BY,
+    admission_problem,
+    stamp_decisions,
+    stamp_last_modified_by,
+)
+from vaultsync.approvals.policy import ApprovalPolicy, Approver
+from vaultsync.handlers.approvalrequest import policy_for_secret
+from vaultsync.handlers.kubeapi import GROUP, VERSION
+from vaultsync.handlers.runtime import runtime
+
+PORT_ENV, CERT_DIR_ENV = "VAULTSYNC_WEBHOOK_PORT", "VAULTSYNC_WEBHOOK_CERT_DIR"
+DEFAULT_PORT = 9443
+
+
+def webhook_server(env: Mapping[str, str] | None = None) -> kopf.WebhookServer:
+    """The HTTPS server of the admission webhooks, from the chart's environment.
+
+    Without a certificate directory it serves plain HTTP on loopback only: nothing outside
+    the host can call it, and decisions are then not checked unless a webhook is registered.
+    """
+    env = os.environ if env is None else env
+    port = int(env.get(PORT_ENV) or DEFAULT_PORT)
+    cert_dir = env.get(CERT_DIR_ENV)
+    if not cert_dir:
+        logging.getLogger(__name__).warning(
+            "%s is not set: admission webhooks serve plain HTTP on 127.0.0.1:%d only", CERT_DIR_ENV, port
+        )
+        return kopf.WebhookServer(addr="127.0.0.1", port=port, insecure=True)
+    directory = Path(cert_dir)
+    return kopf.WebhookServer(
+        addr="0.0.0.0",  # noqa: S104 - the apiserver reaches the pod through its Service
+        port=port,
+        certfile=str(directory / "tls.crt"),
+        pkeyfile=str(directory / "tls.key"),
+        cafile=str(directory / "ca.crt") if (directory / "ca.crt").exists() else None,
+    )
+
+
+def _who(userinfo: kopf.UserInfo) -> Approver:
+    return Approver(str(userinfo.get("username") or ""), tuple(userinfo.get("groups") or ()))
+
+
+def _policy_for(namespace: str, managed_secret: str) -> ApprovalPolicy:
+    """The combined policy of the ManagedSecret's profiles, read now (blocking)."""
+    body = runtime().kube.get_object("managedsecrets", namespace, managed_secret)
+    return ApprovalPolicy() if body is None else policy_for_secret(body)
+
+
+@kopf.on.mutate(GROUP, VERSION, "approvalrequests", id="mutate-approvalrequest", operations=["UPDATE"])
+def stamp_decision_identity(
+    userinfo: kopf.UserInfo, patch: kopf.Patch, body: kopf.Body, old: kopf.Body | None = None, **_: Any
+) -> None:
+    decisions = stamp_decisions(old, body, _who(userinfo), datetime.now(UTC))
+    if decisions is not None:
+        patch.setdefault("spec", {})["decisions"] = decisions
+
+
+@kopf.on.validate(
+    GROUP, VERSION, "approvalrequests", id="validate-approvalrequest", operations=["CREATE", "UPDATE"]
+)
+async def check_decision(
+    userinfo: kopf.UserInfo,
+    body: kopf.Body,
+    operation: str | None = None,
+    old: kopf.Body | None = None,
+    **_: Any,
+) -> None:
+    policy = ApprovalPolicy()
+    if operation == "UPDATE":
+        rt = runtime()
+        policy = await rt.run(_policy_for, body.metadata.namespace, body.spec.get("managedSecret", ""))
+    problem = admission_problem(
+        str(operation), old, body, who=_who(userinfo), policy=policy, now=datetime.now(UTC)
+    )
+    if problem:
+        raise kopf.AdmissionError(problem, code=403)
+
+
+@kopf.on.mutate(GROUP, VERSION, "managedsecrets", id="mutate-managedsecret", operations=["CREATE", "UPDATE"])
+def stamp_last_modifier(
+    userinfo: kopf.UserInfo,
+    patch: kopf.Patch,
+    body: kopf.Body,
+    operation: str | None = None,
+    old: kopf.Body | None = None,
+    **_: Any,
+) -> None:
+    value = stamp_last_modified_by(str(operation), old, body, _who(userinfo))
+    if value != body.metadata.annotations.get(LAST_MODIFIED_BY):
+        patch.setdefault("metadata", {}).setdefault("annotations", {})[LAST_MODIFIED_BY] = value
