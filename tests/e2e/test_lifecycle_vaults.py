@@ -7,10 +7,13 @@ export commands. Everything runs against the real apiserver, OpenBao and moto.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from e2e.scenario import (
     assert_no_leak,
@@ -31,6 +34,7 @@ from vaultsync.devstack.vaults import Moto, OpenBao
 
 pytestmark = [pytest.mark.stack, pytest.mark.usefixtures("managed_secrets_removed")]
 
+REPO = Path(__file__).resolve().parents[2]
 HOLD = "e2e.vaultsync.io/hold"
 """A finalizer of the test's own: keeps a deleted ManagedSecret visible after the operator is done."""
 
@@ -365,3 +369,52 @@ def test_organisation_profile_follows_namespace_labels_promptly(
         cluster.custom.delete_namespaced_custom_object(
             "vaultsync.io", "v1alpha1", OPERATOR_NAMESPACE, "vaultprofiles", profile
         )
+
+
+ENVIRONMENTS = ("staging", "production")
+
+
+def _rendered_managed_secret(cluster: Cluster, environment: str) -> dict[str, Any]:
+    rendered = cluster.kube.kubectl("kustomize", str(REPO / "examples/environments/overlays" / environment))
+    assert rendered.returncode == 0, rendered.stderr
+    (found,) = [d for d in yaml.safe_load_all(rendered.stdout) if d and d["kind"] == "ManagedSecret"]
+    return dict(found)
+
+
+def _for_this_test(spec: dict[str, Any], ns: str) -> dict[str, Any]:
+    """The example's spec pointed at the test's profiles and paths; the same rewrite for every overlay."""
+    local = copy.deepcopy(spec)
+    local["source"]["vaultProfile"] = {"name": "bao"}
+    local["source"]["path"] = f"e2e/{ns}/{local['source']['path']}"
+    for target in local["syncTargets"]:
+        target["vaultProfile"] = {"name": "aws"}
+        target["path"] = f"e2e/{ns}/{target['path']}"
+    local.pop("kubernetesSecrets")
+    return local
+
+
+def test_environment_overlays_select_different_value_sets(
+    cluster: Cluster, vault_profiles: dict[str, str], openbao: OpenBao, moto: Moto, operator: ManagedProcess
+) -> None:
+    ns = cluster.namespace
+    rendered = {env: _rendered_managed_secret(cluster, env) for env in ENVIRONMENTS}
+    specs = {env: _for_this_test(doc["spec"], ns) for env, doc in rendered.items()}
+    assert {doc["metadata"]["namespace"] for doc in rendered.values()} == {
+        f"payments-{e}" for e in ENVIRONMENTS
+    }
+    without_environment = [{**s, "source": {**s["source"], "environment": None}} for s in specs.values()]
+    assert without_environment[0] == without_environment[1], "the overlays differ only by environment"
+
+    passwords = {env: unique_value(env) for env in ENVIRONMENTS}
+    for env in ENVIRONMENTS:
+        bao_write(
+            openbao, f"e2e/{ns}/apps/payments/{env}/db", {"username": "payments", "password": passwords[env]}
+        )
+        cluster.create("managedsecrets", f"payments-db-{env}", specs[env])
+    for env in ENVIRONMENTS:
+        status = wait_for(
+            lambda e=env: phase_is(cluster, f"payments-db-{e}", "Synced", 1), 60, f"{env} synced"
+        )
+        assert [t["path"] for t in status["targets"]] == [f"e2e/{ns}/payments/{env}/db"]
+        assert aws_document(moto, f"e2e/{ns}/payments/{env}/db")["password"] == passwords[env]
+    assert_no_leak(cluster, operator, [f"payments-db-{e}" for e in ENVIRONMENTS], passwords.values())
