@@ -7,7 +7,6 @@ PATCH at all; the daemon patches status only when the next status differs.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 import time
 from datetime import UTC, datetime, timedelta
@@ -21,7 +20,7 @@ from vaultsync.handlers import approvalrequest, metrics, retention
 from vaultsync.handlers.engine import SyncResult
 from vaultsync.handlers.k8s_targets import MANAGED_LABEL
 from vaultsync.handlers.notices import post_related
-from vaultsync.handlers.runtime import runtime
+from vaultsync.handlers.runtime import runtime, sleep_until
 from vaultsync.reconcile.conditions import status_patch
 from vaultsync.reconcile.lifecycle import seconds_until_lifecycle_sync
 from vaultsync.reconcile.schedule import backoff, jittered
@@ -68,38 +67,42 @@ async def keep_in_sync(
     rt = runtime()
     owner = f"{body.metadata.namespace}/{body.metadata.name}"
     memo.wakeup = rt.wakeups[owner] = asyncio.Event()
-    remembered: dict[str, Any] = {}
-    attempt = 0
-    while not stopped:
-        memo.wakeup.clear()
-        wanted = _wanted(body)
-        latest = dict(body.get("status") or {})
-        forced = memo.get("wanted") != wanted or owner in rt.forced or _lifecycle_wait(latest, spec) <= 0
-        rt.forced.discard(owner)
-        memo.wanted = wanted
-        if forced or attempt or not await rt.unchanged_since(remembered, _interval(spec)):
-            started = time.monotonic()
-            result = await rt.run(rt.engine.sync, dict(body))
-            source_profile = result.watched.get("source", (None, ""))[0]
-            source_backend = source_profile.provider_key if source_profile else "unknown"
-            metrics.observe_sync(
-                owner, source_backend, time.monotonic() - started, result.status, result.failed
+    try:
+        remembered: dict[str, Any] = {}
+        attempt = 0
+        while not stopped:
+            memo.wakeup.clear()
+            wanted = _wanted(body)
+            latest = dict(body.get("status") or {})
+            forced = memo.get("wanted") != wanted or owner in rt.forced or _lifecycle_wait(latest, spec) <= 0
+            rt.forced.discard(owner)
+            memo.wanted = wanted
+            if forced or attempt or not await rt.unchanged_since(remembered, _interval(spec)):
+                started = time.monotonic()
+                result = await rt.run(rt.engine.sync, dict(body))
+                source_profile = result.watched.get("source", (None, ""))[0]
+                source_backend = source_profile.provider_key if source_profile else "unknown"
+                metrics.observe_sync(
+                    owner, source_backend, time.monotonic() - started, result.status, result.failed
+                )
+                await _apply(result, body, logger)
+                latest = result.status
+                attempt = attempt + 1 if result.failed else 0
+                remembered = await _remember(result, _interval(spec)) if not result.failed else {}
+                rt.track_usage(owner, result.watched)
+            delay = (
+                backoff(attempt, rt.settings.retry_base_seconds, rt.settings.retry_cap_seconds)
+                if attempt
+                else min(
+                    jittered(_interval(spec)),
+                    max(rt.settings.min_refresh_seconds, _lifecycle_wait(latest, spec)),
+                )
             )
-            await _apply(result, body, logger)
-            latest = result.status
-            attempt = attempt + 1 if result.failed else 0
-            remembered = await _remember(result, _interval(spec)) if not result.failed else {}
-        delay = (
-            backoff(attempt, rt.settings.retry_base_seconds, rt.settings.retry_cap_seconds)
-            if attempt
-            else min(
-                jittered(_interval(spec)), max(rt.settings.min_refresh_seconds, _lifecycle_wait(latest, spec))
-            )
-        )
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(memo.wakeup.wait(), timeout=delay)
-    rt.wakeups.pop(owner, None)
-    metrics.forget(owner)
+            await sleep_until(memo.wakeup, stopped, delay)
+    finally:
+        rt.wakeups.pop(owner, None)
+        rt.track_usage(owner, {})
+        metrics.forget(owner)
 
 
 @kopf.on.event("", "v1", "secrets", labels={MANAGED_LABEL: "vaultsync"})
@@ -107,6 +110,13 @@ def target_secret_changed(body: kopf.Body, **_: Any) -> None:
     """A Kubernetes Secret target changed (or vanished): its ManagedSecret checks it at once."""
     owner = body.metadata.annotations.get(OWNER_KEY)
     if owner:
+        runtime().force_sync(owner)
+
+
+@kopf.on.event("", "v1", "secrets", when=lambda body, **_: runtime().is_watched_source(body))
+def source_secret_changed(body: kopf.Body, **_: Any) -> None:
+    """A Kubernetes Secret that is the source of ManagedSecrets changed: they sync at once."""
+    for owner in runtime().sources_of(str(body.metadata.namespace), str(body.metadata.name)):
         runtime().force_sync(owner)
 
 
@@ -118,7 +128,9 @@ async def _remember(result: SyncResult, max_age: float) -> dict[str, Any]:
             continue
         rt.tracker.watch(profile, path)
         try:
-            tokens = await rt.tokens_of(profile, 0)
+            # A cached listing: a fresh one per sync would cost N listings for N secrets.
+            # A token from before our own write only costs one more read-only sync later.
+            tokens = await rt.tokens_of(profile, max_age)
         except Exception:
             return {}
         remembered[key] = (profile, path, tokens.get(path))

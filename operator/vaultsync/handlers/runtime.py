@@ -17,6 +17,7 @@ from vaultsync.handlers.engine import SyncEngine
 from vaultsync.handlers.kubeapi import KubeApi
 from vaultsync.handlers.profiles import ProfileResolver, ResolvedProfile
 from vaultsync.handlers.settings import OperatorSettings
+from vaultsync.reconcile.targets import ProfileKey
 
 T = TypeVar("T")
 
@@ -65,6 +66,51 @@ class Runtime:
     forced: set[str] = field(default_factory=set)
     """ManagedSecrets whose next wake-up must read everything (a target changed out of band)."""
 
+    kubernetes_sources: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    """(namespace, name) of a Secret that is a source -> the ManagedSecrets reading it."""
+    profile_users: dict[ProfileKey, set[str]] = field(default_factory=dict)
+    """VaultProfile -> ManagedSecrets that use it (source or sync target)."""
+    profile_wakeups: dict[ProfileKey, asyncio.Event] = field(default_factory=dict)
+
+    def track_usage(self, owner: str, watched: Mapping[str, tuple[ResolvedProfile | None, str]]) -> None:
+        """Remembers which profiles and Kubernetes source Secrets ``owner`` uses (empty: none)."""
+        for users in self.kubernetes_sources.values():
+            users.discard(owner)
+        used = set()
+        for key, (profile, path) in watched.items():
+            if profile is None:
+                continue
+            used.add(profile.key)
+            if key == "source" and profile.provider_key == "kubernetes":
+                namespace = str(
+                    (profile.body.get("spec", {}).get("provider", {}).get("kubernetes") or {}).get(
+                        "namespace"
+                    )
+                    or profile.key.namespace
+                )
+                self.kubernetes_sources.setdefault((namespace, path), set()).add(owner)
+        for profile_key, users in self.profile_users.items():
+            if owner in users and profile_key not in used:
+                users.discard(owner)
+                self._wake_profile(profile_key)
+        for profile_key in used:
+            users = self.profile_users.setdefault(profile_key, set())
+            if owner not in users:
+                users.add(owner)
+                self._wake_profile(profile_key)
+
+    def _wake_profile(self, key: ProfileKey) -> None:
+        event = self.profile_wakeups.get(key)
+        if event is not None:
+            event.set()
+
+    def is_watched_source(self, body: Mapping[str, Any]) -> bool:
+        meta = body.get("metadata") or {}
+        return bool(self.kubernetes_sources.get((str(meta.get("namespace")), str(meta.get("name")))))
+
+    def sources_of(self, namespace: str, name: str) -> set[str]:
+        return set(self.kubernetes_sources.get((namespace, name), set()))
+
     def force_sync(self, owner: str) -> None:
         event = self.wakeups.get(owner)
         if event is not None:
@@ -91,6 +137,16 @@ class Runtime:
 
     async def tokens_of(self, profile: ResolvedProfile, max_age: float) -> Mapping[str, str]:
         return await self.tracker.tokens(profile, max_age, self.run)
+
+
+async def sleep_until(wakeup: asyncio.Event, stopped: Any, timeout: float) -> None:
+    """Sleeps until ``wakeup`` is set, the daemon is ``stopped``, or ``timeout`` passes."""
+    waiters = [asyncio.ensure_future(wakeup.wait()), asyncio.ensure_future(stopped.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
 
 
 RUNTIME: Runtime | None = None

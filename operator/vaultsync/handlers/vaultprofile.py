@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,11 +11,12 @@ import kopf
 
 from vaultsync.backends.errors import BackendError
 from vaultsync.handlers.profiles import ProfileError, provider_of
-from vaultsync.handlers.runtime import runtime
+from vaultsync.handlers.runtime import runtime, sleep_until
 from vaultsync.reconcile.conditions import FALSE, TRUE, set_condition, status_patch
 from vaultsync.reconcile.targets import ProfileKey
 
 GROUP, VERSION, PLURAL = "vaultsync.io", "v1alpha1", "vaultprofiles"
+VERIFY_SECONDS = 300.0
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL)
@@ -87,14 +88,25 @@ def _check(body: dict[str, Any]) -> dict[str, Any]:
 async def verify(
     stopped: kopf.DaemonStopped, memo: kopf.Memo, body: kopf.Body, spec: kopf.Spec, **_: Any
 ) -> None:
+    """Checks connectivity and permissions on change and every 5 minutes; keeps the usage count."""
     rt = runtime()
-    memo.wakeup = asyncio.Event()
+    key = ProfileKey(str(body.metadata.namespace), str(body.metadata.name))
+    memo.wakeup = rt.profile_wakeups[key] = asyncio.Event()
+    checked: tuple[Any, float] | None = None
     while not stopped:
         memo.wakeup.clear()
         memo.generation = body.metadata.get("generation")
-        status = await rt.run(_check, dict(body))
+        status = dict(body.get("status") or {})
+        if (
+            checked is None
+            or checked[0] != memo.generation
+            or time.monotonic() - checked[1] >= VERIFY_SECONDS
+        ):
+            status = await rt.run(_check, dict(body))
+            checked = (memo.generation, time.monotonic())
+        status["managedSecrets"] = len(rt.profile_users.get(key, ()))
         patch = status_patch(dict(body.get("status") or {}), status)
         if patch:
             await rt.run(rt.kube.patch_status, PLURAL, body.metadata.namespace, body.metadata.name, patch)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(memo.wakeup.wait(), timeout=max(rt.settings.min_refresh_seconds, 300.0))
+        await sleep_until(memo.wakeup, stopped, VERIFY_SECONDS)
+    rt.profile_wakeups.pop(key, None)
