@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from vaultsync import cli_approvals
+from vaultsync import cli_approvals, cli_where_used
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -19,6 +19,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--standalone", action="store_true", help="no peering with other replicas")
     run.add_argument("--liveness", default=None, help="liveness endpoint, e.g. http://0.0.0.0:8080/healthz")
     sub.add_parser("crds", help="write the CRD YAML files of crds/ from the Python models")
+    cli_where_used.add_parser(sub)
     cli_approvals.add_parsers(sub)
     dev = sub.add_parser("devstack", help="start the local stack (apiserver, etcd, OpenBao, moto, Lowkey)")
     dev.add_argument("--cache", help="where built and fetched binaries are kept (default ~/.cache/vaultsync)")
@@ -38,6 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_operator(namespaces=args.namespace, standalone=args.standalone, liveness=args.liveness)
     if args.command in {"approvals", "approve", "reject"}:
         return cli_approvals.run(args)
+    if args.command == "where-used":
+        return cli_where_used.run(args, sys.stdout, sys.stderr)
     if args.command == "crds":
         from vaultsync.api.render import main as render_crds  # noqa: PLC0415
 

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from vaultsync.cli_where_used import format_consumers
 from vaultsync.handlers.consumer_index import ConsumerIndex, consumers_field
 from vaultsync.reconcile.consumers import Consumer, WorkloadRef, consumers_status, secrets_used_by
 
@@ -131,3 +132,16 @@ def test_status_is_sorted_and_independent_of_discovery_order(consumers: list[Con
     assert status == consumers_status(shuffled)
     keys = [(c["kind"], c["namespace"], c["name"], c["secret"]) for c in status]
     assert keys == sorted(set(keys))
+
+
+def test_where_used_prints_one_aligned_row_per_consumer() -> None:
+    consumers = consumers_status(
+        [Consumer("Pod", "ns", "debug", "db"), Consumer("Deployment", "ns", "web-frontend", "db")]
+    )
+    printed = format_consumers(consumers).splitlines()
+    assert [line.split() for line in printed] == [
+        ["KIND", "NAMESPACE", "NAME", "SECRET"],
+        ["Deployment", "ns", "web-frontend", "db"],
+        ["Pod", "ns", "debug", "db"],
+    ]
+    assert len({line.index("NAMESPACE") for line in printed[:1]} | {printed[1].index("ns")}) == 1
