@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from vaultsync import cli_approvals, cli_where_used
+from vaultsync import cli_approvals, cli_env, cli_where_used
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -21,6 +21,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("crds", help="write the CRD YAML files of crds/ from the Python models")
     cli_where_used.add_parser(sub)
     cli_approvals.add_parsers(sub)
+    cli_env.add_parsers(sub)
     dev = sub.add_parser("devstack", help="start the local stack (apiserver, etcd, OpenBao, moto, Lowkey)")
     dev.add_argument("--cache", help="where built and fetched binaries are kept (default ~/.cache/vaultsync)")
     dev.add_argument("--state", help="where the running stack keeps data, logs and kubeconfigs")
@@ -39,6 +40,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_operator(namespaces=args.namespace, standalone=args.standalone, liveness=args.liveness)
     if args.command in {"approvals", "approve", "reject"}:
         return cli_approvals.run(args)
+    if args.command in {"import-env", "export-env"}:
+        return cli_env.run(args, sys.stdout, sys.stderr)
     if args.command == "where-used":
         return cli_where_used.run(args, sys.stdout, sys.stderr)
     if args.command == "crds":

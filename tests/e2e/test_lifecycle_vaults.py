@@ -7,8 +7,11 @@ export commands. Everything runs against the real apiserver, OpenBao and moto.
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import copy
 import datetime as dt
+import io
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +32,7 @@ from e2e.scenario import (
     unique_value,
 )
 from e2e.support import Cluster, wait_for
+from vaultsync.cli import main as cli_main
 from vaultsync.devstack.process import ManagedProcess
 from vaultsync.devstack.vaults import Moto, OpenBao
 
@@ -418,3 +422,101 @@ def test_environment_overlays_select_different_value_sets(
         assert [t["path"] for t in status["targets"]] == [f"e2e/{ns}/payments/{env}/db"]
         assert aws_document(moto, f"e2e/{ns}/payments/{env}/db")["password"] == passwords[env]
     assert_no_leak(cluster, operator, [f"payments-db-{e}" for e in ENVIRONMENTS], passwords.values())
+
+
+def _cli(kube_config: str, *argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli_main([*argv, "--kubeconfig", kube_config])
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_import_env_writes_a_dotenv_file_into_vaults_and_export_env_prints_it_back(
+    cluster: Cluster,
+    vault_profiles: dict[str, str],
+    openbao: OpenBao,
+    moto: Moto,
+    tmp_path: Path,
+) -> None:
+    ns, kube_config = cluster.namespace, str(cluster.kube.kubeconfig)
+    values = {
+        "DB_URL": unique_value("url"),
+        "API_TOKEN": unique_value("token"),
+        "MULTI": "line one\nline two",
+    }
+    dotenv = tmp_path / "app.env"
+    dotenv.write_text(
+        "# app settings\n"
+        f"export DB_URL={values['DB_URL']}\n"
+        f"API_TOKEN='{values['API_TOKEN']}'  # comment\n"
+        'MULTI="line one\\nline two"\n'
+    )
+    code, out, err = _cli(
+        kube_config,
+        "import-env",
+        str(dotenv),
+        "--vault-profile",
+        "bao",
+        "-n",
+        ns,
+        "--prefix",
+        f"e2e/{ns}/imported",
+    )
+    assert (code, err) == (0, ""), err
+    assert "imported 3 keys (API_TOKEN, DB_URL, MULTI)" in out
+    assert bao_read(openbao, f"e2e/{ns}/imported")["data"] == values
+    marks = _bao_metadata(openbao, f"e2e/{ns}/imported")["custom_metadata"]
+    assert marks["vaultsync.io/owner"].startswith("import/")
+    assert marks["vaultsync.io/type"] == "key-value"
+
+    code, out, err = _cli(
+        kube_config,
+        "import-env",
+        str(dotenv),
+        "--vault-profile",
+        "aws",
+        "-n",
+        ns,
+        "--prefix",
+        f"e2e/{ns}/each",
+        "--as",
+        "separate",
+    )
+    assert code == 0, err
+    for key, value in values.items():
+        assert aws_document(moto, f"e2e/{ns}/each/{key}") == {"value": value}
+    for printed in (out, err):
+        assert not any(value in printed for value in values.values()), "import-env never prints values"
+
+    cluster.create(
+        "managedsecrets",
+        "imported",
+        {
+            "type": "key-value",
+            "source": {"vaultProfile": {"name": "bao"}, "path": f"e2e/{ns}/imported"},
+            "syncTargets": [{"vaultProfile": {"name": "bao"}, "path": f"e2e/{ns}/imported-copy"}],
+        },
+    )
+    wait_for(
+        lambda: phase_is(cluster, "imported", "Synced", 1), 60, "an imported secret is a source as it is"
+    )
+    expected = "".join(
+        f"SECRET_{key}={base64.b64encode(values[key].encode()).decode()}\n" for key in sorted(values)
+    )
+    assert _cli(kube_config, "export-env", "imported", "-n", ns) == (0, expected, "")
+    assert _cli(kube_config, "export-env", "--file", str(dotenv)) == (0, expected, "")
+
+    code, out, err = _cli(
+        kube_config,
+        "import-env",
+        str(dotenv),
+        "--vault-profile",
+        "bao",
+        "-n",
+        ns,
+        "--prefix",
+        f"e2e/{ns}/imported-copy",
+    )
+    assert code == 1
+    assert f"managed by {ns}/imported" in err, "never overwrites what a ManagedSecret owns"
+    assert not any(value in out + err for value in values.values())
