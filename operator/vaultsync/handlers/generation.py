@@ -88,7 +88,7 @@ def _is_ip(text: str) -> bool:
     return True
 
 
-def _generated_fields(secret_type: str, generate: Mapping[str, Any]) -> dict[str, Any]:
+def generated_fields(secret_type: str, generate: Mapping[str, Any]) -> dict[str, Any]:
     content = generate_content(generate)
     document = formats.to_document(content)
     if generate["kind"] == "password":
@@ -118,7 +118,7 @@ def prepare_source(
         if not rotation_due(rotation_interval(spec), baseline, now):
             return None
     try:
-        fields = _generated_fields(spec["type"], generate)
+        fields = generated_fields(spec["type"], generate)
         document = generated_document(
             spec["type"], fields, current.document if current else None, default_username=meta["name"]
         )
