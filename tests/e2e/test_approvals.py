@@ -27,6 +27,7 @@ pytestmark = pytest.mark.stack
 
 PROFILE = "gated"
 SECURITY = "vaultsync:security"
+BASIC_AUTH = "basic-auth"
 
 
 @pytest.fixture
@@ -81,14 +82,14 @@ def as_user(cluster: Cluster, user: str) -> client.CustomObjectsApi:
 
 
 def create_secret_as(
-    cluster: Cluster, user: str, name: str, path: str, profile: str = PROFILE, secret_type: str = "basic-auth"
+    cluster: Cluster, user: str, name: str, path: str, *, profile: str = PROFILE, kind: str = BASIC_AUTH
 ) -> None:
     body = {
         "apiVersion": f"{GROUP}/{VERSION}",
         "kind": "ManagedSecret",
         "metadata": {"name": name},
         "spec": {
-            "type": secret_type,
+            "type": kind,
             "source": {"vaultProfile": {"name": profile}, "path": path},
             "kubernetesSecrets": [{"name": f"{name}-k8s"}],
             "refreshInterval": "2s",
@@ -145,7 +146,7 @@ def test_update_needs_two_distinct_approvers_and_pushes_exactly_the_approved_con
     path = f"e2e/{cluster.namespace}/two"
     v1, v2 = unique_value("v1"), unique_value("v2")
     bao_write(openbao, path, {"username": "app", "password": v1})
-    create_secret_as(cluster, "alice", "two", path, secret_type="key-value")
+    create_secret_as(cluster, "alice", "two", path, kind="key-value")
     wait_for(lambda: phase_is(cluster, "two", "Synced", 1), 60, "Create (not gated) synced")
     assert (
         cluster.get("managedsecrets", "two")["metadata"]["annotations"]["vaultsync.io/last-modified-by"]

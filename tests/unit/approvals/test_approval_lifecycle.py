@@ -1,0 +1,239 @@
+"""The ApprovalRequest lifecycle: phases, what the ManagedSecret does, pruning, names, summaries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from vaultsync.api.approvalrequest import ApprovalPhase, Decision
+from vaultsync.approvals.lifecycle import (
+    DecisionView,
+    Outcome,
+    RequestView,
+    Wanted,
+    evaluate,
+    next_step,
+    request_name,
+    summary_of,
+)
+from vaultsync.approvals.policy import ApprovalPolicy
+
+FP_A, FP_B = "hmac-sha256:" + "a" * 64, "hmac-sha256:" + "b" * 64
+NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)
+POLICY = ApprovalPolicy.of_profiles(
+    [
+        (
+            "ns/vault",
+            {"operations": ["Update", "Delete"], "requiredApprovals": 2, "approvers": {"groups": ["sec"]}},
+        )
+    ]
+)
+APPROVE = "Approve"
+
+
+def decision(user: str, kind: str = APPROVE, groups: tuple[str, ...] = ("sec",)) -> DecisionView:
+    return DecisionView(Decision(kind), user, groups)
+
+
+def req(**overrides: Any) -> RequestView:
+    base: dict[str, Any] = {
+        "name": "db-update-aaaaaaaaaa",
+        "operation": "Update",
+        "fingerprint": FP_A,
+        "requested_by": "source vault",
+        "expires_at": NOW + timedelta(hours=1),
+        "generation": 3,
+        "created": "2026-01-01T11:00:00Z",
+    }
+    base.update(overrides)
+    return RequestView(**base)
+
+
+WANTED_A = Wanted("Update", FP_A)
+
+
+@pytest.mark.parametrize(
+    ("request_", "wanted", "now", "phase"),
+    [
+        (req(), WANTED_A, NOW, ApprovalPhase.PENDING),
+        (req(decisions=(decision("bob"),)), WANTED_A, NOW, ApprovalPhase.PENDING),
+        (req(decisions=(decision("bob"), decision("carol"))), WANTED_A, NOW, ApprovalPhase.APPROVED),
+        (req(decisions=(decision("bob"), decision("bob"))), WANTED_A, NOW, ApprovalPhase.PENDING),
+        (req(decisions=(decision("bob"), decision("dave", groups=()))), WANTED_A, NOW, ApprovalPhase.PENDING),
+        (
+            req(decisions=(decision("bob"), decision("carol", "Reject"))),
+            WANTED_A,
+            NOW,
+            ApprovalPhase.REJECTED,
+        ),
+        (req(decisions=(decision("dave", "Reject", ()),)), WANTED_A, NOW, ApprovalPhase.PENDING),
+        (
+            req(decisions=(decision("bob"), decision("carol"))),
+            Wanted("Update", FP_B),
+            NOW,
+            ApprovalPhase.SUPERSEDED,
+        ),
+        (req(), None, NOW, ApprovalPhase.SUPERSEDED),
+        (req(), WANTED_A, NOW + timedelta(hours=2), ApprovalPhase.EXPIRED),
+        (
+            req(decisions=(decision("bob"), decision("carol"))),
+            WANTED_A,
+            NOW + timedelta(hours=2),
+            ApprovalPhase.APPROVED,
+        ),
+        (req(phase=ApprovalPhase.REJECTED), Wanted("Update", FP_B), NOW, ApprovalPhase.REJECTED),
+        (req(phase=ApprovalPhase.APPROVED), None, NOW, ApprovalPhase.APPROVED),
+    ],
+    ids=[
+        "no-decision-pending",
+        "one-of-two-pending",
+        "two-distinct-approved",
+        "same-approver-twice-pending",
+        "outsider-does-not-count",
+        "one-rejection-rejects",
+        "outsider-rejection-ignored",
+        "content-moved-superseded",
+        "nothing-waits-superseded",
+        "past-expiry-expired",
+        "approved-in-time-stays-approved",
+        "final-phase-is-sticky",
+        "approved-is-kept-as-audit",
+    ],
+)
+def test_phase_of_a_request(
+    request_: RequestView, wanted: Wanted | None, now: datetime, phase: ApprovalPhase
+) -> None:
+    assert evaluate(request_, POLICY, wanted, now).phase is phase
+
+
+@pytest.mark.parametrize(
+    ("requests", "generation", "outcome", "current", "attempt"),
+    [
+        ([], 3, Outcome.OPEN, None, 1),
+        ([req()], 3, Outcome.WAIT, "db-update-aaaaaaaaaa", 1),
+        (
+            [req(decisions=(decision("bob"), decision("carol")))],
+            3,
+            Outcome.APPROVED,
+            "db-update-aaaaaaaaaa",
+            1,
+        ),
+        ([req(phase=ApprovalPhase.REJECTED)], 3, Outcome.REJECTED, "db-update-aaaaaaaaaa", 1),
+        ([req(phase=ApprovalPhase.REJECTED)], 4, Outcome.OPEN, None, 2),
+        ([req(phase=ApprovalPhase.EXPIRED)], 3, Outcome.EXPIRED, "db-update-aaaaaaaaaa", 1),
+        ([req(phase=ApprovalPhase.SUPERSEDED)], 3, Outcome.OPEN, None, 2),
+        ([req(fingerprint=FP_B, name="db-update-bbbbbbbbbb")], 3, Outcome.OPEN, None, 1),
+    ],
+    ids=[
+        "first-request-opened",
+        "waits-for-pending",
+        "approved-goes-ahead",
+        "rejected-holds-until-a-change",
+        "rejected-asked-again-after-spec-change",
+        "expired-holds-until-a-change",
+        "superseded-content-back-asks-again",
+        "other-content-gets-its-own-request",
+    ],
+)
+def test_next_step(
+    requests: list[RequestView], generation: int, outcome: Outcome, current: str | None, attempt: int
+) -> None:
+    step = next_step(requests, WANTED_A, POLICY, now=NOW, generation=generation)
+    assert (step.outcome, step.current) == (outcome, current)
+    if outcome is Outcome.OPEN:
+        assert step.attempt == attempt
+
+
+def test_pending_requests_of_other_content_are_superseded_and_final_ones_untouched() -> None:
+    old = req(fingerprint=FP_B, name="old")
+    done = req(fingerprint=FP_B, name="done", phase=ApprovalPhase.APPROVED)
+    step = next_step([old, done], WANTED_A, POLICY, now=NOW, generation=3)
+    assert step.updates["old"].phase is ApprovalPhase.SUPERSEDED
+    assert "done" not in step.updates
+    nothing = next_step([old], None, POLICY, now=NOW, generation=3)
+    assert nothing.outcome is Outcome.NONE
+    assert nothing.updates["old"].phase is ApprovalPhase.SUPERSEDED
+
+
+def test_oldest_decided_requests_are_pruned_beyond_the_audit_trail() -> None:
+    decided = [
+        req(name=f"r{i}", fingerprint=FP_B, phase=ApprovalPhase.REJECTED, created=f"2026-01-01T0{i}:00:00Z")
+        for i in range(5)
+    ]
+    step = next_step([*decided, req()], WANTED_A, POLICY, now=NOW, generation=3, keep=3)
+    assert step.prune == ("r0", "r1")
+
+
+@pytest.mark.parametrize(
+    ("secret", "operation", "attempt", "expected"),
+    [
+        ("db", "Update", 1, "db-update-aaaaaaaaaa"),
+        ("db", "ChangeSource", 2, "db-changesource-aaaaaaaaaa-2"),
+        ("x" * 253, "Delete", 1, "x" * (253 - len("-delete-aaaaaaaaaa")) + "-delete-aaaaaaaaaa"),
+    ],
+    ids=["plain", "attempt-suffix", "long-name-truncated"],
+)
+def test_request_name(secret: str, operation: str, attempt: int, expected: str) -> None:
+    name = request_name(secret, operation, FP_A, attempt)
+    assert name == expected
+    assert len(name) <= 253
+
+
+def test_request_view_reads_a_body() -> None:
+    body = {
+        "metadata": {
+            "name": "r",
+            "creationTimestamp": "2026-01-01T00:00:00Z",
+            "annotations": {"vaultsync.io/managed-secret-generation": "7", "vaultsync.io/attempt": "2"},
+        },
+        "spec": {
+            "operation": "Delete",
+            "fingerprint": FP_A,
+            "expiresAt": "2026-01-02T00:00:00Z",
+            "decisions": [{"decision": "Approve", "user": "bob", "groups": ["sec"]}, {"decision": "Reject"}],
+        },
+        "status": {"phase": "Rejected"},
+    }
+    view = RequestView.of(body)
+    assert (view.operation, view.phase, view.generation, view.attempt) == (
+        "Delete",
+        ApprovalPhase.REJECTED,
+        7,
+        2,
+    )
+    assert view.expires_at == datetime(2026, 1, 2, tzinfo=UTC)
+    assert [a.user for a in view.approvers] == ["bob"], "unstamped decisions never count"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (None, {"a": "1"}, {"keysAdded": ["a"], "keysRemoved": [], "keysChanged": []}),
+        (
+            {"a": "1", "b": "2"},
+            {"a": "9", "c": "3"},
+            {"keysAdded": ["c"], "keysRemoved": ["b"], "keysChanged": ["a"]},
+        ),
+        ({"a": "1"}, {"a": "1"}, {"keysAdded": [], "keysRemoved": [], "keysChanged": []}),
+    ],
+    ids=["create", "mixed", "unchanged"],
+)
+def test_summary_names_keys_only(
+    old: dict[str, str] | None, new: dict[str, str], expected: dict[str, Any]
+) -> None:
+    assert summary_of(old, new) == expected
+
+
+values = st.dictionaries(st.sampled_from("abcdef"), st.text(min_size=8, max_size=20), max_size=6)
+
+
+@given(values, values)
+def test_summary_never_contains_a_value(old: dict[str, str], new: dict[str, str]) -> None:
+    summary = summary_of(old, new)
+    listed = {k for keys in summary.values() for k in keys}
+    assert listed <= set(old) | set(new)
+    assert not listed & (set(old.values()) | set(new.values())) - set("abcdef")
