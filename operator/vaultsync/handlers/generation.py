@@ -136,8 +136,7 @@ def prepare_source(
         return None  # someone wrote the source meanwhile: their content wins, the clock restarts
     except NotOwned as e:
         raise GenerationFailed(
-            f"spec.generate writes only a source vaultsync created, unless spec.adopt is set: {e}",
-            retry=False,
+            f"spec.generate writes only a source vaultsync created, unless spec.adopt is set: {e}"
         ) from e
     except BackendError as e:
         raise GenerationFailed(f"writing generated content to the source failed: {e}") from e
