@@ -115,3 +115,40 @@ def test_unowned_secret_is_never_touched_unless_adopted(
     adopted = cluster.core.read_namespaced_secret("shared", ns).metadata
     assert adopted.annotations.get("vaultsync.io/owner") == f"{ns}/adopter"
     assert_no_leak(cluster, operator, ["intruder", "adopter"], [password, theirs])
+
+
+def test_unowned_secret_with_the_same_content_is_not_claimed(
+    cluster: Cluster, vault_profiles: dict[str, str], openbao: OpenBao, operator: ManagedProcess
+) -> None:
+    ns = cluster.namespace
+    password = unique_value("same")
+    source_path = f"e2e/{ns}/same"
+    bao_write(openbao, source_path, {"username": "app", "password": password})
+    cluster.core.create_namespaced_secret(
+        ns,
+        client.V1Secret(
+            metadata=client.V1ObjectMeta(name="same"),
+            type="kubernetes.io/basic-auth",
+            string_data={"username": "app", "password": password},
+        ),
+    )
+    cluster.create(
+        "managedsecrets",
+        "claimer",
+        {
+            "type": "basic-auth",
+            "source": {"vaultProfile": {"name": "bao"}, "path": source_path},
+            "kubernetesSecrets": [{"name": "same"}],
+        },
+    )
+    status = wait_for(lambda: phase_is(cluster, "claimer", "Failed"), 30, "Failed: the Secret is not ours")
+    assert target_states(status) == {f"{ns}/same": "Failed"}
+    assert "not managed by" in status["targets"][0]["message"]
+    annotations = cluster.core.read_namespaced_secret("same", ns).metadata.annotations or {}
+    assert "vaultsync.io/owner" not in annotations
+
+    cluster.patch("managedsecrets", "claimer", {"spec": {"adopt": True}})
+    wait_for(lambda: phase_is(cluster, "claimer", "Synced", 1), 30, "Synced once adopted")
+    annotations = cluster.core.read_namespaced_secret("same", ns).metadata.annotations or {}
+    assert annotations.get("vaultsync.io/owner") == f"{ns}/claimer", "adopting puts the ownership marks on"
+    assert_no_leak(cluster, operator, ["claimer"], [password])

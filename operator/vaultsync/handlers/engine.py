@@ -139,6 +139,10 @@ class _Run:
     def secret_type(self) -> str:
         return str(self.spec["type"])
 
+    def owns(self, managed: bool, owner: str | None) -> bool:
+        """True when a copy found in a target carries this resource's ownership marks."""
+        return managed and owner == self.owner
+
     def report(self, phase: Phase, reason: Reason, message: str, **extra: Any) -> SyncReport:
         return SyncReport(phase, reason, message, self.now, self.generation, **extra)
 
@@ -325,6 +329,8 @@ class SyncEngine:
                     message = f"{key.describe()} was soft-deleted within its window; restored"
                     run.notes.append(Event("Normal", RESTORED, message))
                 fingerprint = self._fingerprint_or_none(run.secret_type, remote.document)
+                if not run.owns(remote.metadata.managed, remote.metadata.owner):
+                    fingerprint = None  # equal content is no claim: the write refuses or adopts
                 observed[key.id] = ObservedTarget(key, True, fingerprint, remote.version)
             except NotFound:
                 observed[key.id] = ObservedTarget(key, False)
@@ -341,6 +347,8 @@ class SyncEngine:
                     fingerprint = self._fingerprint_or_none(
                         run.secret_type, k8s_targets.document_of(run.secret_type, snapshot)
                     )
+                if not run.owns(snapshot.managed, snapshot.owner):
+                    fingerprint = None  # equal content is no claim: the write refuses or adopts
                 observed[key.id] = ObservedTarget(key, True, fingerprint, snapshot.resource_version)
             except NotFound:
                 observed[key.id] = ObservedTarget(key, False)
