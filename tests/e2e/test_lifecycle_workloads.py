@@ -249,6 +249,14 @@ def test_templates_render_references_rerender_on_change_and_fail_without_writing
     wait_for(lambda: cluster.secret_data("app-config")["API_KEY"] == api_key, 30, "templated drift repaired")
     assert "DriftCorrected" in _reasons(cluster, "app")
 
+    cluster.patch("managedsecrets", "db", {"spec": {"state": "Inactive"}})
+    status = wait_for(
+        lambda: phase_is(cluster, "app", "Failed"), 60, "a dependent of an Inactive secret fails"
+    )
+    assert f"ManagedSecret {cluster.namespace}/db is Inactive" in condition(status, "Ready")["message"]
+    cluster.patch("managedsecrets", "db", {"spec": {"state": "Active"}})
+    wait_for(lambda: phase_is(cluster, "app", "Synced"), 60, "the dependent recovers when it is Active again")
+
     before = cluster.secret_data("app-config")
     broken = {**template, "BROKEN": "{{ secret.apiKey }}-{{ secret.missingField }}"}
     cluster.patch(

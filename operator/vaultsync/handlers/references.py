@@ -1,8 +1,8 @@
 """kopf glue for ``spec.references``: a referenced ManagedSecret's new content re-renders dependents.
 
-Every ManagedSecret event records which names it references and its current fingerprint; when
-a ManagedSecret's fingerprint moves (or it disappears), every ManagedSecret of the namespace that
-references it is woken to render its templates again.
+Every ManagedSecret event records which names it references, its synced fingerprint and its
+state; when the fingerprint or state of a ManagedSecret moves (or it disappears), every
+ManagedSecret of the namespace that references it is woken to render its templates again.
 """
 
 from __future__ import annotations
@@ -23,21 +23,19 @@ class ReferenceIndex:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._references: dict[Key, frozenset[str]] = {}
-        self._fingerprints: dict[Key, str | None] = {}
+        self._versions: dict[Key, str] = {}
 
-    def observe(
-        self, key: Key, references: frozenset[str], fingerprint: str | None, deleted: bool
-    ) -> set[str]:
+    def observe(self, key: Key, references: frozenset[str], version: str, deleted: bool) -> set[str]:
         """Records one event; returns ``namespace/name`` of the dependents to wake."""
         with self._lock:
-            known = key in self._fingerprints
-            moved = deleted or (known and self._fingerprints[key] != fingerprint)
+            known = key in self._versions
+            moved = deleted or (known and self._versions[key] != version)
             if deleted:
                 self._references.pop(key, None)
-                self._fingerprints.pop(key, None)
+                self._versions.pop(key, None)
             else:
                 self._references[key] = references
-                self._fingerprints[key] = fingerprint
+                self._versions[key] = version
             if not moved:
                 return set()
             namespace, name = key
@@ -55,6 +53,7 @@ REFERENCES = ReferenceIndex()
 def referenced_secret_changed(type: str | None, body: kopf.Body, **_: Any) -> None:
     key = (str(body.metadata.namespace), str(body.metadata.name))
     references = frozenset(body.get("spec", {}).get("references") or ())
-    fingerprint = (body.get("status") or {}).get("fingerprint")
-    for owner in sorted(REFERENCES.observe(key, references, fingerprint, type == "DELETED")):
+    # What dependents render from: the synced content, and whether it may be used at all.
+    version = f"{(body.get('status') or {}).get('fingerprint')}|{body.get('spec', {}).get('state')}"
+    for owner in sorted(REFERENCES.observe(key, references, version, type == "DELETED")):
         runtime().force_sync(owner)

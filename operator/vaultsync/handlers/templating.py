@@ -20,6 +20,7 @@ from vaultsync.reconcile.targets import secret_target, vault_target
 from vaultsync.reconcile.templated import RenderedState, data_fingerprint, rendered_state
 from vaultsync.secrets.content import SecretContent, parse_content
 from vaultsync.secrets.errors import SecretModelError, TemplateError
+from vaultsync.secrets.fingerprint import fingerprint_of, fingerprints_equal
 from vaultsync.secrets.templates import render_templates
 
 
@@ -39,8 +40,14 @@ class RenderedTarget:
 
 
 def read_references(
-    kube: KubeApi, profiles: ProfileResolver, namespace: str, names: tuple[str, ...]
+    kube: KubeApi, profiles: ProfileResolver, namespace: str, names: tuple[str, ...], hmac_key: bytes
 ) -> dict[str, SecretContent]:
+    """The content of each referenced ManagedSecret, as its source holds it.
+
+    Only content the referenced ManagedSecret has itself synced is used (its source content must
+    have the fingerprint of its status): a change waiting for approval, or not synced yet, is not
+    pushed through someone else's template. Its sync wakes the dependents (``handlers.references``).
+    """
     contents: dict[str, SecretContent] = {}
     for name in names:
         where = f"spec.references: ManagedSecret {namespace}/{name}"
@@ -48,11 +55,13 @@ def read_references(
         if body is None:
             raise TemplateProblem(f"{where} not found", retry=False)
         spec: Mapping[str, Any] = body.get("spec") or {}
+        if spec.get("state") == "Inactive":
+            raise TemplateProblem(f"{where} is Inactive", retry=False)
         try:
             profile = profiles.resolve(namespace, spec["source"]["vaultProfile"])
             key = vault_target(profile.key, spec["source"]["path"], spec["source"].get("environment"))
             remote = profile.backend.read(key.path)
-            contents[name] = parse_content(str(spec["type"]), remote.document)
+            content = parse_content(str(spec["type"]), remote.document)
         except ProfileError as e:
             raise TemplateProblem(f"{where}: {e.message}", retry=True) from e
         except NotFound as e:
@@ -61,6 +70,11 @@ def read_references(
             raise TemplateProblem(f"{where}: reading its source failed: {e}", retry=True) from e
         except SecretModelError as e:
             raise TemplateProblem(f"{where}: its source content is not valid: {e}", retry=False) from e
+        synced = (body.get("status") or {}).get("fingerprint")
+        if not synced or not fingerprints_equal(fingerprint_of(content, hmac_key), str(synced)):
+            message = f"{where}: waiting until it has synced its source's current content (approval or sync)"
+            raise TemplateProblem(message, retry=True)
+        contents[name] = content
     return contents
 
 
@@ -77,7 +91,7 @@ def render_targets(
     templated = [t for t in spec.get("kubernetesSecrets") or [] if t.get("template")]
     if not templated:
         return {}
-    references = read_references(kube, profiles, namespace, tuple(spec.get("references") or ()))
+    references = read_references(kube, profiles, namespace, tuple(spec.get("references") or ()), hmac_key)
     rendered: dict[str, RenderedTarget] = {}
     for target in templated:
         key = secret_target(target.get("namespace") or namespace, target["name"])

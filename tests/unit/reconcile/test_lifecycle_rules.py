@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from vaultsync.handlers.references import ReferenceIndex
 from vaultsync.handlers.rollout import keep_messages, write_cause
 from vaultsync.reconcile.activation import VaultAction, previously_disabled, vault_action, was_inactive
 from vaultsync.reconcile.plan import WriteReason
@@ -144,3 +145,33 @@ def test_rollout_message_stays_until_the_secret_is_written_again(
 ) -> None:
     entry = {**target_entry(outcome, None), "message": previous}
     assert keep_messages([outcome], [entry])[0].message == kept
+
+
+REFERENCE_EVENTS = [
+    pytest.param([], ("ns", "db"), "fp1|None", False, set(), id="first-sight-wakes-nobody"),
+    pytest.param([(("ns", "db"), "fp1|None")], ("ns", "db"), "fp1|None", False, set(), id="unchanged"),
+    pytest.param([(("ns", "db"), "fp1|None")], ("ns", "db"), "fp2|None", False, {"ns/app"}, id="new-content"),
+    pytest.param(
+        [(("ns", "db"), "fp1|None")], ("ns", "db"), "fp1|Inactive", False, {"ns/app"}, id="deactivated"
+    ),
+    pytest.param([(("ns", "db"), "fp1|None")], ("ns", "db"), "fp1|None", True, {"ns/app"}, id="deleted"),
+    pytest.param(
+        [(("other", "db"), "fp1|None")], ("other", "db"), "fp2|None", False, set(), id="other-namespace"
+    ),
+]
+
+
+@pytest.mark.parametrize(("before", "key", "version", "deleted", "woken"), REFERENCE_EVENTS)
+def test_a_referenced_secret_wakes_its_dependents_when_it_moves(
+    before: list[tuple[tuple[str, str], str]],
+    key: tuple[str, str],
+    version: str,
+    deleted: bool,
+    woken: set[str],
+) -> None:
+    index = ReferenceIndex()
+    index.observe(("ns", "app"), frozenset({"db"}), "x|None", deleted=False)
+    index.observe(("ns", "plain"), frozenset(), "y|None", deleted=False)
+    for seen_key, seen_version in before:
+        index.observe(seen_key, frozenset(), seen_version, deleted=False)
+    assert index.observe(key, frozenset(), version, deleted) == woken
