@@ -7,6 +7,7 @@ spec adopts it.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import pytest
@@ -52,14 +53,14 @@ def test_retain_keeps_copies_and_delete_removes_them(
         cluster.create(
             "managedsecrets", policy.lower(), _managed(source_path, aws_path, policy.lower(), policy)
         )
-    for policy in paths:
-        wait_for(lambda p=policy: phase_is(cluster, p.lower(), "Synced", 1), 60, f"{policy} Synced")
+    for name in ("retain", "delete"):
+        wait_for(functools.partial(phase_is, cluster, name, "Synced", 1), 60, f"{name} Synced")
     assert_no_leak(cluster, operator, ["retain", "delete"], [password])
 
     for policy in paths:
         cluster.delete("managedsecrets", policy.lower())
-    for policy in paths:
-        wait_for(lambda p=policy: cluster.gone("managedsecrets", p.lower()), 60, f"{policy} deleted")
+    for name in ("retain", "delete"):
+        wait_for(functools.partial(cluster.gone, "managedsecrets", name), 60, f"{name} deleted")
 
     assert cluster.secret_data("retain") == {"username": "app", "password": password}
     kept = secrets_manager(moto).describe_secret(SecretId=paths["Retain"])

@@ -14,7 +14,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, Literal, ParamSpec, TypeVar, overload
 
 Params = ParamSpec("Params")
 Result = TypeVar("Result")
@@ -68,11 +68,23 @@ def _uid(body: Mapping[str, Any]) -> str:
     return str(meta.get("uid") or f"{meta['namespace']}/{meta['name']}")
 
 
+@overload
+def serialized_per_resource(
+    *, body_at: int, retire: Literal[True]
+) -> Callable[[Callable[Params, Result]], Callable[Params, Result]]: ...
+
+
+@overload
+def serialized_per_resource(
+    *, body_at: int, when_retired: Callable[[Mapping[str, Any]], Result]
+) -> Callable[[Callable[Params, Result]], Callable[Params, Result]]: ...
+
+
 def serialized_per_resource(
     *,
     body_at: int,
     retire: bool = False,
-    when_retired: Callable[[Mapping[str, Any]], Result] | None = None,
+    when_retired: Callable[[Mapping[str, Any]], Any] | None = None,
 ) -> Callable[[Callable[Params, Result]], Callable[Params, Result]]:
     """Runs the function under the lock of the resource whose body is positional argument ``body_at``.
 
@@ -89,7 +101,8 @@ def serialized_per_resource(
                 if retire:
                     GUARD.retire(uid)
                 elif when_retired is not None and GUARD.retired(uid):
-                    return when_retired(body)
+                    skipped: Result = when_retired(body)
+                    return skipped
                 return function(*args, **kwargs)
 
         return guarded
