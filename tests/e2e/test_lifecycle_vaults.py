@@ -520,3 +520,28 @@ def test_import_env_writes_a_dotenv_file_into_vaults_and_export_env_prints_it_ba
     assert code == 1
     assert f"managed by {ns}/imported" in err, "never overwrites what a ManagedSecret owns"
     assert not any(value in out + err for value in values.values())
+
+
+def test_rotation_of_a_source_someone_else_wrote_needs_adopt(
+    cluster: Cluster, vault_profiles: dict[str, str], openbao: OpenBao, operator: ManagedProcess
+) -> None:
+    source = f"e2e/{cluster.namespace}/handmade"
+    original = unique_value("handmade")
+    bao_write(openbao, source, {"value": original})
+    spec = {
+        "type": "generic",
+        "source": {"vaultProfile": {"name": "bao"}, "path": source},
+        "kubernetesSecrets": [{"name": "handmade"}],
+        "generate": {"kind": "password", "rotationInterval": "5s"},
+    }
+    cluster.create("managedsecrets", "handmade", spec)
+    wait_for(lambda: phase_is(cluster, "handmade", "Synced", 1), 60, "synced as it is")
+    refused = wait_for(lambda: phase_is(cluster, "handmade", "Failed"), 60, "rotation refused")
+    assert "unless spec.adopt is set" in condition(refused, "Ready")["message"]
+    assert bao_read(openbao, source)["data"] == {"value": original}, "the source is untouched"
+
+    cluster.patch("managedsecrets", "handmade", {"spec": {"adopt": True}})
+    rotated = wait_for(lambda: phase_is(cluster, "handmade", "Synced", 2), 60, "rotated once adopted")
+    assert rotated["lastRotatedAt"]
+    assert bao_read(openbao, source)["data"]["value"] != original
+    assert_no_leak(cluster, operator, ["handmade"], [original, bao_read(openbao, source)["data"]["value"]])
