@@ -14,7 +14,7 @@ from vaultsync.devstack import Stack
 from vaultsync.devstack.kube import KubeControlPlane
 from vaultsync.devstack.process import ManagedProcess, free_port, port_open
 from vaultsync.devstack.vaults import Moto, OpenBao
-from vaultsync.devstack.webhook import WebhookServing, issue_serving_certificate, register_webhooks
+from vaultsync.devstack.webhook import WebhookServing, serve_webhooks
 
 REPO = Path(__file__).resolve().parents[2]
 OPERATOR_NAMESPACE = "vaultsync-system"
@@ -34,9 +34,7 @@ def crds(kube: KubeControlPlane) -> None:
 @pytest.fixture(scope="session")
 def webhooks(stack: Stack, kube: KubeControlPlane, crds: None) -> WebhookServing:
     """The operator's admission webhooks, registered against the local apiserver with their own CA."""
-    serving = issue_serving_certificate(stack.state / "operator" / "webhook-tls", free_port())
-    register_webhooks(kube, serving)
-    return serving
+    return serve_webhooks(kube, stack.state)
 
 
 @pytest.fixture(scope="session")

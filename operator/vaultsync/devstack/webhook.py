@@ -17,6 +17,7 @@ from typing import Any
 
 from vaultsync.devstack.kube import KubeControlPlane
 from vaultsync.devstack.pki import CertificateAuthority
+from vaultsync.devstack.process import free_port
 
 CONFIGURATION_NAME = "vaultsync-devstack"
 APPROVAL_RULE = {
@@ -123,6 +124,13 @@ def register_webhooks(kube: KubeControlPlane, serving: WebhookServing, port: int
     applied = kube.kubectl("apply", "-f", "-", input=document)
     if applied.returncode != 0:
         raise RuntimeError(f"registering the admission webhooks failed: {applied.stderr.strip()}")
+
+
+def serve_webhooks(kube: KubeControlPlane, state: Path) -> WebhookServing:
+    """Certificate, free port and registration in one call: pass ``.env`` to the operator process."""
+    serving = issue_serving_certificate(state / "operator" / "webhook-tls", free_port())
+    register_webhooks(kube, serving)
+    return serving
 
 
 def unregister_webhooks(kube: KubeControlPlane) -> None:

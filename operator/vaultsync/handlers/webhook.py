@@ -38,21 +38,22 @@ DEFAULT_PORT = 9443
 def webhook_server(env: Mapping[str, str] | None = None) -> kopf.WebhookServer:
     """The HTTPS server of the admission webhooks, from the chart's environment.
 
-    Without a certificate directory it serves plain HTTP on loopback only: nothing outside
-    the host can call it, and decisions are then not checked unless a webhook is registered.
+    Without a certificate directory it serves plain HTTP on loopback only (on a free port
+    unless one is set): nothing outside the host can call it, and decisions are then not
+    checked unless a webhook is registered.
     """
     env = os.environ if env is None else env
-    port = int(env.get(PORT_ENV) or DEFAULT_PORT)
+    port = int(env[PORT_ENV]) if env.get(PORT_ENV) else None
     cert_dir = env.get(CERT_DIR_ENV)
     if not cert_dir:
         logging.getLogger(__name__).warning(
-            "%s is not set: admission webhooks serve plain HTTP on 127.0.0.1:%d only", CERT_DIR_ENV, port
+            "%s is not set: admission webhooks serve plain HTTP on 127.0.0.1 only", CERT_DIR_ENV
         )
         return kopf.WebhookServer(addr="127.0.0.1", port=port, insecure=True)
     directory = Path(cert_dir)
     return kopf.WebhookServer(
         addr="0.0.0.0",  # noqa: S104 - the apiserver reaches the pod through its Service
-        port=port,
+        port=port or DEFAULT_PORT,
         certfile=str(directory / "tls.crt"),
         pkeyfile=str(directory / "tls.key"),
         cafile=str(directory / "ca.crt") if (directory / "ca.crt").exists() else None,
