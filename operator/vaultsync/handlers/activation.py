@@ -63,29 +63,32 @@ def deactivate_targets(
         if key is None or profile is None:
             notices.append(Notice("Warning", NoticeReason.TARGET_DISABLED, problem))
             continue
-        if vault_action(profile.backend.capabilities.can_disable) is VaultAction.LEAVE:
-            message = f"left in place: {profile.provider_key} cannot disable a secret"
-            outcomes.append(TargetOutcome(key, TargetState.RETAINED, message=message))
-            continue
-        try:
-            profile.backend.set_enabled(key.path, False, owner=owner)
-        except (NotFound, NotOwned) as e:
-            outcomes.append(TargetOutcome(key, TargetState.RETAINED, message=f"not disabled: {e}"))
-            continue
-        except BackendError as e:
-            outcomes.append(TargetOutcome(key, TargetState.FAILED, message=f"disabling failed: {e}"))
-            continue
-        outcomes.append(TargetOutcome(key, TargetState.DISABLED, message="disabled while Inactive"))
-        if previous.get((str(key.profile), key.path)) != TargetState.DISABLED:
-            notices.append(
-                Notice(
-                    "Normal", NoticeReason.TARGET_DISABLED, f"{key.describe()} disabled: {INACTIVE_MESSAGE}"
-                )
-            )
+        already = previous.get((str(key.profile), key.path)) == TargetState.DISABLED
+        outcomes.append(_disable_copy(profile, key, owner, already, notices))
     for target in body["spec"].get("kubernetesSecrets") or []:
         key = secret_target(target.get("namespace") or namespace, target["name"])
         outcomes.append(_remove_secret(kube, index, key, owner, notices))
     return outcomes, notices
+
+
+def _disable_copy(
+    profile: ResolvedProfile, key: TargetKey, owner: str, already: bool, notices: list[Notice]
+) -> TargetOutcome:
+    if vault_action(profile.backend.capabilities.can_disable) is VaultAction.LEAVE:
+        message = f"left in place: {profile.provider_key} cannot disable a secret"
+        return TargetOutcome(key, TargetState.RETAINED, message=message)
+    if already:  # disabled by an earlier sync of this Inactive spell: no vault write per refresh
+        return TargetOutcome(key, TargetState.DISABLED, message="disabled while Inactive")
+    try:
+        profile.backend.set_enabled(key.path, False, owner=owner)
+    except (NotFound, NotOwned) as e:
+        return TargetOutcome(key, TargetState.RETAINED, message=f"not disabled: {e}")
+    except BackendError as e:
+        return TargetOutcome(key, TargetState.FAILED, message=f"disabling failed: {e}")
+    notices.append(
+        Notice("Normal", NoticeReason.TARGET_DISABLED, f"{key.describe()} disabled: {INACTIVE_MESSAGE}")
+    )
+    return TargetOutcome(key, TargetState.DISABLED, message="disabled while Inactive")
 
 
 def _remove_secret(
