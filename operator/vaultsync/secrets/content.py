@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
 
+from vaultsync.api.common import SecretType
 from vaultsync.secrets.errors import ContentError
 from vaultsync.secrets.fields import parse_fields
 from vaultsync.secrets.model import (
@@ -29,7 +30,6 @@ from vaultsync.secrets.model import (
     ContentFacts,
     FieldValue,
     JwtClaims,
-    SecretType,
     format_timestamp,
     parse_secret_type,
     parse_timestamp,

@@ -13,10 +13,11 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+from vaultsync.api.common import SecretType
 from vaultsync.secrets import cryptofacts
 from vaultsync.secrets.encoding import decode_base64, decode_utf8, encode_base64, require_text
 from vaultsync.secrets.errors import ContentError
-from vaultsync.secrets.model import ContentFacts, FieldValue, JwtClaims, SecretType
+from vaultsync.secrets.model import ContentFacts, FieldValue, JwtClaims
 from vaultsync.secrets.pem import looks_like_pem, parse_pem_blocks
 
 Fields = dict[str, FieldValue]

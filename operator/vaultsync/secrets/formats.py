@@ -15,11 +15,12 @@ import json
 import re
 from collections.abc import Mapping
 
+from vaultsync.api.common import SecretType
 from vaultsync.secrets.content import EXPIRES_AT, SecretContent, format_timestamp, parse_content
 from vaultsync.secrets.encoding import decode_base64, decode_utf8, encode_base64
 from vaultsync.secrets.errors import ContentError
 from vaultsync.secrets.fields import GENERIC_ENCODING
-from vaultsync.secrets.model import SecretType, parse_secret_type
+from vaultsync.secrets.model import parse_secret_type
 
 JSONValue = str | int | float | bool | None | list["JSONValue"] | dict[str, "JSONValue"]
 Document = dict[str, JSONValue]

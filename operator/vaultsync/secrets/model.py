@@ -9,31 +9,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from types import MappingProxyType
 
+from vaultsync.api.common import SecretType
 from vaultsync.secrets.cryptofacts import CertificateFacts, KeyFacts
 from vaultsync.secrets.errors import ContentError
 
 FieldValue = str | tuple[str, ...]
 EXPIRES_AT = "expiresAt"
 CANONICAL_ENCODING_VERSION = 1
-
-
-class SecretType(StrEnum):
-    """The wire names of ``ManagedSecret.spec.type``."""
-
-    BASIC_AUTH = "basic-auth"
-    API_KEY = "api-key"
-    BEARER_TOKEN = "bearer-token"  # noqa: S105 - a type name, not a password
-    JWT = "jwt"
-    CLIENT_CREDENTIALS = "client-credentials"
-    PRIVATE_KEY = "private-key"
-    SECRET_KEY = "secret-key"  # noqa: S105 - a type name, not a password
-    CERTIFICATE = "certificate"
-    KEYSTORE = "keystore"
-    KEY_VALUE = "key-value"
-    GENERIC = "generic"
 
 
 SECRET_TYPES: tuple[str, ...] = tuple(member.value for member in SecretType)
