@@ -15,7 +15,7 @@ from typing import Any
 from vaultsync.backends.errors import BackendError
 from vaultsync.backends.interface import Backend
 from vaultsync.backends.registry import BackendContext, create_backend
-from vaultsync.handlers.credentials import resolve_credentials
+from vaultsync.handlers.credentials import credential_refs, resolve_credentials
 from vaultsync.handlers.kubeapi import KubeApi
 from vaultsync.handlers.settings import OperatorSettings
 from vaultsync.reconcile.access import access_denied_reason
@@ -71,6 +71,7 @@ class ProfileResolver:
         self._bodies: dict[ProfileKey, Mapping[str, Any]] = {}
         self._backends: dict[ProfileKey, tuple[tuple[str, int], Backend]] = {}
         self._ns_labels: dict[str, tuple[float, dict[str, str]]] = {}
+        self._credential_secrets: dict[tuple[str, str], set[ProfileKey]] = {}
 
     def remember(self, body: Mapping[str, Any]) -> None:
         """Called on every VaultProfile watch event, so resolving needs no API call."""
@@ -139,6 +140,9 @@ class ProfileResolver:
             entry = self._backends.get(key)
         if entry and entry[0] == identity:
             return entry[1]
+        with self._lock:
+            for secret_name, _ in credential_refs(provider_key, spec).values():
+                self._credential_secrets.setdefault((key.namespace, secret_name), set()).add(key)
         try:
             credentials = resolve_credentials(key.namespace, provider_key, spec, self.kube.secret_data)
             context = BackendContext(
@@ -155,6 +159,18 @@ class ProfileResolver:
         if old and old[1] is not built:
             old[1].close()
         return built
+
+    def profiles_using_secret(self, namespace: str, name: str) -> set[ProfileKey]:
+        """Profiles whose credentials come from this Secret."""
+        with self._lock:
+            return set(self._credential_secrets.get((namespace, name), set()))
+
+    def drop_backend(self, key: ProfileKey) -> None:
+        """Forgets the backend of ``key`` (its credentials changed); the next use rebuilds it."""
+        with self._lock:
+            entry = self._backends.pop(key, None)
+        if entry:
+            entry[1].close()
 
     def call_counts(self) -> list[tuple[str, str, dict[str, int]]]:
         """(profile, provider, calls by operation) of every live backend, for metrics."""

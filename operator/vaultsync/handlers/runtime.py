@@ -71,6 +71,7 @@ class Runtime:
     profile_users: dict[ProfileKey, set[str]] = field(default_factory=dict)
     """VaultProfile -> ManagedSecrets that use it (source or sync target)."""
     profile_wakeups: dict[ProfileKey, asyncio.Event] = field(default_factory=dict)
+    profile_checks_forced: set[ProfileKey] = field(default_factory=set)
 
     def track_usage(self, owner: str, watched: Mapping[str, tuple[ResolvedProfile | None, str]]) -> None:
         """Remembers which profiles and Kubernetes source Secrets ``owner`` uses (empty: none)."""
@@ -98,6 +99,11 @@ class Runtime:
             if owner not in users:
                 users.add(owner)
                 self._wake_profile(profile_key)
+
+    def force_profile_check(self, key: ProfileKey) -> None:
+        """The profile's daemon re-verifies connectivity and permissions at once."""
+        self.profile_checks_forced.add(key)
+        self._wake_profile(key)
 
     def _wake_profile(self, key: ProfileKey) -> None:
         event = self.profile_wakeups.get(key)

@@ -97,8 +97,11 @@ async def verify(
         memo.wakeup.clear()
         memo.generation = body.metadata.get("generation")
         status = dict(body.get("status") or {})
+        forced = key in rt.profile_checks_forced
+        rt.profile_checks_forced.discard(key)
         if (
-            checked is None
+            forced
+            or checked is None
             or checked[0] != memo.generation
             or time.monotonic() - checked[1] >= VERIFY_SECONDS
         ):
@@ -110,3 +113,23 @@ async def verify(
             await rt.run(rt.kube.patch_status, PLURAL, body.metadata.namespace, body.metadata.name, patch)
         await sleep_until(memo.wakeup, stopped, VERIFY_SECONDS)
     rt.profile_wakeups.pop(key, None)
+
+
+@kopf.on.event(
+    "",
+    "v1",
+    "secrets",
+    when=lambda body, **_: bool(
+        runtime().profiles.profiles_using_secret(
+            str(body["metadata"]["namespace"]), str(body["metadata"]["name"])
+        )
+    ),
+)
+def credentials_changed(body: kopf.Body, **_: Any) -> None:
+    """A credential Secret changed (rotated): rebuild the backends using it and re-check them."""
+    rt = runtime()
+    for key in rt.profiles.profiles_using_secret(str(body.metadata.namespace), str(body.metadata.name)):
+        rt.profiles.drop_backend(key)
+        rt.force_profile_check(key)
+        for owner in rt.profile_users.get(key, set()):
+            rt.force_sync(owner)
