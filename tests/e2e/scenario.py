@@ -166,6 +166,28 @@ def with_literal_newlines(pem: str) -> str:
     return pem.replace("\n", "\\n")
 
 
+_BACKEND_CALLS = re.compile(r"^vaultsync_backend_calls_total\{(?P<labels>[^}]*)\}\s+(?P<value>[0-9.e+]+)$")
+
+
+def operator_backend_calls(metrics_port: int, namespace: str) -> dict[tuple[str, str], int]:
+    """The operator's vault calls through the profiles of ``namespace``, by (profile, operation).
+
+    Read from its Prometheus endpoint: the counts every backend keeps of its SDK calls.
+    """
+    url = f"http://127.0.0.1:{metrics_port}/metrics"
+    with urllib.request.urlopen(url, timeout=5) as response:
+        text = response.read().decode()
+    calls: dict[tuple[str, str], int] = {}
+    for line in text.splitlines():
+        matched = _BACKEND_CALLS.match(line)
+        if matched is None:
+            continue
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', matched["labels"]))
+        if labels.get("profile", "").startswith(f"{namespace}/"):
+            calls[(labels["profile"], labels["operation"])] = int(float(matched["value"]))
+    return calls
+
+
 _REQUEST_TOTAL = re.compile(r"^apiserver_request_total\{(?P<labels>[^}]*)\}\s+(?P<value>[0-9.e+]+)$")
 
 

@@ -14,12 +14,14 @@ from typing import Any
 
 import pytest
 
+from e2e.conftest import METRICS_PORT
 from e2e.scenario import (
     apiserver_requests,
     assert_no_leak,
     bao,
     bao_write,
     moto_requests,
+    operator_backend_calls,
     phase_is,
     secrets_manager,
     status_of,
@@ -34,6 +36,8 @@ pytestmark = [pytest.mark.stack, pytest.mark.usefixtures("managed_secrets_remove
 
 REFRESH_ANNOTATION = "vaultsync.io/refresh-requested-at"
 QUIET_SECONDS = 10
+POLLING_CALLS = {"ListSecrets", "metadata"}
+"""Change listings: AWS lists secrets, OpenBao KV v2 reads metadata (the version number)."""
 CONTENT_CALLS = {
     "GetSecretValue",
     "DescribeSecret",
@@ -87,8 +91,10 @@ def test_steady_state_makes_no_writes_no_patches_and_no_content_reads(
     status_before = status_of(cluster, "steady")
     versions_before = _versions(cluster, openbao, moto, [source_path, aws_copy], bao_copy)
     patches_before = apiserver_requests(kube, "PATCH", "managedsecrets")
+    backend_before = operator_backend_calls(METRICS_PORT, ns)
     with moto_requests(moto) as calls:
         time.sleep(QUIET_SECONDS)
+    backend_after = operator_backend_calls(METRICS_PORT, ns)
     patches_after = apiserver_requests(kube, "PATCH", "managedsecrets")
     versions_after = _versions(cluster, openbao, moto, [source_path, aws_copy], bao_copy)
 
@@ -99,6 +105,13 @@ def test_steady_state_makes_no_writes_no_patches_and_no_content_reads(
     assert len(listings) >= QUIET_SECONDS // 2 - 2, f"the operator keeps polling for changes: {calls}"
     ours = [c for c in calls if c[0] in CONTENT_CALLS and c[1] in (source_path, aws_copy)]
     assert ours == [], "an unchanged secret costs no content read and no write"
+    moved = {
+        key: backend_after[key] - backend_before.get(key, 0)
+        for key in backend_after
+        if backend_after[key] != backend_before.get(key, 0)
+    }
+    assert {operation for _, operation in moved} <= POLLING_CALLS, f"only change listings: {moved}"
+    assert {profile for profile, _ in moved} == {f"{ns}/aws", f"{ns}/bao"}, f"both vaults polled: {moved}"
     assert_no_leak(cluster, operator, ["steady"], [password])
 
 
