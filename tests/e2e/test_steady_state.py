@@ -133,6 +133,7 @@ def test_refresh_annotation_forces_an_immediate_reread(
         },
     )
     wait_for(lambda: phase_is(cluster, "rotated", "Synced", 1), 60, "version 1 Synced")
+    time.sleep(2)  # the watch event of our own Secret write causes one re-check; let it pass first
 
     bao_write(openbao, source_path, {"username": "app", "password": second})
     time.sleep(4)
