@@ -175,6 +175,13 @@ def test_update_needs_two_distinct_approvers_and_pushes_exactly_the_approved_con
     )
     assert SECURITY in decisions[0]["groups"]
     assert "already decided" in refused(cluster, "bob", name, "Approve")
+    forged_request = {**request(cluster, name), "metadata": {"name": f"{name}-forged"}}
+    forged_request["spec"] = {**spec, "requestedBy": "dave", "decisions": []}
+    with pytest.raises(client.ApiException) as opened:
+        as_user(cluster, "bob").create_namespaced_custom_object(
+            GROUP, VERSION, cluster.namespace, "approvalrequests", forged_request
+        )
+    assert "opened by the vaultsync operator only" in str(opened.value.body)
     assert "not an approver" in refused(cluster, "dave", name, "Approve")
     time.sleep(3)
     assert (request(cluster, name).get("status") or {}).get("phase") == "Pending"

@@ -49,9 +49,16 @@ def admission_problem(
     who: Approver,
     policy: ApprovalPolicy,
     now: datetime,
+    operator_user: str | None = None,
 ) -> str | None:
-    """Why this CREATE or UPDATE of an ApprovalRequest must be refused, or ``None`` to admit it."""
+    """Why this CREATE or UPDATE of an ApprovalRequest must be refused, or ``None`` to admit it.
+
+    ``operator_user`` is the operator's own identity: when known, only it may open requests,
+    so nobody can pre-create one with a convenient ``requestedBy``.
+    """
     if operation == "CREATE":
+        if operator_user is not None and who.user != operator_user:
+            return "ApprovalRequests are opened by the vaultsync operator only"
         if _decisions(new):
             return "spec.decisions must be empty when a request is created; decisions are added by approvers"
         return None

@@ -121,6 +121,8 @@ def evaluate(request: RequestView, policy: ApprovalPolicy, wanted: Wanted | None
             approvals,
             "superseded: the change it describes is no longer the one waiting",
         )
+    if _spec_moved(request, wanted):
+        return Verdict(ApprovalPhase.SUPERSEDED, approvals, "superseded: the ManagedSecret's spec changed")
     for decision in request.decisions:
         rejects = decision.decision is Decision.REJECT and decision.user
         if rejects and policy.is_approver(request.operation, Approver(str(decision.user), decision.groups)):
@@ -135,12 +137,26 @@ def evaluate(request: RequestView, policy: ApprovalPolicy, wanted: Wanted | None
     return Verdict(ApprovalPhase.PENDING, approvals, f"waiting for approvals: {needed}")
 
 
+SPEC_OPERATIONS = frozenset({"Create", "ChangeSource"})
+"""Operations that come from the spec: approving them approves the spec they were opened at."""
+
+
+def _spec_moved(request: RequestView, wanted: Wanted) -> bool:
+    return (
+        request.operation in SPEC_OPERATIONS
+        and None not in (request.generation, wanted.generation)
+        and request.generation != wanted.generation
+    )
+
+
 @dataclass(frozen=True)
 class Wanted:
     """The change waiting for approval now."""
 
     operation: str
     fingerprint: str
+    generation: int | None = None
+    """The ManagedSecret generation now: a Create or ChangeSource is about the spec too."""
 
 
 class Outcome(StrEnum):

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from kubernetes.client.rest import ApiException
 
 from vaultsync.approvals.admission import LAST_MODIFIED_BY
 from vaultsync.approvals.lifecycle import (
-    ATTEMPT_ANNOTATION,
-    GENERATION_ANNOTATION,
     ApprovalStep,
     Outcome,
     RequestView,
@@ -26,10 +24,10 @@ from vaultsync.approvals.lifecycle import (
     Wanted,
     format_time,
     next_step,
-    request_name,
     summary_of,
 )
 from vaultsync.approvals.policy import ApprovalPolicy
+from vaultsync.approvals.requests import request_body, source_of_identity
 from vaultsync.backends.errors import BackendError
 from vaultsync.handlers import k8s_targets
 from vaultsync.handlers.kubeapi import GROUP, VERSION, KubeApi
@@ -104,9 +102,9 @@ class ApprovalGate:
 
     def review(self, gate: GateInput) -> GateResult:
         """Called on every sync; a ManagedSecret that is not gated and has no request costs nothing."""
+        if not gate.plan.needs_approval and not (gate.body.get("status") or {}).get("approvalRequest"):
+            return GateResult()  # nothing waits and nothing was waiting: no API call at all
         policy = policy_of([(p.key, p.approval) for p in gate.profiles])
-        if not policy.clauses and not (gate.body.get("status") or {}).get("approvalRequest"):
-            return GateResult()
         try:
             return self._review(gate, policy)
         except ApiException as e:
@@ -123,7 +121,9 @@ class ApprovalGate:
         meta = gate.body["metadata"]
         plan = gate.plan
         wanted = (
-            Wanted(str(plan.operation), gate.fingerprint) if plan.needs_approval and plan.operation else None
+            Wanted(str(plan.operation), gate.fingerprint, _generation(gate.body))
+            if plan.needs_approval and plan.operation
+            else None
         )
         requests = [r for r in self._requests(gate.body) if r[0].operation != Operation.DELETE]
         step = next_step(
@@ -135,9 +135,8 @@ class ApprovalGate:
             keep=self.audit_trail,
         )
         self._write_phases(meta["namespace"], step, requests)
-        if step.outcome is Outcome.NONE:
+        if step.outcome is Outcome.NONE or wanted is None:
             return GateResult(fields={"approvalRequest": None})
-        assert wanted is not None  # noqa: S101 - next_step returns NONE without a wanted change
         if step.outcome is Outcome.APPROVED:
             message = f"{wanted.operation} approved by ApprovalRequest {step.current}"
             return GateResult(
@@ -191,19 +190,19 @@ class ApprovalGate:
             if old_fields is not None:  # unknown when no target holds the last content any more
                 summary = summary_of(old_fields, dict(gate.content.fields))
         if operation == Operation.CHANGE_SOURCE:
-            old_source = _source_of_identity(status.get("sourceIdentity"))
+            old_source = source_of_identity(status.get("sourceIdentity"))
             if old_source is not None:
                 summary["oldSource"] = old_source
             summary["newSource"] = dict(spec.get("source") or {})
         if status.get("consumers"):
             summary["consumers"] = list(status["consumers"])[:256]
         requested_by = SOURCE_VAULT if operation == Operation.UPDATE else _last_modified_by(gate.body)
-        return _request(
+        return request_body(
             meta,
             wanted,
             summary=summary,
             requested_by=requested_by,
-            expires_after=policy.expires_after(operation),
+            expires_at=_now() + policy.expires_after(operation),
             attempt=attempt,
         )
 
@@ -238,7 +237,7 @@ class ApprovalGate:
         fingerprint = status.get("fingerprint")
         if not policy.gates(Operation.DELETE) or not fingerprint:
             return GateResult()
-        wanted = Wanted(str(Operation.DELETE), str(fingerprint))
+        wanted = Wanted(str(Operation.DELETE), str(fingerprint), _generation(body))
         requests = [r for r in self._requests(body) if r[0].operation == Operation.DELETE]
         step = next_step(
             [view for view, _ in requests],
@@ -256,12 +255,12 @@ class ApprovalGate:
         name, events = step.current, []
         if step.outcome is Outcome.OPEN:
             summary = summary_of(None, {})
-            request = _request(
+            request = request_body(
                 meta,
                 wanted,
                 summary=summary,
                 requested_by=_last_modified_by(body),
-                expires_after=policy.expires_after(Operation.DELETE),
+                expires_at=_now() + policy.expires_after(Operation.DELETE),
                 attempt=step.attempt,
             )
             name = self._create(meta["namespace"], request)
@@ -326,65 +325,9 @@ def _request_status(verdict: Verdict) -> dict[str, Any]:
     return status
 
 
-def _request(
-    meta: Mapping[str, Any],
-    wanted: Wanted,
-    *,
-    summary: Mapping[str, Any],
-    requested_by: str | None,
-    expires_after: timedelta,
-    attempt: int,
-) -> dict[str, Any]:
-    name = request_name(meta["name"], wanted.operation, wanted.fingerprint, attempt)
-    spec: dict[str, Any] = {
-        "managedSecret": meta["name"],
-        "operation": wanted.operation,
-        "fingerprint": wanted.fingerprint,
-        "summary": dict(summary),
-        "expiresAt": format_time(_now() + expires_after),
-    }
-    if requested_by:
-        spec["requestedBy"] = requested_by
-    return {
-        "apiVersion": f"{GROUP}/{VERSION}",
-        "kind": "ApprovalRequest",
-        "metadata": {
-            "name": name,
-            "namespace": meta["namespace"],
-            "labels": {"app.kubernetes.io/managed-by": "vaultsync"},
-            "annotations": {
-                GENERATION_ANNOTATION: str(meta.get("generation") or 0),
-                ATTEMPT_ANNOTATION: str(attempt),
-            },
-            "ownerReferences": [
-                {
-                    "apiVersion": f"{GROUP}/{VERSION}",
-                    "kind": "ManagedSecret",
-                    "name": meta["name"],
-                    "uid": meta["uid"],
-                    "controller": True,
-                    "blockOwnerDeletion": False,
-                }
-            ],
-        },
-        "spec": spec,
-    }
-
-
 def _last_modified_by(body: Mapping[str, Any]) -> str | None:
     value = (body["metadata"].get("annotations") or {}).get(LAST_MODIFIED_BY)
     return str(value) if value else None
-
-
-def _source_of_identity(identity: str | None) -> dict[str, Any] | None:
-    """``vault:<namespace>/<profile>:<path>`` (``status.sourceIdentity``) as a ``spec.source``."""
-    if not identity or not identity.startswith("vault:"):
-        return None
-    profile, _, path = identity.removeprefix("vault:").partition(":")
-    namespace, _, name = profile.partition("/")
-    if not name or not path:
-        return None
-    return {"vaultProfile": {"name": name, "namespace": namespace}, "path": path}
 
 
 def _generation(body: Mapping[str, Any]) -> int | None:

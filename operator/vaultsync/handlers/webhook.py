@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import kopf
+from kubernetes import client
+from kubernetes.client.rest import ApiException
 
 from vaultsync.approvals.admission import (
     LAST_MODIFIED_BY,
@@ -64,6 +66,27 @@ def _who(userinfo: kopf.UserInfo) -> Approver:
     return Approver(str(userinfo.get("username") or ""), tuple(userinfo.get("groups") or ()))
 
 
+_OPERATOR_USER: list[str | None] = []
+"""The operator's own user name, asked once (a one-element cache)."""
+
+
+def _operator_user() -> str | None:
+    """Who the operator is to the apiserver (SelfSubjectReview); ``None`` when it cannot tell."""
+    if not _OPERATOR_USER:
+        try:
+            review = client.AuthenticationV1Api(runtime().kube.api_client).create_self_subject_review(
+                client.V1SelfSubjectReview()
+            )
+            _OPERATOR_USER.append(str(review.status.user_info.username))
+        except (ApiException, AttributeError):
+            logging.getLogger(__name__).warning(
+                "cannot tell the operator's own user (SelfSubjectReview): anyone allowed by RBAC "
+                "may create ApprovalRequests"
+            )
+            return None
+    return _OPERATOR_USER[0]
+
+
 def _policy_for(namespace: str, managed_secret: str) -> ApprovalPolicy:
     """The combined policy of the ManagedSecret's profiles, read now (blocking)."""
     body = runtime().kube.get_object("managedsecrets", namespace, managed_secret)
@@ -89,12 +112,19 @@ async def check_decision(
     old: kopf.Body | None = None,
     **_: Any,
 ) -> None:
+    rt = runtime()
     policy = ApprovalPolicy()
     if operation == "UPDATE":
-        rt = runtime()
         policy = await rt.run(_policy_for, body.metadata.namespace, body.spec.get("managedSecret", ""))
+    operator_user = await rt.run(_operator_user) if operation == "CREATE" else None
     problem = admission_problem(
-        str(operation), old, body, who=_who(userinfo), policy=policy, now=datetime.now(UTC)
+        str(operation),
+        old,
+        body,
+        who=_who(userinfo),
+        policy=policy,
+        now=datetime.now(UTC),
+        operator_user=operator_user,
     )
     if problem:
         raise kopf.AdmissionError(problem, code=403)

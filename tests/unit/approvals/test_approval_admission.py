@@ -154,6 +154,27 @@ def test_create_must_come_without_decisions() -> None:
     assert "must be empty" in (problem(None, body([stamped(BOB)]), BOB, "CREATE") or "")
 
 
+@pytest.mark.parametrize(
+    ("creator", "expected"),
+    [
+        ("system:serviceaccount:vaultsync-system:vaultsync", None),
+        ("bob", "opened by the vaultsync operator only"),
+    ],
+    ids=["operator-opens", "person-refused"],
+)
+def test_only_the_operator_opens_requests(creator: str, expected: str | None) -> None:
+    found = admission_problem(
+        "CREATE",
+        None,
+        body(),
+        who=Approver(creator),
+        policy=POLICY,
+        now=NOW,
+        operator_user="system:serviceaccount:vaultsync-system:vaultsync",
+    )
+    assert found == expected if expected is None else expected in (found or "")
+
+
 def test_stamp_overwrites_forged_identity_of_new_decisions_only() -> None:
     old = body([stamped(CAROL)])
     new = copy.deepcopy(old)

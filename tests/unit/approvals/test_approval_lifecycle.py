@@ -28,7 +28,11 @@ POLICY = ApprovalPolicy.of_profiles(
     [
         (
             "ns/vault",
-            {"operations": ["Update", "Delete"], "requiredApprovals": 2, "approvers": {"groups": ["sec"]}},
+            {
+                "operations": ["Create", "Update", "Delete", "ChangeSource"],
+                "requiredApprovals": 2,
+                "approvers": {"groups": ["sec"]},
+            },
         )
     ]
 )
@@ -146,6 +150,30 @@ def test_next_step(
     assert (step.outcome, step.current) == (outcome, current)
     if outcome is Outcome.OPEN:
         assert step.attempt == attempt
+
+
+@pytest.mark.parametrize(
+    ("operation", "generation", "phase"),
+    [
+        ("ChangeSource", 3, ApprovalPhase.PENDING),
+        ("ChangeSource", 4, ApprovalPhase.SUPERSEDED),
+        ("Create", 4, ApprovalPhase.SUPERSEDED),
+        ("Update", 4, ApprovalPhase.PENDING),
+        ("ChangeSource", None, ApprovalPhase.PENDING),
+    ],
+    ids=[
+        "same-spec",
+        "source-moved-again",
+        "create-spec-edited",
+        "content-change-keeps",
+        "generation-unknown",
+    ],
+)
+def test_spec_operations_are_superseded_by_a_spec_change(
+    operation: str, generation: int | None, phase: ApprovalPhase
+) -> None:
+    wanted = Wanted(operation, FP_A, generation)
+    assert evaluate(req(operation=operation), POLICY, wanted, NOW).phase is phase
 
 
 def test_pending_requests_of_other_content_are_superseded_and_final_ones_untouched() -> None:
