@@ -8,6 +8,7 @@ change (the status to write) or to push it (the approved fingerprint).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,6 +41,7 @@ from vaultsync.secrets.errors import SecretModelError
 from vaultsync.secrets.fingerprint import fingerprint_of
 
 PLURAL = "approvalrequests"
+LOGGER = logging.getLogger(__name__)
 SOURCE_VAULT = "source vault"
 """``requestedBy`` of a change that came from the source vault rather than from a person."""
 
@@ -302,9 +304,11 @@ class ApprovalGate:
         for name in step.prune:
             try:
                 self.kube.custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
-            except ApiException as e:
+            except ApiException as e:  # pruning is housekeeping: it never holds a sync
                 if e.status != 404:
-                    raise
+                    LOGGER.warning(
+                        "could not prune ApprovalRequest %s/%s (HTTP %s)", namespace, name, e.status
+                    )
 
     def _patch_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> None:
         try:
