@@ -104,10 +104,10 @@ def write_target(
         if expected is None:
             kube._count("create/secret")
             created = kube.core.create_namespaced_secret(namespace, body)
-            return str(created.metadata.resource_version)
+            return kube.remember_own_write(namespace, name, str(created.metadata.resource_version))
         kube._count("replace/secret")
         replaced = kube.core.replace_namespaced_secret(name, namespace, body)
-        return str(replaced.metadata.resource_version)
+        return kube.remember_own_write(namespace, name, str(replaced.metadata.resource_version))
     except ApiException as e:
         if e.status == 409:
             raise Conflict(f"Secret {namespace}/{name} changed while writing") from e

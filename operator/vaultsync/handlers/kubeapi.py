@@ -29,6 +29,17 @@ class KubeApi:
         self.apps = client.AppsV1Api(api_client)
         self._lock = threading.Lock()
         self.writes: Counter[str] = Counter()
+        self._own_writes: dict[tuple[str, str], str] = {}
+
+    def remember_own_write(self, namespace: str, name: str, resource_version: str) -> str:
+        """Notes the resourceVersion of a Secret we wrote, so its watch event does not look like drift."""
+        with self._lock:
+            self._own_writes[(namespace, name)] = resource_version
+        return resource_version
+
+    def is_own_write(self, namespace: str, name: str, resource_version: str) -> bool:
+        with self._lock:
+            return self._own_writes.get((namespace, name)) == resource_version
 
     def _count(self, what: str) -> None:
         with self._lock:

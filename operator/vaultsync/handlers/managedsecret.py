@@ -109,8 +109,13 @@ async def keep_in_sync(
 def target_secret_changed(body: kopf.Body, **_: Any) -> None:
     """A Kubernetes Secret target changed (or vanished): its ManagedSecret checks it at once."""
     owner = body.metadata.annotations.get(OWNER_KEY)
+    rt = runtime()
+    if rt.kube.is_own_write(
+        str(body.metadata.namespace), str(body.metadata.name), str(body.metadata.get("resourceVersion"))
+    ):
+        return  # the echo of our own write, not drift
     if owner:
-        runtime().force_sync(owner)
+        rt.force_sync(owner)
 
 
 @kopf.on.event("", "v1", "secrets", when=lambda body, **_: runtime().is_watched_source(body))
