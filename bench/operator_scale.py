@@ -95,7 +95,7 @@ def run(secrets: int, refresh: int, cycles: int) -> dict[str, Any]:
         kube, bao = stack.kube, stack.openbao
         kube.kubectl("apply", "--server-side", "-f", str(demo.REPO / "crds"))
         for plural in demo.KINDS.split(","):
-            demo.wait_established(kube, f"{plural}.vaultsync.io")
+            kube.wait_established(f"{plural}.vaultsync.io")
         kube.kubectl("create", "namespace", demo.OPERATOR_NAMESPACE)
         kube.kubectl("create", "namespace", NAMESPACE)
         kube.kubectl(

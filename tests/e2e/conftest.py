@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from e2e.support import Cluster, wait_for
-from vaultsync.devstack import Stack, demo
+from vaultsync.devstack import Stack
 from vaultsync.devstack.kube import KubeControlPlane
 from vaultsync.devstack.process import ManagedProcess, free_port, port_open
 from vaultsync.devstack.vaults import Moto, OpenBao
@@ -27,7 +27,7 @@ def crds(kube: KubeControlPlane) -> None:
     applied = kube.kubectl("apply", "--server-side", "-f", str(REPO / "crds"))
     assert applied.returncode == 0, applied.stderr
     for plural in ("vaultprofiles", "managedsecrets", "approvalrequests"):
-        demo.wait_established(kube, f"{plural}.{GROUP}")
+        kube.wait_established(f"{plural}.{GROUP}")
 
 
 @pytest.fixture(scope="session")

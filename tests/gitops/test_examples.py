@@ -97,7 +97,7 @@ def applied_crds(kube: KubeControlPlane) -> None:
     applied = kube.kubectl("apply", "--server-side", "-f", str(REPO / "crds"))
     assert applied.returncode == 0, applied.stderr
     for plural in demo.KINDS.split(","):
-        demo.wait_established(kube, f"{plural}.vaultsync.io")
+        kube.wait_established(f"{plural}.vaultsync.io")
 
 
 @pytest.mark.stack

@@ -58,10 +58,7 @@ def test_version_is_the_pinned_release(kube: KubeControlPlane) -> None:
 def test_crd_established_custom_resource_round_trip(kube: KubeControlPlane) -> None:
     applied = kube.kubectl("apply", "-f", "-", input=json.dumps(_CRD))
     assert applied.returncode == 0, applied.stderr
-    waited = kube.kubectl(
-        "wait", "--for=condition=Established", "crd/widgets.smoke.vaultsync.io", "--timeout=60s"
-    )
-    assert waited.returncode == 0, waited.stderr
+    kube.wait_established("widgets.smoke.vaultsync.io")
     api = client.CustomObjectsApi(kube.api_client())
     name = f"w-{uuid.uuid4().hex[:8]}"
     body = {

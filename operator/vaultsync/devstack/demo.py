@@ -120,24 +120,11 @@ def _secret_manifest(name: str, data: dict[str, str]) -> str:
     )
 
 
-def wait_established(kube: KubeControlPlane, crd: str, timeout: float = 60) -> None:
-    """Waits for a CRD's Established condition (``kubectl wait`` fails before conditions exist)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        done = kube.kubectl(
-            "get", f"crd/{crd}", "-o", "jsonpath={.status.conditions[?(@.type=='Established')].status}"
-        )
-        if done.stdout.strip() == "True":
-            return
-        time.sleep(0.5)
-    raise TimeoutError(f"CRD {crd} not Established within {timeout:.0f}s")
-
-
 def prepare(kube: KubeControlPlane, bao: OpenBao, moto: Moto) -> None:
     """CRDs, namespaces, credential Secrets and source content; then the examples."""
     _kubectl(kube, "apply", "--server-side", "-f", str(REPO / "crds"))
     for plural in KINDS.split(","):
-        wait_established(kube, f"{plural}.vaultsync.io")
+        kube.wait_established(f"{plural}.vaultsync.io")
     _kubectl(kube, "create", "namespace", OPERATOR_NAMESPACE)
     _kubectl(kube, "apply", "-f", str(REPO / "examples" / "base" / "namespace.yaml"))
     _kubectl(kube, "apply", "-f", "-", input=_secret_manifest("openbao-token", {"token": bao.root_token}))

@@ -14,6 +14,7 @@ import os
 import shutil
 import ssl
 import subprocess
+import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,6 +87,16 @@ class KubeControlPlane:
     def api_client(self, user: str | None = None) -> Any:
         """A ``kubernetes`` ApiClient acting as ``user`` (admin by default)."""
         return api_client(self.kubeconfig_for(user or "admin"))
+
+    def wait_established(self, crd: str, timeout: float = 60) -> None:
+        """Waits for a CRD's Established condition (``kubectl wait`` fails before conditions exist)."""
+        deadline = time.monotonic() + timeout
+        query = "jsonpath={.status.conditions[?(@.type=='Established')].status}"
+        while time.monotonic() < deadline:
+            if self.kubectl("get", f"crd/{crd}", "-o", query).stdout.strip() == "True":
+                return
+            time.sleep(0.5)
+        raise TimeoutError(f"CRD {crd} not Established within {timeout:.0f}s")
 
     def start(self) -> None:
         gobuild.build_kubernetes(self.cache)
