@@ -131,8 +131,9 @@ class ComplianceResult(Model):
     """The outcome of one compliance rule."""
 
     rule: str = prop(
-        "The rule, as named in spec.compliance.rules of the VaultProfile, e.g. minLength.",
-        schema={"maxLength": 63},
+        "The rule, as named in spec.compliance.rules of the VaultProfile (e.g. minLength), prefixed "
+        "with the profile (namespace/name: minLength) when several profiles have rules.",
+        schema={"maxLength": 330},
     )
     passed: bool = prop("Whether the content passes the rule.")
     message: str | None = prop(

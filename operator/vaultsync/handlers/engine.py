@@ -12,9 +12,11 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from vaultsync.api.codec import parse_timestamp
 from vaultsync.api.managedsecret_status import short_fingerprint
 from vaultsync.backends.errors import BackendError, NotFound
 from vaultsync.backends.interface import RemoteSecret
+from vaultsync.compliance.verdict import PolicySource, Verdict, judge
 from vaultsync.handlers import activation, k8s_targets, rollout, templating
 from vaultsync.handlers.approvals import ApprovalGate, GateInput
 from vaultsync.handlers.consumer_index import ConsumerIndex, consumers_field
@@ -49,6 +51,7 @@ class EventReason:
     SOURCE_FAILED = "SourceFailed"
     INVALID_CONTENT = "InvalidContent"
     PENDING_APPROVAL = "PendingApproval"
+    NON_COMPLIANT = "NonCompliant"
     EXPIRING_SOON = "ExpiringSoon"
 
 
@@ -112,6 +115,8 @@ class _Run:
     notes: list[Event] = field(default_factory=list)
     """Lifecycle events of this sync: content generated or rotated, soft-deleted targets restored."""
     rotated_at: str | None = None
+    compliance: Verdict | None = None
+    """What the compliance rules of the secret's profiles said about the content."""
 
     @property
     def spec(self) -> Mapping[str, Any]:
@@ -189,6 +194,9 @@ class SyncEngine:
         except SyncAborted as aborted:
             return aborted.result
         fingerprint = run.source_fingerprint = fingerprint_of(content, self.hmac_key)
+        run.compliance = self._judge(run, [source, *targets], content)
+        if run.compliance.blocked:
+            return self._non_compliant(run, run.compliance)
         notices = activation.reactivate_targets(targets, body)
         observed, failures = self._observe(run, targets)
         gated = gated_operations([source, *targets])
@@ -472,7 +480,11 @@ class SyncEngine:
         source_version: str,
         content: SecretContent,
     ) -> dict[str, Any]:
-        expires = content.expires_at
+        candidates = [
+            content.expires_at,
+            parse_timestamp(run.spec["expiresAt"]) if run.spec.get("expiresAt") else None,
+        ]
+        expires = min((moment for moment in candidates if moment is not None), default=None)
         fields: dict[str, Any] = {
             "fingerprint": fingerprint,
             "shortFingerprint": short_fingerprint(fingerprint),
@@ -506,8 +518,27 @@ class SyncEngine:
             message,
             targets=ordered,
             approval=approval,
+            compliance=run.compliance.condition if run.compliance else None,
         )
+        if run.compliance is not None:
+            fields["compliance"] = {"results": run.compliance.results} if run.compliance.results else None
         return next_status(run.previous, report, **fields)
+
+    def _judge(self, run: _Run, profiles: list[ResolvedProfile], content: SecretContent) -> Verdict:
+        history = run.previous.get("versions") or []
+        created = parse_timestamp(history[-1]["createdAt"]) if history else None
+        if created is not None and history[-1].get("fingerprint") != run.source_fingerprint:
+            created = None  # new content: its age starts now
+        policies = [PolicySource(str(p.key), p.compliance) for p in profiles]
+        return judge(policies, content, created or datetime.now(UTC), datetime.now(UTC))
+
+    def _non_compliant(self, run: _Run, verdict: Verdict) -> SyncResult:
+        """Enforced rules fail: nothing is pushed; status names the failing rules, never values."""
+        _, _, message = verdict.condition
+        compliance = (FALSE, Reason.NON_COMPLIANT, message)
+        report = run.report(Phase.NON_COMPLIANT, Reason.NON_COMPLIANT, message, compliance=compliance)
+        status = next_status(run.previous, report, compliance={"results": verdict.results})
+        return SyncResult(status, [Event("Warning", EventReason.NON_COMPLIANT, message)])
 
     def delete_targets(self, body: Mapping[str, Any]) -> list[CopyDeletion]:
         """Soft-deletes what this ManagedSecret owns in every target, with the retention window."""
