@@ -256,7 +256,7 @@ def test_expired_request_takes_no_decision_and_a_new_change_opens_another(
     gated_profile(
         cluster,
         openbao,
-        {"operations": ["Update"], "approvers": {"groups": [SECURITY]}, "expiresAfter": "4s"},
+        {"operations": ["Update"], "approvers": {"groups": [SECURITY]}, "expiresAfter": "10s"},
     )
     path = f"e2e/{cluster.namespace}/short"
     bao_write(openbao, path, {"username": "app", "password": unique_value("v1")})
@@ -264,10 +264,14 @@ def test_expired_request_takes_no_decision_and_a_new_change_opens_another(
     wait_for(lambda: phase_is(cluster, "short", "Synced", 1), 60, "synced")
     bao_write(openbao, path, {"username": "app", "password": unique_value("v2")})
     name = wait_for(lambda: pending_request(cluster, "short", "Update"), 60, "a request")
-    wait_for(lambda: request_phase(cluster, name, "Expired"), 60, "request expired")
+    # From now on only the wake-up at expiresAt (not the refresh interval) can mark it Expired.
+    cluster.patch("managedsecrets", "short", {"spec": {"refreshInterval": "1h"}})
+    wait_for(lambda: request_phase(cluster, name, "Expired"), 30, "request expired")
     assert "expired" in refused(cluster, "bob", name, "Approve").lower()
     assert phase_is(cluster, "short", "PendingApproval")
     bao_write(openbao, path, {"username": "app", "password": unique_value("v3")})
+    refresh = {"metadata": {"annotations": {"vaultsync.io/refresh-requested-at": unique_value("now")}}}
+    cluster.patch("managedsecrets", "short", refresh)
     wait_for(lambda: pending_request(cluster, "short", "Update", other_than=name), 60, "a new request")
 
 

@@ -6,11 +6,15 @@ lifecycle is decided by ``approvals.lifecycle`` inside each sync (``handlers.app
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import kopf
 
+from vaultsync.api.approvalrequest import ApprovalPhase
+from vaultsync.approvals.lifecycle import parse_time
 from vaultsync.approvals.policy import ApprovalPolicy
 from vaultsync.handlers.approvals import GateResult, policy_of, profile_refs
 from vaultsync.handlers.engine import timestamp
@@ -30,12 +34,28 @@ def policy_for_secret(body: Mapping[str, Any]) -> ApprovalPolicy:
     return policy_of([(key, ((profiles.body(key) or {}).get("spec") or {}).get("approval")) for key in keys])
 
 
+_EXPIRY_WAKEUPS: dict[str, asyncio.TimerHandle] = {}
+"""Request ``namespace/name`` -> the wake-up of its ManagedSecret at ``expiresAt``."""
+
+
 @kopf.on.event(GROUP, VERSION, "approvalrequests")
-def decision_made(body: kopf.Body, **_: Any) -> None:
-    """Any change of a request (a decision, mostly) re-evaluates its ManagedSecret at once."""
+async def decision_made(body: kopf.Body, type: str | None, **_: Any) -> None:
+    """Any change of a request (a decision, mostly) re-evaluates its ManagedSecret at once,
+    and a pending request wakes it again when it expires, so it reads Expired in time."""
     managed_secret = body.spec.get("managedSecret")
-    if managed_secret:
-        runtime().force_sync(f"{body.metadata.namespace}/{managed_secret}")
+    if not managed_secret:
+        return
+    owner = f"{body.metadata.namespace}/{managed_secret}"
+    runtime().force_sync(owner)
+    key = f"{body.metadata.namespace}/{body.metadata.name}"
+    previous = _EXPIRY_WAKEUPS.pop(key, None)
+    if previous is not None:
+        previous.cancel()
+    expires_at = parse_time(body.spec.get("expiresAt"))
+    pending = (body.get("status") or {}).get("phase") in (None, ApprovalPhase.PENDING)
+    if type != "DELETED" and pending and expires_at is not None:
+        delay = max(0.0, (expires_at - datetime.now(UTC)).total_seconds()) + 1
+        _EXPIRY_WAKEUPS[key] = asyncio.get_running_loop().call_later(delay, runtime().force_sync, owner)
 
 
 async def hold_gated_delete(body: kopf.Body, logger: kopf.Logger) -> None:
