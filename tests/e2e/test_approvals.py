@@ -7,6 +7,9 @@ with the same RBAC as the approvers, so only the admission webhook can stop him.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -101,6 +104,19 @@ def create_secret_as(
     )
 
 
+def vaultsync_cli(cluster: Cluster, user: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """The real ``vaultsync`` command with ``user``'s kubeconfig."""
+    env = {**os.environ, "KUBECONFIG": str(cluster.kube.kubeconfig_for(user))}
+    return subprocess.run(
+        [sys.executable, "-m", "vaultsync", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+
 def decide(cluster: Cluster, user: str, name: str, decision: str, comment: str | None = None) -> None:
     add_decision(cluster.kube.api_client(user), cluster.namespace, name, decision, comment)
 
@@ -187,7 +203,18 @@ def test_update_needs_two_distinct_approvers_and_pushes_exactly_the_approved_con
     assert (request(cluster, name).get("status") or {}).get("phase") == "Pending"
     assert password(cluster, "two") == v1, "one approval of two pushes nothing"
 
-    decide(cluster, "carol", name, "Approve", "checked with the DBA")
+    listed = vaultsync_cli(cluster, "bob", "approvals", "-n", cluster.namespace)
+    assert listed.returncode == 0
+    assert name in listed.stdout
+    assert "~password" in listed.stdout
+    assert v2 not in listed.stdout
+    outsider = vaultsync_cli(cluster, "dave", "approve", name, "-n", cluster.namespace)
+    assert outsider.returncode == 1
+    assert "error: dave is not an approver of Update for ManagedSecret two" in outsider.stderr
+    approved = vaultsync_cli(
+        cluster, "carol", "approve", name, "-n", cluster.namespace, "--comment", "checked with the DBA"
+    )
+    assert approved.returncode == 0, approved.stderr
     status = wait_for(lambda: phase_is(cluster, "two", "Synced", 2), 60, "pushed after the second approval")
     assert status["fingerprint"] == spec["fingerprint"] == status["approvedFingerprint"]
     assert password(cluster, "two") == v2
