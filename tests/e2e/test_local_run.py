@@ -30,7 +30,7 @@ def test_scripts_dev_reaches_synced(tmp_path: Path) -> None:
     assert done.returncode == 0, tail
     table = done.stdout
     synced_rows = [line for line in table.splitlines() if line.startswith("managedsecret.vaultsync.io/")]
-    assert len(synced_rows) == len(demo.demo_documents()) - 1, tail
+    assert len(synced_rows) == len(demo.demo_documents()), tail
     assert all(" Synced " in row for row in synced_rows), tail
     assert "vaultprofile.vaultsync.io/openbao" in table
     assert "Stop: press Ctrl-C" not in table, "--exit-when-synced must not wait for Ctrl-C"

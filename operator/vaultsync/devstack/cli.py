@@ -74,6 +74,7 @@ def run_devstack(
             stack.attached.append(demo.start_operator(stack.kube, stack.state))
             print("operator running; waiting for every ManagedSecret to reach Synced ...", flush=True)
             print(demo.wait_until_synced(stack.kube), flush=True)
+            print(demo.approval_walkthrough(stack.kube, stack.openbao), flush=True)
         if exit_when_synced:
             return 0
         print(

@@ -22,8 +22,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from vaultsync.devstack.kube import KubeControlPlane
-from vaultsync.devstack.process import ManagedProcess
+from vaultsync.devstack.process import ManagedProcess, port_open
 from vaultsync.devstack.vaults import Moto, OpenBao
+from vaultsync.devstack.webhook import serve_webhooks
 from vaultsync.secrets import formats
 from vaultsync.secrets.generators import (
     CertificateRequest,
@@ -140,16 +141,20 @@ def prepare(kube: KubeControlPlane, bao: OpenBao, moto: Moto) -> None:
     for path, document in demo_documents().items():
         _bao_write(bao, path, document)
     _kubectl(kube, "apply", "-k", str(REPO / "examples" / "local"))
+    _kubectl(kube, "apply", "-k", str(REPO / "examples" / "approvals"))
 
 
 def start_operator(kube: KubeControlPlane, state: Path) -> ManagedProcess:
+    """The operator as a process, with its admission webhooks registered against the apiserver."""
+    serving = serve_webhooks(kube, state)
     log = state / "operator" / "logs" / "operator.log"
     process = ManagedProcess(
         name="vaultsync-operator",
         command=[sys.executable, "-m", "vaultsync", "run", "--standalone"],
         log_path=log,
-        ready=lambda: "vaultsync started" in log.read_text(errors="replace"),
+        ready=lambda: "vaultsync started" in log.read_text(errors="replace") and port_open(serving.port),
         env={
+            **serving.env,
             "KUBECONFIG": str(kube.kubeconfig),
             "VAULTSYNC_NAMESPACE": OPERATOR_NAMESPACE,
             "VAULTSYNC_METRICS_PORT": "0",
@@ -171,8 +176,26 @@ def all_synced(kube: KubeControlPlane) -> tuple[bool, str]:
         "jsonpath={range .items[*]}{.status.phase}{'\\n'}{end}",
     ).split()
     table = _kubectl(kube, "get", KINDS, "-n", DEMO_NAMESPACE)
-    expected = len(demo_documents()) - 1  # payments-db belongs to examples/approvals
+    expected = len(demo_documents())
     return len(phases) == expected and all(p == "Synced" for p in phases), table
+
+
+def approval_walkthrough(kube: KubeControlPlane, bao: OpenBao) -> str:
+    """How to see the approval gate on the running demo (payments-db is gated by examples/approvals)."""
+    configs = kube.kubeconfig.parent
+    ns = f"-n {DEMO_NAMESPACE}"
+    token_file = configs.parent.parent / "openbao" / "root-token"
+    return "\n".join(
+        [
+            "Try the approval gate (payments-db needs 2 approvals from group vaultsync:security):",
+            f"  export VAULT_ADDR={bao.address} VAULT_TOKEN=$(cat {token_file})",
+            "  .venv/bin/bao kv put secret/demo/payments-db username=payments \\",
+            "    password=$(openssl rand -hex 16)",
+            f"  KUBECONFIG={configs / 'bob.yaml'} .venv/bin/vaultsync approvals {ns}",
+            f"  KUBECONFIG={configs / 'bob.yaml'} .venv/bin/vaultsync approve NAME {ns}",
+            f"  KUBECONFIG={configs / 'carol.yaml'} .venv/bin/vaultsync approve NAME {ns}",
+        ]
+    )
 
 
 def wait_until_synced(kube: KubeControlPlane, timeout: float = 60.0) -> str:
