@@ -224,33 +224,37 @@ def test_webhooks_reach_the_operator_container(case: tuple[dict[str, Any], list[
     assert service_port["targetPort"] == "webhook"
     configurations = _webhook_configurations(objects)
     assert len(configurations) == 2
-    paths = set()
+    paths = {}
     for configuration in configurations:
-        (webhook,) = configuration["webhooks"]
-        client = webhook["clientConfig"]["service"]
-        assert client["name"] == service["metadata"]["name"]
-        assert client["namespace"] == NAMESPACE == service["metadata"]["namespace"]
-        assert client["port"] == service_port["port"]
-        paths.add(client["path"])
-        assert webhook["failurePolicy"] == "Fail"
-        assert webhook["sideEffects"] == "None"
-        assert webhook["admissionReviewVersions"] == ["v1"]
-        assert webhook["rules"] == [
-            {
+        for webhook in configuration["webhooks"]:
+            client = webhook["clientConfig"]["service"]
+            assert client["name"] == service["metadata"]["name"]
+            assert client["namespace"] == NAMESPACE == service["metadata"]["namespace"]
+            assert client["port"] == service_port["port"]
+            paths[client["path"]] = webhook
+            assert webhook["sideEffects"] == "None"
+            assert webhook["admissionReviewVersions"] == ["v1"]
+            (rule,) = webhook["rules"]
+            resource = "managedsecrets" if client["path"] == "/mutate-managedsecret" else "approvalrequests"
+            assert rule == {
                 "apiGroups": ["vaultsync.io"],
                 "apiVersions": ["v1alpha1"],
-                "resources": ["approvalrequests"],
+                "resources": [resource],
                 "operations": ["CREATE", "UPDATE"],
                 "scope": "Namespaced",
             }
-        ]
-        watched = values.get("watchNamespaces")
-        if watched:
-            (expression,) = webhook["namespaceSelector"]["matchExpressions"]
-            assert expression == {"key": "kubernetes.io/metadata.name", "operator": "In", "values": watched}
-        else:
-            assert "namespaceSelector" not in webhook
-    assert paths == {"/mutate-approvalrequest", "/validate-approvalrequest"}
+            watched = values.get("watchNamespaces")
+            if watched:
+                (expression,) = webhook["namespaceSelector"]["matchExpressions"]
+                expected = {"key": "kubernetes.io/metadata.name", "operator": "In", "values": watched}
+                assert expression == expected
+            else:
+                assert "namespaceSelector" not in webhook
+    assert set(paths) == {"/mutate-approvalrequest", "/validate-approvalrequest", "/mutate-managedsecret"}
+    # Decisions fail closed; recording who changed a ManagedSecret fails open (syncing goes on).
+    assert paths["/mutate-approvalrequest"]["failurePolicy"] == "Fail"
+    assert paths["/validate-approvalrequest"]["failurePolicy"] == "Fail"
+    assert paths["/mutate-managedsecret"]["failurePolicy"] == "Ignore"
 
 
 def _certificate(pem_b64: str) -> x509.Certificate:

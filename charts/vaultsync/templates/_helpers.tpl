@@ -112,7 +112,7 @@ manages"; the operator itself refuses to touch a Secret without its ownership ma
   verbs: ["get", "list", "watch", "patch", "update"]
 - apiGroups: ["vaultsync.io"]
   resources: ["approvalrequests"]
-  verbs: ["create"]
+  verbs: ["create", "delete"]
 - apiGroups: ["vaultsync.io"]
   resources: ["managedsecrets/status", "vaultprofiles/status", "approvalrequests/status"]
   verbs: ["get", "patch", "update"]
