@@ -51,6 +51,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     from kubernetes import config  # noqa: PLC0415 - keeps `vaultsync --help` fast
+    from kubernetes.client.rest import ApiException  # noqa: PLC0415
 
     api_client = config.new_client_from_config(config_file=args.kubeconfig, context=args.context)
     namespace = args.namespace or _context_namespace(args.kubeconfig, args.context)
@@ -67,6 +68,9 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
         add_decision(api_client, namespace, args.name, decision, comment)
     except DecisionRefused as e:
         err.write(f"error: {e}\n")
+        return 1
+    except ApiException as e:  # e.g. listing without RBAC: say why, no traceback
+        err.write(f"error: {refusal_message(e)}\n")
         return 1
     verb = "approved" if args.command == "approve" else "rejected"
     out.write(f"ApprovalRequest {namespace}/{args.name} {verb}\n")
