@@ -1,17 +1,22 @@
 """The operator's memory of which workloads use which Secrets, fed by workload watch events.
 
 Kept in memory, indexed by Secret, so a sync can fill ``status.consumers`` without listing
-workloads, and a workload change wakes only the ManagedSecrets whose Secrets it touches.
-Thread-safe: watch handlers write on the event loop, syncs read from worker threads.
+workloads, and a workload change wakes only the ManagedSecrets whose Secrets it touches. Each
+namespace is seeded by one listing the first time a sync needs it; what the watch has already
+reported wins over that listing. Thread-safe: watch handlers write on the event loop, syncs read
+from worker threads.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from vaultsync.backends.errors import BackendError
+from vaultsync.handlers.kubeapi import KubeApi
 from vaultsync.handlers.notices import ObjectRef
+from vaultsync.handlers.workload_listing import ListedWorkload, list_workloads
 from vaultsync.reconcile.consumers import Consumer, WorkloadRef, consumers_status
 
 SecretKey = tuple[str, str]
@@ -28,28 +33,64 @@ API_VERSIONS = {
 
 
 class ConsumerIndex:
-    def __init__(self) -> None:
+    def __init__(self, lister: Callable[[str], Iterable[ListedWorkload]] | None = None) -> None:
+        """``lister`` seeds a namespace (``None``: only watch events fill the index)."""
+        self._lister = lister
+        self._seeded: set[str] = set()
+        self._seeding: set[str] = set()
+        self._watched: set[WorkloadRef] = set()
+        """Workloads a watch event reported while their namespace was being listed: newer than the listing."""
         self._lock = threading.Lock()
         self._by_workload: dict[WorkloadRef, frozenset[str]] = {}
         self._uids: dict[WorkloadRef, str | None] = {}
         self._by_secret: dict[SecretKey, set[WorkloadRef]] = {}
         self._owners: dict[SecretKey, set[str]] = {}
 
-    def update(self, ref: WorkloadRef, secrets: frozenset[str], uid: str | None = None) -> set[SecretKey]:
-        """Records what ``ref`` uses now; returns the Secrets whose consumers changed."""
+    @classmethod
+    def for_kube(cls, kube: KubeApi) -> ConsumerIndex:
+        return cls(lambda namespace: list_workloads(kube, namespace))
+
+    def seed(self, namespaces: Iterable[str]) -> None:
+        """Lists the workloads of namespaces not seeded yet; a failed listing is retried next time."""
+        if self._lister is None:
+            return
         with self._lock:
-            before = self._by_workload.get(ref, frozenset())
-            self._uids[ref] = uid
-            if secrets:
-                self._by_workload[ref] = secrets
-            else:
-                self._by_workload.pop(ref, None)
-                self._uids.pop(ref, None)
-            for name in before - secrets:
-                self._by_secret.get((ref.namespace, name), set()).discard(ref)
-            for name in secrets - before:
-                self._by_secret.setdefault((ref.namespace, name), set()).add(ref)
-            return {(ref.namespace, name) for name in before ^ secrets}
+            wanted = sorted(set(namespaces) - self._seeded - self._seeding)
+            self._seeding.update(wanted)
+        for namespace in wanted:
+            try:
+                listed = list(self._lister(namespace))
+            except BackendError:
+                listed = None
+            with self._lock:
+                for ref, secrets, uid in listed or []:
+                    if ref not in self._watched:
+                        self._apply_locked(ref, secrets, uid)
+                self._seeding.discard(namespace)
+                self._watched = {ref for ref in self._watched if ref.namespace != namespace}
+                if listed is not None:
+                    self._seeded.add(namespace)
+
+    def update(self, ref: WorkloadRef, secrets: frozenset[str], uid: str | None = None) -> set[SecretKey]:
+        """Records what a watch event says ``ref`` uses now; returns the Secrets whose consumers changed."""
+        with self._lock:
+            if ref.namespace in self._seeding:
+                self._watched.add(ref)
+            return self._apply_locked(ref, secrets, uid)
+
+    def _apply_locked(self, ref: WorkloadRef, secrets: frozenset[str], uid: str | None) -> set[SecretKey]:
+        before = self._by_workload.get(ref, frozenset())
+        self._uids[ref] = uid
+        if secrets:
+            self._by_workload[ref] = secrets
+        else:
+            self._by_workload.pop(ref, None)
+            self._uids.pop(ref, None)
+        for name in before - secrets:
+            self._by_secret.get((ref.namespace, name), set()).discard(ref)
+        for name in secrets - before:
+            self._by_secret.setdefault((ref.namespace, name), set()).add(ref)
+        return {(ref.namespace, name) for name in before ^ secrets}
 
     def forget(self, ref: WorkloadRef) -> set[SecretKey]:
         return self.update(ref, frozenset())
@@ -92,4 +133,5 @@ def consumers_field(
     """``status.consumers`` for a ManagedSecret's Kubernetes Secrets; registers them for wake-ups."""
     secrets = [(t.get("namespace") or namespace, t["name"]) for t in spec.get("kubernetesSecrets") or []]
     index.register_owner(owner, secrets)
+    index.seed(ns for ns, _ in secrets)
     return consumers_status(index.consumers_of(secrets)) or None

@@ -164,7 +164,7 @@ class SyncEngine:
         self.profiles = profiles
         self.settings = settings
         self.hmac_key = hmac_key
-        self.consumers = ConsumerIndex()
+        self.consumers = ConsumerIndex.for_kube(kube)
         self.approvals = ApprovalGate(kube, hmac_key)
 
     @serialized_per_resource(body_at=1, when_retired=lambda body: SyncResult(dict(body.get("status") or {})))

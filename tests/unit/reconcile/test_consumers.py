@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from vaultsync.backends.errors import Unavailable
 from vaultsync.cli_where_used import format_consumers
 from vaultsync.handlers.consumer_index import ConsumerIndex, consumers_field
 from vaultsync.reconcile.consumers import Consumer, WorkloadRef, consumers_status, secrets_used_by
@@ -145,3 +146,50 @@ def test_where_used_prints_one_aligned_row_per_consumer() -> None:
         ["Pod", "ns", "debug", "db"],
     ]
     assert len({line.index("NAMESPACE") for line in printed[:1]} | {printed[1].index("ns")}) == 1
+
+
+WEB = WorkloadRef("Deployment", "ns", "web")
+JOB = WorkloadRef("Job", "ns", "migrate")
+
+
+def test_seeding_lists_a_namespace_once_and_fills_the_index() -> None:
+    calls: list[str] = []
+
+    def lister(namespace: str) -> list[tuple[WorkloadRef, frozenset[str], str | None]]:
+        calls.append(namespace)
+        return [(WEB, frozenset({"db"}), "uid-web"), (JOB, frozenset(), None)]
+
+    index = ConsumerIndex(lister)
+    spec = {"kubernetesSecrets": [{"name": "db"}]}
+    assert consumers_field(index, "ns/ms", "ns", spec) == [
+        {"kind": "Deployment", "namespace": "ns", "name": "web", "secret": "db"}
+    ]
+    consumers_field(index, "ns/ms", "ns", spec)
+    assert calls == ["ns"], "a namespace is listed once; watch events keep it current afterwards"
+
+
+def test_a_watch_event_during_seeding_wins_over_the_listing() -> None:
+    def lister(namespace: str) -> list[tuple[WorkloadRef, frozenset[str], str | None]]:
+        index.forget(WEB)  # the Deployment is deleted while the (older) listing is on its way
+        return [(WEB, frozenset({"db"}), "uid-web")]
+
+    index = ConsumerIndex(lister)
+    index.seed(["ns"])
+    assert index.consumers_of([("ns", "db")]) == []
+
+
+def test_a_failed_listing_is_retried_at_the_next_sync() -> None:
+    attempts: list[str] = []
+
+    def lister(namespace: str) -> list[tuple[WorkloadRef, frozenset[str], str | None]]:
+        attempts.append(namespace)
+        if len(attempts) == 1:
+            raise Unavailable("listing Deployments in ns failed: HTTP 503")
+        return [(WEB, frozenset({"db"}), None)]
+
+    index = ConsumerIndex(lister)
+    index.seed(["ns"])
+    assert index.consumers_of([("ns", "db")]) == []
+    index.seed(["ns"])
+    assert index.consumers_of([("ns", "db")]) == [Consumer("Deployment", "ns", "web", "db")]
+    assert attempts == ["ns", "ns"]
