@@ -214,10 +214,13 @@ def test_templates_render_references_rerender_on_change_and_fail_without_writing
     bao_write(openbao, db_source, {"username": "app", "password": db_v1})
     bao_write(openbao, app_source, {"apiKey": api_key})
     cluster.create("managedsecrets", "db", _basic_auth(db_source))
+    workloads = Workloads(cluster)
+    workloads.deployment("payments", Workloads.pod_spec(env_from="app-config"))
     template = {
         "DATABASE_URL": "postgres://{{ SECRETS.db.username }}:{{ SECRETS.db.password }}@db:5432/app",
         "API_KEY": "{{ secret.apiKey }}",
     }
+    restart = [{"kind": "Deployment", "name": "payments"}]
     cluster.create(
         "managedsecrets",
         "app",
@@ -225,11 +228,12 @@ def test_templates_render_references_rerender_on_change_and_fail_without_writing
             "type": "api-key",
             "source": {"vaultProfile": {"name": "bao"}, "path": app_source},
             "references": ["db"],
-            "kubernetesSecrets": [{"name": "app-config", "template": template}],
+            "kubernetesSecrets": [{"name": "app-config", "template": template, "rolloutRestart": restart}],
             "refreshInterval": "2s",
         },
     )
     wait_for(lambda: phase_is(cluster, "app", "Synced", 1), 60, "app Synced")
+    assert workloads.restarted_at("Deployment", "payments") is None
     assert cluster.secret_data("app-config") == {
         "DATABASE_URL": f"postgres://app:{db_v1}@db:5432/app",
         "API_KEY": api_key,
@@ -242,12 +246,17 @@ def test_templates_render_references_rerender_on_change_and_fail_without_writing
     )
     assert status_of(cluster, "app")["currentVersion"] == 1, "a re-render is not a new version of app"
     assert "DriftCorrected" not in _reasons(cluster, "app"), "a re-render is not reported as drift"
+    restarted = wait_for(
+        lambda: workloads.restarted_at("Deployment", "payments"), 30, "a re-render restarts the consumer"
+    )
 
     cluster.core.patch_namespaced_secret(
         "app-config", cluster.namespace, {"stringData": {"API_KEY": "tampered"}}
     )
     wait_for(lambda: cluster.secret_data("app-config")["API_KEY"] == api_key, 30, "templated drift repaired")
     assert "DriftCorrected" in _reasons(cluster, "app")
+    time.sleep(2)
+    assert workloads.restarted_at("Deployment", "payments") == restarted, "a drift repair restarts nothing"
 
     cluster.patch("managedsecrets", "db", {"spec": {"state": "Inactive"}})
     status = wait_for(
@@ -410,3 +419,71 @@ def test_rollout_restart_after_a_new_version_only(
     time.sleep(3)
     assert {n: workloads.restarted_at(k, n) for k, n in kinds} == stamps, "a drift repair restarts nothing"
     assert_no_leak(cluster, operator, ["api", "web", "frozen"], [v1, v2])
+
+
+def test_a_referenced_change_waiting_for_approval_never_reaches_a_template(
+    cluster: Cluster, vault_profiles: dict[str, str], openbao: OpenBao, operator: ManagedProcess
+) -> None:
+    approved, pending = unique_value("approved"), unique_value("pending")
+    db_source, app_source = f"e2e/{cluster.namespace}/gated-db", f"e2e/{cluster.namespace}/gated-app"
+    cluster.create(
+        "vaultprofiles",
+        "bao-gated",
+        {
+            "provider": {
+                "hashicorp": {
+                    "address": openbao.address,
+                    "mount": "secret",
+                    "kvVersion": 2,
+                    "auth": {"token": {"secretRef": {"name": "bao-token", "key": "token"}}},
+                }
+            },
+            "approval": {
+                "operations": ["Update"],
+                "requiredApprovals": 1,
+                "approvers": {"groups": ["vaultsync:security"]},
+            },
+        },
+    )
+    bao_write(openbao, db_source, {"username": "app", "password": approved})
+    bao_write(openbao, app_source, {"apiKey": unique_value("key")})
+    cluster.create(
+        "managedsecrets",
+        "db",
+        {
+            "type": "basic-auth",
+            "source": {"vaultProfile": {"name": "bao-gated"}, "path": db_source},
+            "refreshInterval": "2s",
+        },
+    )
+    cluster.create(
+        "managedsecrets",
+        "app",
+        {
+            "type": "api-key",
+            "source": {"vaultProfile": {"name": "bao"}, "path": app_source},
+            "references": ["db"],
+            "kubernetesSecrets": [
+                {"name": "app-config", "template": {"DB_PASSWORD": "{{ SECRETS.db.password }}"}}
+            ],
+            "refreshInterval": "2s",
+        },
+    )
+    wait_for(lambda: phase_is(cluster, "app", "Synced", 1), 60, "app Synced with the approved content")
+    assert cluster.secret_data("app-config") == {"DB_PASSWORD": approved}
+
+    bao_write(openbao, db_source, {"username": "app", "password": pending})
+    wait_for(
+        lambda: phase_is(cluster, "db", "PendingApproval"), 60, "the referenced change waits for approval"
+    )
+    cluster.patch(
+        "managedsecrets", "app", {"metadata": {"annotations": {"vaultsync.io/refresh-requested-at": "now"}}}
+    )
+    status = wait_for(
+        lambda: phase_is(cluster, "app", "Failed"), 60, "the dependent waits instead of rendering"
+    )
+    assert "waiting until it has synced" in condition(status, "Ready")["message"]
+    assert cluster.secret_data("app-config") == {"DB_PASSWORD": approved}, (
+        "unapproved content never reaches it"
+    )
+    assert_no_leak(cluster, operator, ["app", "db"], [approved, pending])
