@@ -17,9 +17,9 @@ from vaultsync.api.approvalrequest import ApprovalPhase
 from vaultsync.approvals.lifecycle import parse_time
 from vaultsync.approvals.policy import ApprovalPolicy
 from vaultsync.handlers.approvals import GateResult, policy_of, profile_refs
-from vaultsync.handlers.engine import timestamp
 from vaultsync.handlers.kubeapi import GROUP, VERSION
 from vaultsync.handlers.runtime import runtime
+from vaultsync.handlers.sync_run import timestamp
 from vaultsync.reconcile.conditions import status_patch
 from vaultsync.reconcile.status import Phase
 

@@ -8,152 +8,43 @@ events to post; the caller patches only the difference.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from vaultsync.api.codec import parse_timestamp
-from vaultsync.api.managedsecret_status import short_fingerprint
 from vaultsync.backends.errors import BackendError, NotFound
 from vaultsync.backends.interface import RemoteSecret
-from vaultsync.compliance.verdict import PolicySource, Verdict, judge
 from vaultsync.handlers import activation, k8s_targets, rollout, templating
 from vaultsync.handlers.approvals import ApprovalGate, GateInput
 from vaultsync.handlers.consumer_index import ConsumerIndex, consumers_field
 from vaultsync.handlers.exclusive import serialized_per_resource
 from vaultsync.handlers.generation import GenerationFailed, prepare_source
 from vaultsync.handlers.kubeapi import KubeApi
-from vaultsync.handlers.notices import Notice, NoticeReason
+from vaultsync.handlers.notices import NoticeReason
 from vaultsync.handlers.profiles import ProfileError, ProfileResolver, ResolvedProfile
 from vaultsync.handlers.retention import RESTORED, delete_copies, read_or_restore
 from vaultsync.handlers.settings import OperatorSettings
+from vaultsync.handlers.sync_run import (
+    FALSE,
+    Event,
+    EventReason,
+    SyncAborted,
+    SyncResult,
+    SyncRun,
+    gated_operations,
+    timestamp,
+)
+from vaultsync.handlers.sync_status import final_status, judge_compliance, non_compliant, version_fields
 from vaultsync.reconcile.expiry import apply_expiry
-from vaultsync.reconcile.plan import ObservedTarget, Operation, SyncInput, SyncPlan, WriteReason, plan_sync
+from vaultsync.reconcile.plan import ObservedTarget, SyncInput, SyncPlan, WriteReason, plan_sync
 from vaultsync.reconcile.retention import CopyDeletion
-from vaultsync.reconcile.status import Phase, Reason, SyncReport, TargetOutcome, TargetState, next_status
+from vaultsync.reconcile.status import Phase, Reason, TargetOutcome, TargetState, next_status
 from vaultsync.reconcile.targets import TargetKey, TargetKind, secret_target, vault_target
 from vaultsync.reconcile.templated import RenderedState
 from vaultsync.secrets import formats
 from vaultsync.secrets.content import SecretContent, parse_content
 from vaultsync.secrets.errors import SecretModelError
 from vaultsync.secrets.fingerprint import fingerprint_of
-from vaultsync.secrets.versions import VersionRecord, append_version
-
-TRUE, FALSE = "True", "False"
-
-
-class EventReason:
-    """Event reasons: constants, so people and alerts can filter on them."""
-
-    SYNCED = "Synced"
-    DRIFT_CORRECTED = "DriftCorrected"
-    TARGET_FAILED = "TargetFailed"
-    SOURCE_FAILED = "SourceFailed"
-    INVALID_CONTENT = "InvalidContent"
-    PENDING_APPROVAL = "PendingApproval"
-    NON_COMPLIANT = "NonCompliant"
-    EXPIRING_SOON = "ExpiringSoon"
-
-
-@dataclass(frozen=True)
-class Event:
-    type: str  # Normal | Warning
-    reason: str
-    message: str
-
-
-@dataclass
-class SyncResult:
-    status: dict[str, Any]
-    events: list[Event] = field(default_factory=list)
-    failed: bool = False
-    """True when something should be retried with backoff."""
-    watched: dict[str, tuple[ResolvedProfile | None, str]] = field(default_factory=dict)
-    """Target id or ``source`` -> (profile, path): what the change tracker should watch."""
-    related: list[Notice] = field(default_factory=list)
-    """Events about other objects (workloads), posted after the sync."""
-
-    def notify(self, notices: list[Notice]) -> SyncResult:
-        self.events.extend(Event(n.type, n.reason, n.message) for n in notices if n.involved is None)
-        self.related.extend(n for n in notices if n.involved is not None)
-        return self
-
-
-class SyncAborted(Exception):
-    """The sync stops early; ``result`` says why in status and events."""
-
-    def __init__(self, result: SyncResult) -> None:
-        super().__init__(result.status.get("phase"))
-        self.result = result
-
-
-def timestamp(moment: datetime | None = None) -> str:
-    moment = moment or datetime.now(UTC)
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def gated_operations(profiles: list[ResolvedProfile]) -> set[Operation]:
-    """The union of gated operations: the strictest policy of source and sync-target profiles wins."""
-    gated: set[Operation] = set()
-    for profile in profiles:
-        for op in (profile.approval or {}).get("operations") or []:
-            gated.add(Operation(op))
-    return gated
-
-
-@dataclass
-class _Run:
-    """The state of one sync call."""
-
-    body: Mapping[str, Any]
-    now: str = field(default_factory=timestamp)
-    source_fingerprint: str | None = None
-    rendered: dict[str, templating.RenderedTarget] = field(default_factory=dict)
-    """Target id -> rendered data of templated Kubernetes Secrets."""
-    rerendered: set[str] = field(default_factory=set)
-    """Templated targets whose render changed while they held what was written: a change, not drift."""
-    notes: list[Event] = field(default_factory=list)
-    """Lifecycle events of this sync: content generated or rotated, soft-deleted targets restored."""
-    rotated_at: str | None = None
-    compliance: Verdict | None = None
-    """What the compliance rules of the secret's profiles said about the content."""
-
-    @property
-    def spec(self) -> Mapping[str, Any]:
-        spec: Mapping[str, Any] = self.body.get("spec") or {}
-        return spec
-
-    @property
-    def namespace(self) -> str:
-        return str(self.body["metadata"]["namespace"])
-
-    @property
-    def owner(self) -> str:
-        return f"{self.namespace}/{self.body['metadata']['name']}"
-
-    @property
-    def previous(self) -> dict[str, Any]:
-        return dict(self.body.get("status") or {})
-
-    @property
-    def generation(self) -> int | None:
-        generation = self.body["metadata"].get("generation")
-        return int(generation) if generation is not None else None
-
-    @property
-    def secret_type(self) -> str:
-        return str(self.spec["type"])
-
-    def owns(self, managed: bool, owner: str | None) -> bool:
-        """True when a copy found in a target carries this resource's ownership marks."""
-        return managed and owner == self.owner
-
-    def report(self, phase: Phase, reason: Reason, message: str, **extra: Any) -> SyncReport:
-        return SyncReport(phase, reason, message, self.now, self.generation, **extra)
-
-    def abort(self, reason: Reason, message: str, event: str, *, retry: bool = True) -> SyncAborted:
-        status = next_status(self.previous, self.report(Phase.FAILED, reason, message))
-        return SyncAborted(SyncResult(status, [Event("Warning", event, message)], failed=retry))
 
 
 class SyncEngine:
@@ -169,10 +60,10 @@ class SyncEngine:
 
     @serialized_per_resource(body_at=1, when_retired=lambda body: SyncResult(dict(body.get("status") or {})))
     def sync(self, body: Mapping[str, Any]) -> SyncResult:
-        run = _Run(body)
+        run = SyncRun(body)
         return self._with_lifecycle(run, self._sync(run))
 
-    def _sync(self, run: _Run) -> SyncResult:
+    def _sync(self, run: SyncRun) -> SyncResult:
         body = run.body
         if run.spec.get("state") == "Inactive":
             deactivated, notices = activation.deactivate_targets(
@@ -194,9 +85,9 @@ class SyncEngine:
         except SyncAborted as aborted:
             return aborted.result
         fingerprint = run.source_fingerprint = fingerprint_of(content, self.hmac_key)
-        run.compliance = self._judge(run, [source, *targets], content)
+        run.compliance = judge_compliance(run, [source, *targets], content)
         if run.compliance.blocked:
-            return self._non_compliant(run, run.compliance)
+            return non_compliant(run, run.compliance)
         notices = activation.reactivate_targets(targets, body)
         observed, failures = self._observe(run, targets)
         gated = gated_operations([source, *targets])
@@ -242,13 +133,14 @@ class SyncEngine:
         outcomes = {**failures, **outcomes}
         ordered = [outcomes[key_id] for key_id in observed]
         ordered = rollout.keep_messages(ordered, run.previous.get("targets") or [])
-        fields = self._version_fields(
+        fields = version_fields(
             run,
             plan.new_version,
             fingerprint=fingerprint,
             source=source,
             source_version=remote.version,
             content=content,
+            history_limit=self.settings.version_history,
         )
         fields["sourceIdentity"] = source_key.id
         fields.update(gate.fields)
@@ -262,7 +154,7 @@ class SyncEngine:
                 )
             )
         fields["consumers"] = self._consumers(run)
-        result = SyncResult(self._status(run, ordered, fields, gated), events).notify(notices)
+        result = SyncResult(final_status(run, ordered, fields, gated), events).notify(notices)
         result.failed = any(o.state is not TargetState.SYNCED for o in ordered)
         result.watched["source"] = (source, source_key.path)
         by_key = {p.key: p for p in targets}
@@ -271,7 +163,7 @@ class SyncEngine:
                 result.watched[outcome.key.id] = (by_key[outcome.key.profile], outcome.key.path)
         return result
 
-    def _resolve(self, run: _Run) -> tuple[ResolvedProfile, list[ResolvedProfile]]:
+    def _resolve(self, run: SyncRun) -> tuple[ResolvedProfile, list[ResolvedProfile]]:
         try:
             source = self.profiles.resolve(run.namespace, run.spec["source"]["vaultProfile"])
             targets = [
@@ -282,7 +174,7 @@ class SyncEngine:
             raise run.abort(e.reason, e.message, EventReason.SOURCE_FAILED) from e
         return source, targets
 
-    def _generate(self, run: _Run, source: ResolvedProfile, key: TargetKey) -> None:
+    def _generate(self, run: SyncRun, source: ResolvedProfile, key: TargetKey) -> None:
         try:
             generated = prepare_source(source.backend, key.path, run.body)
         except GenerationFailed as e:
@@ -291,7 +183,7 @@ class SyncEngine:
             run.notes.append(Event("Normal", generated.reason, generated.message))
             run.rotated_at = timestamp(generated.at)
 
-    def _with_lifecycle(self, run: _Run, result: SyncResult) -> SyncResult:
+    def _with_lifecycle(self, run: SyncRun, result: SyncResult) -> SyncResult:
         """Lifecycle events first, ``lastRotatedAt``, and the expiry of the content (``ExpiringSoon``)."""
         result.events[:0] = run.notes
         if run.rotated_at:
@@ -305,7 +197,7 @@ class SyncEngine:
         return result
 
     def _read_source(
-        self, run: _Run, source: ResolvedProfile, key: TargetKey
+        self, run: SyncRun, source: ResolvedProfile, key: TargetKey
     ) -> tuple[RemoteSecret, SecretContent]:
         try:
             remote = source.backend.read(key.path)
@@ -324,7 +216,7 @@ class SyncEngine:
             raise run.abort(Reason.INVALID_CONTENT, message, EventReason.INVALID_CONTENT, retry=False) from e
 
     def _observe(
-        self, run: _Run, profiles: list[ResolvedProfile]
+        self, run: SyncRun, profiles: list[ResolvedProfile]
     ) -> tuple[dict[str, ObservedTarget | None], dict[str, TargetOutcome]]:
         observed: dict[str, ObservedTarget | None] = {}
         failed: dict[str, TargetOutcome] = {}
@@ -367,7 +259,7 @@ class SyncEngine:
                 failed[key.id] = TargetOutcome(key, TargetState.FAILED, message=str(e))
         return observed, failed
 
-    def _render(self, run: _Run, content: SecretContent) -> dict[str, templating.RenderedTarget]:
+    def _render(self, run: SyncRun, content: SecretContent) -> dict[str, templating.RenderedTarget]:
         try:
             return templating.render_targets(
                 self.kube,
@@ -382,7 +274,7 @@ class SyncEngine:
             raise run.abort(Reason.TEMPLATE_FAILED, str(e), event, retry=e.retry) from e
 
     def _rendered_fingerprint(
-        self, run: _Run, key: TargetKey, snapshot: k8s_targets.SecretSnapshot
+        self, run: SyncRun, key: TargetKey, snapshot: k8s_targets.SecretSnapshot
     ) -> str | None:
         """A templated Secret holding the render counts as holding the source's content."""
         in_sync, state = templating.observe_rendered(snapshot, run.rendered[key.id], self.hmac_key)
@@ -390,7 +282,7 @@ class SyncEngine:
             run.rerendered.add(key.id)
         return run.source_fingerprint if in_sync else None
 
-    def _consumers(self, run: _Run) -> list[dict[str, str]] | None:
+    def _consumers(self, run: SyncRun) -> list[dict[str, str]] | None:
         return consumers_field(self.consumers, run.owner, run.namespace, run.spec)
 
     def _fingerprint_or_none(self, secret_type: str, document: Mapping[str, Any]) -> str | None:
@@ -401,7 +293,7 @@ class SyncEngine:
 
     def _push(
         self,
-        run: _Run,
+        run: SyncRun,
         plan: SyncPlan,
         targets: list[ResolvedProfile],
         content: SecretContent,
@@ -443,7 +335,7 @@ class SyncEngine:
 
     def _write_secret(
         self,
-        run: _Run,
+        run: SyncRun,
         key: TargetKey,
         document: Mapping[str, Any],
         adopt: bool,
@@ -469,76 +361,6 @@ class SyncEngine:
             spec=target_spec,
             rendered=(rendered.data, rendered.fingerprint) if rendered else None,
         )
-
-    def _version_fields(
-        self,
-        run: _Run,
-        new_version: bool,
-        *,
-        fingerprint: str,
-        source: ResolvedProfile,
-        source_version: str,
-        content: SecretContent,
-    ) -> dict[str, Any]:
-        candidates = [
-            content.expires_at,
-            parse_timestamp(run.spec["expiresAt"]) if run.spec.get("expiresAt") else None,
-        ]
-        expires = min((moment for moment in candidates if moment is not None), default=None)
-        fields: dict[str, Any] = {
-            "fingerprint": fingerprint,
-            "shortFingerprint": short_fingerprint(fingerprint),
-            "expiresAt": timestamp(expires) if expires else None,
-        }
-        if new_version:
-            history = [VersionRecord.from_status(v) for v in run.previous.get("versions") or []]
-            number = int(run.previous.get("currentVersion") or 0) + 1
-            record = VersionRecord(number, fingerprint, str(source.key), source_version, datetime.now(UTC))
-            if history and history[-1].version != number - 1:
-                history = []  # the history was edited by hand: start it again from this version
-            history = append_version(history, record, self.settings.version_history)
-            fields["currentVersion"] = number
-            fields["versions"] = [r.to_status() for r in history]
-        return fields
-
-    def _status(
-        self, run: _Run, ordered: list[TargetOutcome], fields: dict[str, Any], gated: set[Operation]
-    ) -> dict[str, Any]:
-        failed = [o for o in ordered if o.state is not TargetState.SYNCED]
-        version = fields.get("currentVersion", run.previous.get("currentVersion"))
-        if failed:
-            named = "; ".join(f"{o.key.describe()}: {o.message}" for o in failed[:3])
-            message = f"{len(failed)} of {len(ordered)} targets failed: {named}"
-        else:
-            message = f"version {version} is in all {len(ordered)} targets"
-        approval = (TRUE, Reason.APPROVED if gated else Reason.APPROVAL_NOT_REQUIRED, "no pending change")
-        report = run.report(
-            Phase.FAILED if failed else Phase.SYNCED,
-            Reason.TARGETS_FAILED if failed else Reason.SYNCED,
-            message,
-            targets=ordered,
-            approval=approval,
-            compliance=run.compliance.condition if run.compliance else None,
-        )
-        if run.compliance is not None:
-            fields["compliance"] = {"results": run.compliance.results} if run.compliance.results else None
-        return next_status(run.previous, report, **fields)
-
-    def _judge(self, run: _Run, profiles: list[ResolvedProfile], content: SecretContent) -> Verdict:
-        history = run.previous.get("versions") or []
-        created = parse_timestamp(history[-1]["createdAt"]) if history else None
-        if created is not None and history[-1].get("fingerprint") != run.source_fingerprint:
-            created = None  # new content: its age starts now
-        policies = [PolicySource(str(p.key), p.compliance) for p in profiles]
-        return judge(policies, content, created or datetime.now(UTC), datetime.now(UTC))
-
-    def _non_compliant(self, run: _Run, verdict: Verdict) -> SyncResult:
-        """Enforced rules fail: nothing is pushed; status names the failing rules, never values."""
-        _, _, message = verdict.condition
-        compliance = (FALSE, Reason.NON_COMPLIANT, message)
-        report = run.report(Phase.NON_COMPLIANT, Reason.NON_COMPLIANT, message, compliance=compliance)
-        status = next_status(run.previous, report, compliance={"results": verdict.results})
-        return SyncResult(status, [Event("Warning", EventReason.NON_COMPLIANT, message)])
 
     def delete_targets(self, body: Mapping[str, Any]) -> list[CopyDeletion]:
         """Soft-deletes what this ManagedSecret owns in every target, with the retention window."""

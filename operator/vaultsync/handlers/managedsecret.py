@@ -17,10 +17,10 @@ import kopf
 from vaultsync.api.common import parse_duration
 from vaultsync.backends.interface import OWNER_KEY
 from vaultsync.handlers import approvalrequest, metrics, retention
-from vaultsync.handlers.engine import SyncResult
 from vaultsync.handlers.k8s_targets import MANAGED_LABEL
 from vaultsync.handlers.notices import post_related
 from vaultsync.handlers.runtime import runtime, sleep_until
+from vaultsync.handlers.sync_run import SyncResult
 from vaultsync.reconcile.conditions import status_patch
 from vaultsync.reconcile.lifecycle import seconds_until_lifecycle_sync
 from vaultsync.reconcile.schedule import backoff, jittered

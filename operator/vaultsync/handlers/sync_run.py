@@ -1,0 +1,135 @@
+"""The values of one sync of one ManagedSecret: its run state, result, events and aborts.
+
+Kept apart from the engine so that the engine reads as the order of the steps, and the status
+assembly (``sync_status``) can share these types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from vaultsync.compliance.verdict import Verdict
+from vaultsync.handlers import templating
+from vaultsync.handlers.notices import Notice
+from vaultsync.handlers.profiles import ResolvedProfile
+from vaultsync.reconcile.plan import Operation
+from vaultsync.reconcile.status import Phase, Reason, SyncReport, next_status
+
+TRUE, FALSE = "True", "False"
+
+
+class EventReason:
+    """Event reasons: constants, so people and alerts can filter on them."""
+
+    SYNCED = "Synced"
+    DRIFT_CORRECTED = "DriftCorrected"
+    TARGET_FAILED = "TargetFailed"
+    SOURCE_FAILED = "SourceFailed"
+    INVALID_CONTENT = "InvalidContent"
+    PENDING_APPROVAL = "PendingApproval"
+    NON_COMPLIANT = "NonCompliant"
+    EXPIRING_SOON = "ExpiringSoon"
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str  # Normal | Warning
+    reason: str
+    message: str
+
+
+@dataclass
+class SyncResult:
+    status: dict[str, Any]
+    events: list[Event] = field(default_factory=list)
+    failed: bool = False
+    """True when something should be retried with backoff."""
+    watched: dict[str, tuple[ResolvedProfile | None, str]] = field(default_factory=dict)
+    """Target id or ``source`` -> (profile, path): what the change tracker should watch."""
+    related: list[Notice] = field(default_factory=list)
+    """Events about other objects (workloads), posted after the sync."""
+
+    def notify(self, notices: list[Notice]) -> SyncResult:
+        self.events.extend(Event(n.type, n.reason, n.message) for n in notices if n.involved is None)
+        self.related.extend(n for n in notices if n.involved is not None)
+        return self
+
+
+class SyncAborted(Exception):
+    """The sync stops early; ``result`` says why in status and events."""
+
+    def __init__(self, result: SyncResult) -> None:
+        super().__init__(result.status.get("phase"))
+        self.result = result
+
+
+def timestamp(moment: datetime | None = None) -> str:
+    moment = moment or datetime.now(UTC)
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def gated_operations(profiles: list[ResolvedProfile]) -> set[Operation]:
+    """The union of gated operations: the strictest policy of source and sync-target profiles wins."""
+    gated: set[Operation] = set()
+    for profile in profiles:
+        for op in (profile.approval or {}).get("operations") or []:
+            gated.add(Operation(op))
+    return gated
+
+
+@dataclass
+class SyncRun:
+    """The state of one sync call."""
+
+    body: Mapping[str, Any]
+    now: str = field(default_factory=timestamp)
+    source_fingerprint: str | None = None
+    rendered: dict[str, templating.RenderedTarget] = field(default_factory=dict)
+    """Target id -> rendered data of templated Kubernetes Secrets."""
+    rerendered: set[str] = field(default_factory=set)
+    """Templated targets whose render changed while they held what was written: a change, not drift."""
+    notes: list[Event] = field(default_factory=list)
+    """Lifecycle events of this sync: content generated or rotated, soft-deleted targets restored."""
+    rotated_at: str | None = None
+    compliance: Verdict | None = None
+    """What the compliance rules of the secret's profiles said about the content."""
+
+    @property
+    def spec(self) -> Mapping[str, Any]:
+        spec: Mapping[str, Any] = self.body.get("spec") or {}
+        return spec
+
+    @property
+    def namespace(self) -> str:
+        return str(self.body["metadata"]["namespace"])
+
+    @property
+    def owner(self) -> str:
+        return f"{self.namespace}/{self.body['metadata']['name']}"
+
+    @property
+    def previous(self) -> dict[str, Any]:
+        return dict(self.body.get("status") or {})
+
+    @property
+    def generation(self) -> int | None:
+        generation = self.body["metadata"].get("generation")
+        return int(generation) if generation is not None else None
+
+    @property
+    def secret_type(self) -> str:
+        return str(self.spec["type"])
+
+    def owns(self, managed: bool, owner: str | None) -> bool:
+        """True when a copy found in a target carries this resource's ownership marks."""
+        return managed and owner == self.owner
+
+    def report(self, phase: Phase, reason: Reason, message: str, **extra: Any) -> SyncReport:
+        return SyncReport(phase, reason, message, self.now, self.generation, **extra)
+
+    def abort(self, reason: Reason, message: str, event: str, *, retry: bool = True) -> SyncAborted:
+        status = next_status(self.previous, self.report(Phase.FAILED, reason, message))
+        return SyncAborted(SyncResult(status, [Event("Warning", event, message)], failed=retry))
