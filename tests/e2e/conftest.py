@@ -14,7 +14,7 @@ from vaultsync.devstack import Stack
 from vaultsync.devstack.kube import KubeControlPlane
 from vaultsync.devstack.process import ManagedProcess, free_port, port_open
 from vaultsync.devstack.vaults import Moto, OpenBao
-from vaultsync.devstack.webhook import WebhookServing, serve_webhooks
+from vaultsync.devstack.webhook import WebhookServing, serve_webhooks, unregister_webhooks
 
 REPO = Path(__file__).resolve().parents[2]
 OPERATOR_NAMESPACE = "vaultsync-system"
@@ -31,9 +31,14 @@ def crds(kube: KubeControlPlane) -> None:
 
 
 @pytest.fixture(scope="session")
-def webhooks(stack: Stack, kube: KubeControlPlane, crds: None) -> WebhookServing:
-    """The operator's admission webhooks, registered against the local apiserver with their own CA."""
-    return serve_webhooks(kube, stack.state)
+def webhooks(stack: Stack, kube: KubeControlPlane, crds: None) -> Iterator[WebhookServing]:
+    """The operator's admission webhooks, registered against the local apiserver with their own CA.
+
+    They stay registered until the session ends (the ApprovalRequest ones fail closed), which is
+    why the end-to-end suite runs last (``testpaths`` in pyproject.toml).
+    """
+    yield serve_webhooks(kube, stack.state)
+    unregister_webhooks(kube)
 
 
 @pytest.fixture(scope="session")
