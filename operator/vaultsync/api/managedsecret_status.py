@@ -64,8 +64,11 @@ class TargetState(StrEnum):
     FAILED = "Failed"
     DRIFTED = "Drifted"
     DELETED = "Deleted"
+    """Removed while the ManagedSecret is Inactive."""
     DISABLED = "Disabled"
+    """Disabled in the vault while the ManagedSecret is Inactive."""
     RETAINED = "Retained"
+    """Left as it is while Inactive (the vault cannot disable, or vaultsync does not own it)."""
 
 
 @model()

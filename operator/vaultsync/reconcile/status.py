@@ -11,19 +11,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from vaultsync.api.managedsecret_status import Phase as Phase
+from vaultsync.api.managedsecret_status import TargetState as TargetState
 from vaultsync.reconcile.conditions import FALSE, TRUE, set_condition
 from vaultsync.reconcile.targets import TargetKey, TargetKind
-
-
-class Phase(StrEnum):
-    SYNCED = "Synced"
-    SYNCING = "Syncing"
-    PENDING_APPROVAL = "PendingApproval"
-    REJECTED = "Rejected"
-    NON_COMPLIANT = "NonCompliant"
-    FAILED = "Failed"
-    INACTIVE = "Inactive"
-    DELETING = "Deleting"
 
 
 class Reason(StrEnum):
@@ -46,18 +37,6 @@ class Reason(StrEnum):
     REJECTED = "Rejected"
     INACTIVE = "Inactive"
     TEMPLATE_FAILED = "TemplateFailed"
-
-
-class TargetState(StrEnum):
-    SYNCED = "Synced"
-    FAILED = "Failed"
-    PENDING = "Pending"
-    DELETED = "Deleted"
-    """Removed while the ManagedSecret is Inactive."""
-    DISABLED = "Disabled"
-    """Disabled in the vault while the ManagedSecret is Inactive."""
-    RETAINED = "Retained"
-    """Left as it is while Inactive (the vault cannot disable, or vaultsync does not own it)."""
 
 
 @dataclass(frozen=True)

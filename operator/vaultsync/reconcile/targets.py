@@ -7,15 +7,11 @@ Secret. Its ``id`` is the stable key of ``status.targets[]`` entries and of drif
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
+
+from vaultsync.api.managedsecret_status import TargetKind as TargetKind
 
 DEFAULT_ENVIRONMENT = "default"
 ENVIRONMENT_PLACEHOLDER = "{environment}"
-
-
-class TargetKind(StrEnum):
-    VAULT = "Vault"
-    KUBERNETES_SECRET = "KubernetesSecret"  # noqa: S105 - a kind name, not a password
 
 
 @dataclass(frozen=True)
