@@ -544,7 +544,17 @@ def test_rotation_of_a_source_someone_else_wrote_needs_adopt(
     assert bao_read(openbao, source)["data"] == {"value": original}, "the source is untouched"
 
     cluster.patch("managedsecrets", "handmade", {"spec": {"adopt": True}})
-    rotated = wait_for(lambda: phase_is(cluster, "handmade", "Synced", 2), 60, "rotated once adopted")
+    # Rotation then repeats every 5 s: wait for a Synced status that records it, whatever its version.
+    rotated = wait_for(
+        lambda: (
+            (status := phase_is(cluster, "handmade", "Synced"))
+            and status.get("currentVersion", 0) >= 2
+            and status.get("lastRotatedAt")
+            and status
+        ),
+        60,
+        "rotated once adopted",
+    )
     assert rotated["lastRotatedAt"]
     assert bao_read(openbao, source)["data"]["value"] != original
     assert_no_leak(cluster, operator, ["handmade"], [original, bao_read(openbao, source)["data"]["value"]])
