@@ -157,10 +157,13 @@ class SyncEngine:
         result = SyncResult(final_status(run, ordered, fields, gated), events).notify(notices)
         result.failed = any(o.state is not TargetState.SYNCED for o in ordered)
         result.watched["source"] = (source, source_key.path)
+        result.versions["source"] = remote.version
         by_key = {p.key: p for p in targets}
         for outcome in ordered:
             if outcome.key.profile in by_key:
                 result.watched[outcome.key.id] = (by_key[outcome.key.profile], outcome.key.path)
+                if outcome.version is not None:
+                    result.versions[outcome.key.id] = outcome.version
         return result
 
     def _resolve(self, run: SyncRun) -> tuple[ResolvedProfile, list[ResolvedProfile]]:

@@ -70,22 +70,25 @@ async def keep_in_sync(
     try:
         remembered: dict[str, Any] = {}
         attempt = 0
+        written: tuple[str | None, dict[str, Any]] | None = None
         while not stopped:
             memo.wakeup.clear()
             wanted = _wanted(body)
-            latest = dict(body.get("status") or {})
+            snapshot = _with_own_status(dict(body), written)
+            latest = dict(snapshot.get("status") or {})
             forced = memo.get("wanted") != wanted or owner in rt.forced or _lifecycle_wait(latest, spec) <= 0
             rt.forced.discard(owner)
             memo.wanted = wanted
             if forced or attempt or not await rt.unchanged_since(remembered, _interval(spec)):
                 started = time.monotonic()
-                result = await rt.run(rt.engine.sync, dict(body))
+                result = await rt.run(rt.engine.sync, snapshot)
                 source_profile = result.watched.get("source", (None, ""))[0]
                 source_backend = source_profile.provider_key if source_profile else "unknown"
                 metrics.observe_sync(
                     owner, source_backend, time.monotonic() - started, result.status, result.failed
                 )
-                await _apply(result, body, logger)
+                await _apply(result, snapshot, body, logger)
+                written = (snapshot["metadata"].get("resourceVersion"), result.status)
                 latest = result.status
                 attempt = attempt + 1 if result.failed else 0
                 remembered = await _remember(result, _interval(spec)) if not result.failed else {}
@@ -132,9 +135,12 @@ async def _remember(result: SyncResult, max_age: float) -> dict[str, Any]:
         if profile is None:
             continue
         rt.tracker.watch(profile, path)
+        if key in result.versions:
+            # What this sync read or wrote: exact, and free (a listing per sync would cost N
+            # listings for N secrets, and a cached one may predate our own write).
+            remembered[key] = (profile, path, result.versions[key])
+            continue
         try:
-            # A cached listing: a fresh one per sync would cost N listings for N secrets.
-            # A token from before our own write only costs one more read-only sync later.
             tokens = await rt.tokens_of(profile, max_age)
         except Exception:
             return {}
@@ -142,11 +148,25 @@ async def _remember(result: SyncResult, max_age: float) -> dict[str, Any]:
     return remembered
 
 
-async def _apply(result: SyncResult, body: kopf.Body, logger: kopf.Logger) -> None:
+def _with_own_status(
+    body: dict[str, Any], written: tuple[str | None, dict[str, Any]] | None
+) -> dict[str, Any]:
+    """The body to sync, with the status we last wrote if the watch has not delivered it yet.
+
+    A sync woken right after our own status patch would otherwise start from the status before
+    it and drop what it recorded (a target's message, lastRotatedAt).
+    """
+    if written is not None and body["metadata"].get("resourceVersion") == written[0]:
+        body["status"] = written[1]
+    return body
+
+
+async def _apply(result: SyncResult, synced: dict[str, Any], body: kopf.Body, logger: kopf.Logger) -> None:
     rt = runtime()
-    patch = status_patch(dict(body.get("status") or {}), result.status)
+    meta = synced["metadata"]
+    patch = status_patch(dict(synced.get("status") or {}), result.status)
     if patch:
-        await rt.run(rt.kube.patch_status, PLURAL, body.metadata.namespace, body.metadata.name, patch)
+        await rt.run(rt.kube.patch_status, PLURAL, meta["namespace"], meta["name"], patch)
     for event in result.events:
         if event.type == "Warning":
             kopf.warn(body, reason=event.reason, message=event.message)

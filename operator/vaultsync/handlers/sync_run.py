@@ -49,6 +49,9 @@ class SyncResult:
     """True when something should be retried with backoff."""
     watched: dict[str, tuple[ResolvedProfile | None, str]] = field(default_factory=dict)
     """Target id or ``source`` -> (profile, path): what the change tracker should watch."""
+    versions: dict[str, str] = field(default_factory=dict)
+    """Target id or ``source`` -> the version id this sync read or wrote there. Backends use the
+    version id as their change-listing token, so it is what the next refresh compares against."""
     related: list[Notice] = field(default_factory=list)
     """Events about other objects (workloads), posted after the sync."""
 
