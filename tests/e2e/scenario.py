@@ -249,3 +249,27 @@ def _recorded_call(entry: dict[str, Any]) -> tuple[str, str | None]:
     except ValueError:
         secret_id = None
     return action, secret_id
+
+
+def create_gated_profile(cluster: Cluster, openbao: Any, name: str = "bao-gated") -> None:
+    """An OpenBao profile whose policy gates Update: one approval from group vaultsync:security
+    (the token Secret ``bao-token`` is the ``vault_profiles`` fixture's)."""
+    cluster.create(
+        "vaultprofiles",
+        name,
+        {
+            "provider": {
+                "hashicorp": {
+                    "address": openbao.address,
+                    "mount": "secret",
+                    "kvVersion": 2,
+                    "auth": {"token": {"secretRef": {"name": "bao-token", "key": "token"}}},
+                }
+            },
+            "approval": {
+                "operations": ["Update"],
+                "requiredApprovals": 1,
+                "approvers": {"groups": ["vaultsync:security"]},
+            },
+        },
+    )

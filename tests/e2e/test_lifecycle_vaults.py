@@ -25,6 +25,7 @@ from e2e.scenario import (
     bao_read,
     bao_write,
     condition,
+    create_gated_profile,
     phase_is,
     secret_exists,
     secrets_manager,
@@ -141,29 +142,6 @@ def test_a_soft_deleted_copy_of_another_owner_is_neither_restored_nor_overwritte
     assert _bao_metadata(openbao, bao_path)["custom_metadata"]["vaultsync.io/owner"] == f"{ns}/first"
 
 
-def _gated_bao(cluster: Cluster, openbao: OpenBao) -> None:
-    """A second OpenBao profile whose policy gates Update (the token Secret is the fixture's)."""
-    cluster.create(
-        "vaultprofiles",
-        "bao-gated",
-        {
-            "provider": {
-                "hashicorp": {
-                    "address": openbao.address,
-                    "mount": "secret",
-                    "kvVersion": 2,
-                    "auth": {"token": {"secretRef": {"name": "bao-token", "key": "token"}}},
-                }
-            },
-            "approval": {
-                "operations": ["Update"],
-                "requiredApprovals": 1,
-                "approvers": {"groups": ["vaultsync:security"]},
-            },
-        },
-    )
-
-
 def test_generate_creates_the_missing_source_and_rotates_it_on_schedule(
     cluster: Cluster, vault_profiles: dict[str, str], openbao: OpenBao, moto: Moto, operator: ManagedProcess
 ) -> None:
@@ -201,7 +179,7 @@ def test_rotation_writes_the_source_and_the_update_gate_holds_the_push(
     cluster: Cluster, vault_profiles: dict[str, str], openbao: OpenBao, moto: Moto, operator: ManagedProcess
 ) -> None:
     ns = cluster.namespace
-    _gated_bao(cluster, openbao)
+    create_gated_profile(cluster, openbao)
     source, aws_path = f"e2e/{ns}/gated", f"e2e/{ns}/gated-aws"
     cluster.create(
         "managedsecrets",

@@ -20,6 +20,7 @@ from e2e.scenario import (
     aws_document,
     bao_write,
     condition,
+    create_gated_profile,
     phase_is,
     secret_exists,
     status_of,
@@ -426,25 +427,7 @@ def test_a_referenced_change_waiting_for_approval_never_reaches_a_template(
 ) -> None:
     approved, pending = unique_value("approved"), unique_value("pending")
     db_source, app_source = f"e2e/{cluster.namespace}/gated-db", f"e2e/{cluster.namespace}/gated-app"
-    cluster.create(
-        "vaultprofiles",
-        "bao-gated",
-        {
-            "provider": {
-                "hashicorp": {
-                    "address": openbao.address,
-                    "mount": "secret",
-                    "kvVersion": 2,
-                    "auth": {"token": {"secretRef": {"name": "bao-token", "key": "token"}}},
-                }
-            },
-            "approval": {
-                "operations": ["Update"],
-                "requiredApprovals": 1,
-                "approvers": {"groups": ["vaultsync:security"]},
-            },
-        },
-    )
+    create_gated_profile(cluster, openbao)
     bao_write(openbao, db_source, {"username": "app", "password": approved})
     bao_write(openbao, app_source, {"apiKey": unique_value("key")})
     cluster.create(
