@@ -166,3 +166,17 @@ def build_helm(cache: Path, helm_version: str = versions.HELM) -> Path:
         cache / f"build-helm-{helm_version}.log",
     )
     return binary
+
+
+def main() -> None:
+    """Builds every Go program of the stack into the cache (the test command runs it before pytest,
+    so a cold build is never cut short by a test timeout)."""
+    from vaultsync.devstack.stack import default_cache_dir  # noqa: PLC0415 - stack imports this module
+
+    cache = default_cache_dir()
+    print(f"kube binaries: {build_kubernetes(cache)}", flush=True)
+    print(f"helm: {build_helm(cache)}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -72,6 +72,7 @@ class ProfileResolver:
         self._backends: dict[ProfileKey, tuple[tuple[str, int], Backend]] = {}
         self._ns_labels: dict[str, tuple[float, dict[str, str]]] = {}
         self._credential_secrets: dict[tuple[str, str], set[ProfileKey]] = {}
+        self._building: dict[ProfileKey, threading.Lock] = {}
 
     def remember(self, body: Mapping[str, Any]) -> None:
         """Called on every VaultProfile watch event, so resolving needs no API call."""
@@ -133,6 +134,26 @@ class ProfileResolver:
         return ResolvedProfile(key, body, provider_key, self.backend(key, body, provider_key, spec))
 
     def backend(
+        self, key: ProfileKey, body: Mapping[str, Any], provider_key: str, spec: Mapping[str, Any]
+    ) -> Backend:
+        """The one live backend of ``key``; callers racing to build it all get the same instance.
+
+        Two builds at once (the profile's check and a ManagedSecret's first sync) used to leave one
+        caller holding a backend that the other had replaced and closed: it kept polling through a
+        client nobody counted, closed, and blind to later profile changes.
+        """
+        with self._lock:
+            building = self._building.setdefault(key, threading.Lock())
+        with building:
+            return self._current_or_built(key, body, provider_key, spec)
+
+    def is_current(self, profile: ResolvedProfile) -> bool:
+        """False once ``profile``'s backend was replaced (profile changed) or dropped (credentials)."""
+        with self._lock:
+            entry = self._backends.get(profile.key)
+        return entry is not None and entry[1] is profile.backend
+
+    def _current_or_built(
         self, key: ProfileKey, body: Mapping[str, Any], provider_key: str, spec: Mapping[str, Any]
     ) -> Backend:
         identity = (str(body["metadata"].get("uid")), int(body["metadata"].get("generation") or 0))

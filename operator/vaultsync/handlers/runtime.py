@@ -133,6 +133,8 @@ class Runtime:
         if not remembered:
             return False
         for profile, path, token in remembered.values():
+            if not self.profiles.is_current(profile):
+                return False  # the profile changed or its credentials rotated: resolve it again
             try:
                 tokens = await self.tokens_of(profile, max_age)
             except BackendError:
