@@ -12,13 +12,18 @@ the token is the current version's ``updated`` time plus its revision tag.
 
 from __future__ import annotations
 
+import os
+import re
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 from azure.core import exceptions as azure_errors
+from azure.core.polling import LROPoller
 from azure.keyvault.secrets import SecretClient, SecretProperties
 
 from vaultsync.backends.errors import (
@@ -65,35 +70,68 @@ POLL_INTERVAL = 0.25
 POLL_ATTEMPTS = 120
 
 
+_DENIED = re.compile(r"does not have secrets (\w+) permission")
+_TRANSIENT = frozenset({"ObjectIsBeingDeleted", "ObjectIsBeingRecovered"})
+
+
+def _codes(error: azure_errors.HttpResponseError) -> tuple[str, str]:
+    """(code, inner code) of a Key Vault error body."""
+    body = error.error
+    inner = getattr(body, "innererror", None) or {}
+    return (
+        getattr(body, "code", None) or "",
+        str(inner.get("code") or "") if isinstance(inner, dict) else "",
+    )
+
+
 def _translate(error: Exception, permission: str, what: str) -> BackendError:
-    if isinstance(error, azure_errors.ResourceNotFoundError):
-        return NotFound(f"{what}: not found")
+    if isinstance(error, ValueError):  # the SDK's challenge checks: the vault URL does not fit the vault
+        return InvalidConfig(f"{what}: the vault's authentication challenge was refused ({error})")
     if isinstance(error, azure_errors.ClientAuthenticationError):
-        return PermissionDenied(f"{what}: not authorised", missing=[f"secrets/{permission}"])
-    if isinstance(error, azure_errors.ResourceExistsError):
-        return Conflict(f"{what}: conflicts with the vault's state (deleted but recoverable?)")
+        return PermissionDenied(f"{what}: authentication failed (the credential or its token was refused)")
+    if isinstance(error, azure_errors.ServiceRequestError) and "CERTIFICATE_VERIFY_FAILED" in str(error):
+        return InvalidConfig(f"{what}: TLS verification failed; check caBundle")
     if isinstance(error, (azure_errors.ServiceRequestError, azure_errors.ServiceResponseError)):
         return Unavailable(f"{what}: Key Vault unreachable ({type(error).__name__})")
+    if isinstance(error, azure_errors.ResourceNotFoundError):
+        return NotFound(f"{what}: not found")
     if isinstance(error, azure_errors.HttpResponseError):
         status = error.status_code or 0
-        code = getattr(error.error, "code", None) or ""
-        if status == 403 and code == "Forbidden" and "disabled" in str(error.message).lower():
+        code, inner = _codes(error)
+        if status == 403 and inner == "SecretDisabled":
             return NotFound(f"{what}: the secret is disabled")
         if status in (401, 403):
-            return PermissionDenied(f"{what}: forbidden", missing=[f"secrets/{permission}"])
+            named = _DENIED.search(str(error.message))
+            missing = named.group(1).lower() if named else permission
+            return PermissionDenied(f"{what}: forbidden", missing=[f"secrets/{missing}"])
         if status == 429:
-            headers: Mapping[str, str] = getattr(error.response, "headers", None) or {}
-            retry_after = headers.get("Retry-After")
+            return Throttled(f"{what}: throttled", retry_after=_retry_after(error))
+        if status == 409 and inner in _TRANSIENT:
             return Throttled(
-                f"{what}: throttled",
-                retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
+                f"{what}: Key Vault is still deleting or recovering it ({inner})", retry_after=1.0
             )
         if status == 409:
-            return Conflict(f"{what}: conflicts with the vault's state")
+            return Conflict(
+                f"{what}: conflicts with the vault's state ({inner or code}; deleted but recoverable?)"
+            )
         if status in (400, 422):
             return InvalidConfig(f"{what}: rejected by Key Vault (HTTP {status} {code})")
         return Unavailable(f"{what}: Key Vault failed (HTTP {status})")
     return Unavailable(f"{what}: {type(error).__name__}")
+
+
+def _retry_after(error: azure_errors.HttpResponseError) -> float | None:
+    headers: Mapping[str, str] = getattr(error.response, "headers", None) or {}
+    value = headers.get("Retry-After")
+    return float(value) if value and value.isdigit() else None
+
+
+def _finish(poller: LROPoller[T]) -> T:
+    """Waits for a delete or recovery to complete: a Key Vault poller's ``result()`` does not wait."""
+    poller.wait(timeout=POLL_INTERVAL * POLL_ATTEMPTS)
+    if not poller.done():
+        raise Unavailable("Key Vault did not complete the operation in time")
+    return poller.result()
 
 
 class AzureBackend:
@@ -101,9 +139,17 @@ class AzureBackend:
 
     capabilities = Capabilities(soft_delete=True, atomic_compare_and_set=False, can_disable=True)
 
-    def __init__(self, client: SecretClient, *, retry: RetryPolicy | None = None) -> None:
+    def __init__(
+        self,
+        client: SecretClient,
+        *,
+        retry: RetryPolicy | None = None,
+        closers: Collection[Callable[[], None]] = (),
+    ) -> None:
         self._client = client
         self._retry = retry or RetryPolicy()
+        self._closers = list(closers)
+        """Run by ``close``: the credential's own HTTP session, the CA bundle file."""
         self.calls = CallCounter()
 
     def _call(
@@ -114,7 +160,7 @@ class AzureBackend:
                 self.calls.add(operation)
             try:
                 return call()
-            except azure_errors.AzureError as e:
+            except (azure_errors.AzureError, ValueError) as e:
                 raise _translate(e, permission, what) from e
 
         return call_with_retry(once, self._retry)
@@ -199,13 +245,12 @@ class AzureBackend:
         if found is None:
             raise NotFound(f"{name}: not found")
         check_ownership(name, metadata_from_marks(found[1].tags), owner, adopt=adopt)
-        poller = self._call(
+        deleted = self._call(
             "delete",
             "delete",
             name,
-            lambda: self._client.begin_delete_secret(name, _polling_interval=POLL_INTERVAL),
+            lambda: _finish(self._client.begin_delete_secret(name, _polling_interval=POLL_INTERVAL)),
         )
-        deleted = poller.result()
         if deleted.recovery_id is None:
             return DeleteResult(restorable=False)
         if recovery_days == 0:
@@ -228,22 +273,27 @@ class AzureBackend:
         deleted = self._call("get-deleted", "get", name, lambda: self._client.get_deleted_secret(name))
         if owner is not None:
             check_ownership(name, metadata_from_marks(deleted.properties.tags), owner, adopt=False)
-        poller = self._call(
+        self._call(
             "recover",
             "recover",
             name,
-            lambda: self._client.begin_recover_deleted_secret(name, _polling_interval=POLL_INTERVAL),
+            lambda: _finish(self._client.begin_recover_deleted_secret(name, _polling_interval=POLL_INTERVAL)),
         )
-        poller.result()
 
     def list_changes(self, since: ChangeMarker | None, paths: Collection[str] | None = None) -> ChangeSet:
-        wanted = {self._name(path): path for path in paths} if paths is not None else None
+        # Key Vault names are case-insensitive: a listed "Team--DB" is the secret of path team/db.
+        wanted: dict[str, list[str]] | None = None
+        if paths is not None:
+            wanted = {}
+            for path in paths:
+                wanted.setdefault(self._name(path).lower(), []).append(path)
         tokens: dict[str, str] = {}
         for props in self._list_all():
             name = props.name or ""
-            path = wanted.get(name) if wanted is not None else _path_or_none(name)
-            if path is not None:
-                revision = (props.tags or {}).get(REVISION_KEY, "")
+            listed = _path_or_none(name)
+            found = wanted.get(name.lower(), []) if wanted is not None else [listed] if listed else []
+            revision = (props.tags or {}).get(REVISION_KEY, "")
+            for path in found:
                 tokens[path] = f"{props.updated_on.isoformat() if props.updated_on else ''}|{revision}"
         return changes_between(since, tokens, paths)
 
@@ -286,6 +336,12 @@ class AzureBackend:
         )
 
     def verify_permissions(self, path_prefix: str = "") -> PermissionReport:
+        """Probes each secret permission with a real call on an absent probe name.
+
+        Authorised calls fail with 404 there; a 403 names the missing permission. When the probe
+        name exists (someone created it), only get and list are probed: the other probes would
+        change it.
+        """
         probe = azure_name_for_path(f"{path_prefix.strip('/')}/{PROBE_NAME}".strip("/"))
         probes: dict[str, Callable[[], Any]] = {
             "get": lambda: self._client.get_secret(probe),
@@ -296,17 +352,27 @@ class AzureBackend:
             "purge": lambda: self._client.purge_deleted_secret(probe),
         }
         missing: list[str] = []
+        checked: list[str] = []
+        probe_exists = False
         for permission, call in probes.items():
+            if probe_exists and permission not in ("get", "list"):
+                continue
+            checked.append(f"secrets/{permission}")
             try:
                 self._call(f"probe-{permission}", permission, "permission probe", call)
+                probe_exists = probe_exists or permission == "get"
             except PermissionDenied as denied:
                 missing.extend(denied.missing)
-            except (NotFound, Conflict, InvalidConfig):
-                pass  # authorised, then failed on the absent probe secret
-        return PermissionReport(checked=[f"secrets/{p}" for p in probes], missing=missing)
+            except NotFound as absent:
+                probe_exists = probe_exists or "disabled" in absent.message
+            except (Conflict, InvalidConfig):
+                pass  # authorised, then refused for the probe name's state
+        return PermissionReport(checked=checked, missing=missing)
 
     def close(self) -> None:
         self._client.close()
+        for closing in self._closers:
+            closing()
 
 
 def _path_or_none(name: str) -> str | None:
@@ -316,15 +382,36 @@ def _path_or_none(name: str) -> str | None:
         return None
 
 
+def _ca_file(pem: str) -> Path:
+    """The PEM bundle as a file, for the ``requests`` transport of both the vault and the authority."""
+    handle, name = tempfile.mkstemp(prefix="vaultsync-azure-ca-", suffix=".pem")
+    with os.fdopen(handle, "w") as out:
+        out.write(pem)
+    return Path(name)
+
+
 def from_spec(spec: Mapping[str, Any], credentials: Credentials, context: BackendContext) -> AzureBackend:
-    """Build the backend from ``spec.provider.azure``; credential ``clientSecret`` for that auth."""
+    """Build the backend from ``spec.provider.azure``; credentials ``clientSecret`` and ``caBundle``."""
     from azure.identity import ClientSecretCredential, WorkloadIdentityCredential  # noqa: PLC0415
 
     vault_url = spec.get("vaultUrl")
     auth = spec.get("auth") or {}
     if not vault_url:
         raise InvalidConfig("azure.vaultUrl: required")
-    authority = {"authority": spec["authorityHost"]} if spec.get("authorityHost") else {}
+    transport: dict[str, Any] = {
+        "connection_timeout": context.http_timeout,
+        "read_timeout": context.http_timeout,
+    }
+    closers: list[Callable[[], None]] = []
+    if credentials.get("caBundle"):
+        ca_file = _ca_file(credentials["caBundle"])
+        transport["connection_verify"] = str(ca_file)
+        closers.append(lambda: ca_file.unlink(missing_ok=True))
+    authority: dict[str, Any] = {}
+    if spec.get("authorityHost"):
+        # An explicit authority is trusted as given: MSAL would otherwise validate a host it does
+        # not know against the public cloud's instance discovery endpoint.
+        authority = {"authority": spec["authorityHost"], "disable_instance_discovery": True}
     credential: Any
     if list(auth) == ["clientSecret"]:
         options = auth["clientSecret"] or {}
@@ -333,7 +420,7 @@ def from_spec(spec: Mapping[str, Any], credentials: Credentials, context: Backen
                 "azure.auth.clientSecret: needs tenantId, clientId and a clientSecret reference"
             )
         credential = ClientSecretCredential(
-            options["tenantId"], options["clientId"], credentials["clientSecret"], **authority
+            options["tenantId"], options["clientId"], credentials["clientSecret"], **authority, **transport
         )
     elif list(auth) == ["workloadIdentity"]:
         options = auth["workloadIdentity"] or {}
@@ -341,7 +428,11 @@ def from_spec(spec: Mapping[str, Any], credentials: Credentials, context: Backen
             raise InvalidConfig("azure.auth.workloadIdentity: needs tenantId and clientId")
         token_file = {"token_file_path": options["tokenPath"]} if options.get("tokenPath") else {}
         credential = WorkloadIdentityCredential(
-            tenant_id=options["tenantId"], client_id=options["clientId"], **token_file, **authority
+            tenant_id=options["tenantId"],
+            client_id=options["clientId"],
+            **token_file,
+            **authority,
+            **transport,
         )
     else:
         raise InvalidConfig("azure.auth: set exactly one of clientSecret, workloadIdentity")
@@ -350,7 +441,6 @@ def from_spec(spec: Mapping[str, Any], credentials: Credentials, context: Backen
         credential,
         verify_challenge_resource=not spec.get("disableChallengeResourceVerification", False),
         retry_total=0,
-        connection_timeout=context.http_timeout,
-        read_timeout=context.http_timeout,
+        **transport,
     )
-    return AzureBackend(client, retry=context.retry)
+    return AzureBackend(client, retry=context.retry, closers=[credential.close, *closers])
