@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from keyvault_server.target import AzureVault, start_azure_vault
+from keyvault_server.target import AzureVault, protocol_vault, start_azure_vault
 from vaultsync.devstack import Stack, default_cache_dir
 from vaultsync.devstack.kube import KubeControlPlane
 from vaultsync.devstack.lowkey_server import LowkeyVault
@@ -61,6 +61,18 @@ def azure_vault(stack: Stack) -> Iterator[AzureVault]:
     yield _AZURE
     if _AZURE.server is not None:
         _AZURE.server.stop()
+
+
+@pytest.fixture(scope="session")
+def protocol_azure_vault(azure_vault: AzureVault, stack: Stack) -> Iterator[AzureVault]:
+    """The Key Vault protocol server even when Lowkey Vault runs (access policies, faults, tokens)."""
+    if azure_vault.server is not None:
+        yield azure_vault
+        return
+    vault = protocol_vault(stack.state / "keyvault-test-server", "protocol-only cases")
+    yield vault
+    assert vault.server is not None
+    vault.server.stop()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -82,6 +82,8 @@ class Throttle:
     remaining: int
     retry_after: int
     operation: str | None
+    after: int
+    """Matching requests let through before the throttling starts."""
 
 
 class _Server(ThreadingHTTPServer):
@@ -165,6 +167,7 @@ class KeyVaultTestServer:
         self.vault = KeyVaultState(self.vault_url)
         self.operations: Counter[str] = Counter()
         self.challenges = 0
+        self.next_links_followed = 0
         self._policies: dict[str, frozenset[str]] = {}
         self._throttles: list[Throttle] = []
         self._lock = threading.Lock()
@@ -191,10 +194,12 @@ class KeyVaultTestServer:
         with self._lock:
             self._policies[client_id] = frozenset(permissions)
 
-    def throttle(self, times: int, *, retry_after: int = 1, operation: str | None = None) -> None:
-        """The next ``times`` requests (of ``operation``, or any) answer 429."""
+    def throttle(
+        self, times: int, *, retry_after: int = 1, operation: str | None = None, after: int = 0
+    ) -> None:
+        """``times`` requests (of ``operation``, or any) answer 429, after letting ``after`` through."""
         with self._lock:
-            self._throttles.append(Throttle(times, retry_after, operation))
+            self._throttles.append(Throttle(times, retry_after, operation, after))
 
     # ---- request handling ----------------------------------------------------------------------
 
@@ -252,6 +257,7 @@ class KeyVaultTestServer:
             raise KvError(400, "BadParameter", f"The api-version '{version}' is not supported.")
         with self._lock:
             self.operations[operation] += 1
+            self.next_links_followed += "$skiptoken" in query
             throttled = self._take_throttle(operation)
             allowed = self._policies.get(token.client_id, frozenset())
         if throttled is not None:
@@ -270,13 +276,19 @@ class KeyVaultTestServer:
                 "https://go.microsoft.com/fwlink/?linkid=2125287",
                 "AccessDenied",
             )
-        payload: Json = json.loads(body) if body else {}
+        try:
+            payload: Json = json.loads(body) if body else {}
+        except ValueError:
+            raise KvError(400, "BadParameter", "The request body is not valid JSON.") from None
         result = self._dispatch(operation, args, query, payload)
         return (204, None, {}) if result is None else (200, result, {})
 
     def _take_throttle(self, operation: str) -> int | None:
         for throttle in self._throttles:
             if throttle.remaining > 0 and throttle.operation in (None, operation):
+                if throttle.after > 0:
+                    throttle.after -= 1
+                    continue
                 throttle.remaining -= 1
                 return throttle.retry_after
         return None

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from azure.core.credentials import AccessToken
@@ -130,7 +131,12 @@ def start_azure_vault(stack: Stack) -> AzureVault:
             reason = f"Lowkey Vault unavailable: {unavailable}"
         else:
             return AzureVault("lowkey", lowkey.vault_url, "Lowkey Vault jar available", lowkey.stopped)
-    server = KeyVaultTestServer(stack.state / "keyvault-test-server")
+    return protocol_vault(stack.state / "keyvault-test-server", reason)
+
+
+def protocol_vault(state_dir: Path, reason: str) -> AzureVault:
+    """A started protocol server with the full-access principal ``CLIENT_ID``; stop its ``server``."""
+    server = KeyVaultTestServer(state_dir)
     server.start()
     vault = AzureVault(server.name, server.vault_url, reason, server.stopped, server)
     server.add_principal(CLIENT_ID, vault.client_secret)

@@ -87,16 +87,16 @@ def _codes(error: azure_errors.HttpResponseError) -> tuple[str, str]:
 def _translate(error: Exception, permission: str, what: str) -> BackendError:
     if isinstance(error, ValueError):  # the SDK's challenge checks: the vault URL does not fit the vault
         return InvalidConfig(f"{what}: the vault's authentication challenge was refused ({error})")
+    if "CERTIFICATE_VERIFY_FAILED" in str(error):  # the vault's or the authority's certificate
+        return InvalidConfig(f"{what}: TLS verification failed; check caBundle")
     if isinstance(error, azure_errors.ClientAuthenticationError):
         return PermissionDenied(f"{what}: authentication failed (the credential or its token was refused)")
-    if isinstance(error, azure_errors.ServiceRequestError) and "CERTIFICATE_VERIFY_FAILED" in str(error):
-        return InvalidConfig(f"{what}: TLS verification failed; check caBundle")
     if isinstance(error, (azure_errors.ServiceRequestError, azure_errors.ServiceResponseError)):
         return Unavailable(f"{what}: Key Vault unreachable ({type(error).__name__})")
     if isinstance(error, azure_errors.ResourceNotFoundError):
         return NotFound(f"{what}: not found")
     if isinstance(error, azure_errors.HttpResponseError):
-        status = error.status_code or 0
+        status = error.status_code or (409 if isinstance(error, azure_errors.ResourceExistsError) else 0)
         code, inner = _codes(error)
         if status == 403 and inner == "SecretDisabled":
             return NotFound(f"{what}: the secret is disabled")
