@@ -76,3 +76,20 @@ def test_permissions_with_full_access(backend: AzureBackend) -> None:
     report = backend.verify_permissions("team")
     assert report.ok
     assert report.checked == [f"secrets/{p}" for p in ("get", "list", "set", "delete", "recover", "purge")]
+
+
+def test_a_version_written_outside_vaultsync_is_drift_on_our_secret(
+    backend: AzureBackend, azure_vault: AzureVault, prefix: str
+) -> None:
+    path = f"{prefix}/edited"
+    backend.write(path, "generic", {"value": "ours"}, owner=OWNER, expected_version=None)
+    raw = azure_vault.raw_client()
+    raw.set_secret(azure_name_for_path(path), "edited in the portal")  # a new version without tags
+    raw.close()
+    drifted = backend.read(path)
+    assert drifted.document == {"value": "edited in the portal"}
+    assert (drifted.metadata.managed, drifted.metadata.owner) == (True, OWNER)
+    with pytest.raises(NotOwned):
+        backend.write(path, "generic", {"value": "x"}, owner="team-b/other", expected_version=None)
+    backend.write(path, "generic", {"value": "ours"}, owner=OWNER, expected_version=drifted.version)
+    assert backend.read(path).document == {"value": "ours"}

@@ -36,6 +36,9 @@ from vaultsync.backends.errors import (
     Unavailable,
 )
 from vaultsync.backends.interface import (
+    MANAGED_BY_KEY,
+    MANAGED_BY_VALUE,
+    OWNER_KEY,
     TYPE_KEY,
     CallCounter,
     Capabilities,
@@ -187,6 +190,24 @@ class AzureBackend:
             return None
         return None, max(versions, key=lambda props: props.created_on or props.updated_on or _EPOCH)
 
+    def _marks(self, name: str, props: SecretProperties) -> dict[str, str]:
+        """Tags of the current version, with the ownership of the newest version that was marked.
+
+        Tags belong to versions, and a version written outside vaultsync (the portal, ``az``)
+        carries none: such an edit is drift on our secret, not a secret of nobody's.
+        """
+        tags = dict(props.tags or {})
+        if tags.get(MANAGED_BY_KEY):
+            return tags
+        versions = self._call(
+            "list-versions", "list", name, lambda: list(self._client.list_properties_of_secret_versions(name))
+        )
+        marked = [v for v in versions if (v.tags or {}).get(MANAGED_BY_KEY) == MANAGED_BY_VALUE]
+        if not marked:
+            return tags
+        newest = max(marked, key=lambda v: v.created_on or v.updated_on or _EPOCH).tags or {}
+        return {**tags, **{key: newest[key] for key in (MANAGED_BY_KEY, OWNER_KEY) if key in newest}}
+
     def read(self, path: str) -> RemoteSecret:
         name = self._name(path)
         found = self._properties(name)
@@ -197,7 +218,7 @@ class AzureBackend:
             recorded_type, document = from_azure_value(value, props.content_type)
         except SecretModelError as e:
             raise InvalidConfig(f"{name}: content is not a vaultsync JSON document") from e
-        marks = dict(props.tags or {})
+        marks = self._marks(name, props)
         if recorded_type and TYPE_KEY not in marks:
             marks[TYPE_KEY] = recorded_type
         metadata = metadata_from_marks(marks, updated_at=props.updated_on, enabled=bool(props.enabled))
@@ -222,7 +243,7 @@ class AzureBackend:
                 raise Conflict(f"{name}: expected version {expected_version} but the secret does not exist")
         else:
             props = found[1]
-            check_ownership(name, metadata_from_marks(props.tags), owner, adopt=adopt)
+            check_ownership(name, metadata_from_marks(self._marks(name, props)), owner, adopt=adopt)
             if expected_version is not None and expected_version != props.version:
                 raise Conflict(f"{name}: expected version {expected_version}, Key Vault has {props.version}")
             enabled = bool(props.enabled)
@@ -244,7 +265,7 @@ class AzureBackend:
         found = self._properties(name)
         if found is None:
             raise NotFound(f"{name}: not found")
-        check_ownership(name, metadata_from_marks(found[1].tags), owner, adopt=adopt)
+        check_ownership(name, metadata_from_marks(self._marks(name, found[1])), owner, adopt=adopt)
         deleted = self._call(
             "delete",
             "delete",
@@ -326,8 +347,9 @@ class AzureBackend:
         if found is None:
             raise NotFound(f"{name}: not found")
         props = found[1]
-        check_ownership(name, metadata_from_marks(props.tags), owner, adopt=False)
-        tags = {**(props.tags or {}), REVISION_KEY: uuid.uuid4().hex[:16]}
+        marks = self._marks(name, props)
+        check_ownership(name, metadata_from_marks(marks), owner, adopt=False)
+        tags = {**(props.tags or {}), **marks, REVISION_KEY: uuid.uuid4().hex[:16]}
         self._call(
             "update",
             "set",
