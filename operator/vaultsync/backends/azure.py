@@ -1,38 +1,36 @@
 """Azure Key Vault backend: secrets named by a reversible mapping of the path.
 
 The document is stored as JSON with the content type ``application/vnd.vaultsync+json; type=…``
-(``vaultsync.secrets.formats``). Ownership, and a per-write revision nonce, are tags of the
-current version. Key Vault has no conditional write, so compare-and-set reads the current
+(``vaultsync.secrets.formats``); Key Vault compares names without case, so paths differing only
+in case are one secret. Ownership, and a per-write revision nonce, are tags of the current
+version; a version written outside vaultsync has none and inherits the ownership of the newest
+marked version. Key Vault has no conditional write, so compare-and-set reads the current
 version first and is **not atomic** (``capabilities.atomic_compare_and_set`` is False). Deletes
 are soft when the vault has soft-delete on (retention is a vault setting, reported back as
-``restorable_until``); ``recovery_days=0`` also purges. The enabled flag of the current version
+``restorable_until``) and complete asynchronously: delete and restore wait for them; ``recovery_days=0``
+also purges. The enabled flag of the current version
 is the deactivation switch. Changes are noticed by listing secret properties (25 per page):
 the token is the current version's ``updated`` time plus its revision tag.
 """
 
 from __future__ import annotations
 
-import os
-import re
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, TypeVar
 
 from azure.core import exceptions as azure_errors
-from azure.core.polling import LROPoller
 from azure.keyvault.secrets import SecretClient, SecretProperties
 
+from vaultsync.backends.azure_client import POLL_ATTEMPTS, POLL_INTERVAL, build_client, finish
+from vaultsync.backends.azure_client import translate as _translate
 from vaultsync.backends.errors import (
-    BackendError,
     Conflict,
     InvalidConfig,
     NotFound,
     PermissionDenied,
-    Throttled,
     Unavailable,
 )
 from vaultsync.backends.interface import (
@@ -69,72 +67,6 @@ T = TypeVar("T")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 REVISION_KEY = "vaultsync.io/revision"
 PROBE_NAME = "vaultsync-permission-probe"
-POLL_INTERVAL = 0.25
-POLL_ATTEMPTS = 120
-
-
-_DENIED = re.compile(r"does not have secrets (\w+) permission")
-_TRANSIENT = frozenset({"ObjectIsBeingDeleted", "ObjectIsBeingRecovered"})
-
-
-def _codes(error: azure_errors.HttpResponseError) -> tuple[str, str]:
-    """(code, inner code) of a Key Vault error body."""
-    body = error.error
-    inner = getattr(body, "innererror", None) or {}
-    return (
-        getattr(body, "code", None) or "",
-        str(inner.get("code") or "") if isinstance(inner, dict) else "",
-    )
-
-
-def _translate(error: Exception, permission: str, what: str) -> BackendError:
-    if isinstance(error, ValueError):  # the SDK's challenge checks: the vault URL does not fit the vault
-        return InvalidConfig(f"{what}: the vault's authentication challenge was refused ({error})")
-    if "CERTIFICATE_VERIFY_FAILED" in str(error):  # the vault's or the authority's certificate
-        return InvalidConfig(f"{what}: TLS verification failed; check caBundle")
-    if isinstance(error, azure_errors.ClientAuthenticationError):
-        return PermissionDenied(f"{what}: authentication failed (the credential or its token was refused)")
-    if isinstance(error, (azure_errors.ServiceRequestError, azure_errors.ServiceResponseError)):
-        return Unavailable(f"{what}: Key Vault unreachable ({type(error).__name__})")
-    if isinstance(error, azure_errors.ResourceNotFoundError):
-        return NotFound(f"{what}: not found")
-    if isinstance(error, azure_errors.HttpResponseError):
-        status = error.status_code or (409 if isinstance(error, azure_errors.ResourceExistsError) else 0)
-        code, inner = _codes(error)
-        if status == 403 and inner == "SecretDisabled":
-            return NotFound(f"{what}: the secret is disabled")
-        if status in (401, 403):
-            named = _DENIED.search(str(error.message))
-            missing = named.group(1).lower() if named else permission
-            return PermissionDenied(f"{what}: forbidden", missing=[f"secrets/{missing}"])
-        if status == 429:
-            return Throttled(f"{what}: throttled", retry_after=_retry_after(error))
-        if status == 409 and inner in _TRANSIENT:
-            return Throttled(
-                f"{what}: Key Vault is still deleting or recovering it ({inner})", retry_after=1.0
-            )
-        if status == 409:
-            return Conflict(
-                f"{what}: conflicts with the vault's state ({inner or code}; deleted but recoverable?)"
-            )
-        if status in (400, 422):
-            return InvalidConfig(f"{what}: rejected by Key Vault (HTTP {status} {code})")
-        return Unavailable(f"{what}: Key Vault failed (HTTP {status})")
-    return Unavailable(f"{what}: {type(error).__name__}")
-
-
-def _retry_after(error: azure_errors.HttpResponseError) -> float | None:
-    headers: Mapping[str, str] = getattr(error.response, "headers", None) or {}
-    value = headers.get("Retry-After")
-    return float(value) if value and value.isdigit() else None
-
-
-def _finish(poller: LROPoller[T]) -> T:
-    """Waits for a delete or recovery to complete: a Key Vault poller's ``result()`` does not wait."""
-    poller.wait(timeout=POLL_INTERVAL * POLL_ATTEMPTS)
-    if not poller.done():
-        raise Unavailable("Key Vault did not complete the operation in time")
-    return poller.result()
 
 
 class AzureBackend:
@@ -270,7 +202,7 @@ class AzureBackend:
             "delete",
             "delete",
             name,
-            lambda: _finish(self._client.begin_delete_secret(name, _polling_interval=POLL_INTERVAL)),
+            lambda: finish(self._client.begin_delete_secret(name, _polling_interval=POLL_INTERVAL)),
         )
         if deleted.recovery_id is None:
             return DeleteResult(restorable=False)
@@ -298,7 +230,7 @@ class AzureBackend:
             "recover",
             "recover",
             name,
-            lambda: _finish(self._client.begin_recover_deleted_secret(name, _polling_interval=POLL_INTERVAL)),
+            lambda: finish(self._client.begin_recover_deleted_secret(name, _polling_interval=POLL_INTERVAL)),
         )
 
     def list_changes(self, since: ChangeMarker | None, paths: Collection[str] | None = None) -> ChangeSet:
@@ -404,65 +336,7 @@ def _path_or_none(name: str) -> str | None:
         return None
 
 
-def _ca_file(pem: str) -> Path:
-    """The PEM bundle as a file, for the ``requests`` transport of both the vault and the authority."""
-    handle, name = tempfile.mkstemp(prefix="vaultsync-azure-ca-", suffix=".pem")
-    with os.fdopen(handle, "w") as out:
-        out.write(pem)
-    return Path(name)
-
-
 def from_spec(spec: Mapping[str, Any], credentials: Credentials, context: BackendContext) -> AzureBackend:
     """Build the backend from ``spec.provider.azure``; credentials ``clientSecret`` and ``caBundle``."""
-    from azure.identity import ClientSecretCredential, WorkloadIdentityCredential  # noqa: PLC0415
-
-    vault_url = spec.get("vaultUrl")
-    auth = spec.get("auth") or {}
-    if not vault_url:
-        raise InvalidConfig("azure.vaultUrl: required")
-    transport: dict[str, Any] = {
-        "connection_timeout": context.http_timeout,
-        "read_timeout": context.http_timeout,
-    }
-    closers: list[Callable[[], None]] = []
-    if credentials.get("caBundle"):
-        ca_file = _ca_file(credentials["caBundle"])
-        transport["connection_verify"] = str(ca_file)
-        closers.append(lambda: ca_file.unlink(missing_ok=True))
-    authority: dict[str, Any] = {}
-    if spec.get("authorityHost"):
-        # An explicit authority is trusted as given: MSAL would otherwise validate a host it does
-        # not know against the public cloud's instance discovery endpoint.
-        authority = {"authority": spec["authorityHost"], "disable_instance_discovery": True}
-    credential: Any
-    if list(auth) == ["clientSecret"]:
-        options = auth["clientSecret"] or {}
-        if not options.get("tenantId") or not options.get("clientId") or "clientSecret" not in credentials:
-            raise InvalidConfig(
-                "azure.auth.clientSecret: needs tenantId, clientId and a clientSecret reference"
-            )
-        credential = ClientSecretCredential(
-            options["tenantId"], options["clientId"], credentials["clientSecret"], **authority, **transport
-        )
-    elif list(auth) == ["workloadIdentity"]:
-        options = auth["workloadIdentity"] or {}
-        if not options.get("tenantId") or not options.get("clientId"):
-            raise InvalidConfig("azure.auth.workloadIdentity: needs tenantId and clientId")
-        token_file = {"token_file_path": options["tokenPath"]} if options.get("tokenPath") else {}
-        credential = WorkloadIdentityCredential(
-            tenant_id=options["tenantId"],
-            client_id=options["clientId"],
-            **token_file,
-            **authority,
-            **transport,
-        )
-    else:
-        raise InvalidConfig("azure.auth: set exactly one of clientSecret, workloadIdentity")
-    client = SecretClient(
-        vault_url,
-        credential,
-        verify_challenge_resource=not spec.get("disableChallengeResourceVerification", False),
-        retry_total=0,
-        **transport,
-    )
-    return AzureBackend(client, retry=context.retry, closers=[credential.close, *closers])
+    client, closers = build_client(spec, credentials, context)
+    return AzureBackend(client, retry=context.retry, closers=closers)
