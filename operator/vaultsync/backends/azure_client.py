@@ -18,15 +18,7 @@ from azure.core import exceptions as azure_errors
 from azure.core.polling import LROPoller
 from azure.keyvault.secrets import SecretClient
 
-from vaultsync.backends.errors import (
-    BackendError,
-    Conflict,
-    InvalidConfig,
-    NotFound,
-    PermissionDenied,
-    Throttled,
-    Unavailable,
-)
+from vaultsync.backends import errors
 from vaultsync.backends.interface import Credentials
 from vaultsync.backends.registry import BackendContext
 
@@ -47,40 +39,42 @@ def _codes(error: azure_errors.HttpResponseError) -> tuple[str, str]:
     )
 
 
-def translate(error: Exception, permission: str, what: str) -> BackendError:
+def translate(error: Exception, permission: str, what: str) -> errors.BackendError:
     if isinstance(error, ValueError):  # the SDK's challenge checks: the vault URL does not fit the vault
-        return InvalidConfig(f"{what}: the vault's authentication challenge was refused ({error})")
+        return errors.InvalidConfig(f"{what}: the vault's authentication challenge was refused ({error})")
     if "CERTIFICATE_VERIFY_FAILED" in str(error):  # the vault's or the authority's certificate
-        return InvalidConfig(f"{what}: TLS verification failed; check caBundle")
+        return errors.InvalidConfig(f"{what}: TLS verification failed; check caBundle")
     if isinstance(error, azure_errors.ClientAuthenticationError):
-        return PermissionDenied(f"{what}: authentication failed (the credential or its token was refused)")
+        return errors.PermissionDenied(
+            f"{what}: authentication failed (the credential or its token was refused)"
+        )
     if isinstance(error, (azure_errors.ServiceRequestError, azure_errors.ServiceResponseError)):
-        return Unavailable(f"{what}: Key Vault unreachable ({type(error).__name__})")
+        return errors.Unavailable(f"{what}: Key Vault unreachable ({type(error).__name__})")
     if isinstance(error, azure_errors.ResourceNotFoundError):
-        return NotFound(f"{what}: not found")
+        return errors.NotFound(f"{what}: not found")
     if isinstance(error, azure_errors.HttpResponseError):
         status = error.status_code or (409 if isinstance(error, azure_errors.ResourceExistsError) else 0)
         code, inner = _codes(error)
         if status == 403 and inner == "SecretDisabled":
-            return NotFound(f"{what}: the secret is disabled")
+            return errors.NotFound(f"{what}: the secret is disabled")
         if status in (401, 403):
             named = _DENIED.search(str(error.message))
             missing = named.group(1).lower() if named else permission
-            return PermissionDenied(f"{what}: forbidden", missing=[f"secrets/{missing}"])
+            return errors.PermissionDenied(f"{what}: forbidden", missing=[f"secrets/{missing}"])
         if status == 429:
-            return Throttled(f"{what}: throttled", retry_after=_retry_after(error))
+            return errors.Throttled(f"{what}: throttled", retry_after=_retry_after(error))
         if status == 409 and inner in _TRANSIENT:
-            return Throttled(
+            return errors.Throttled(
                 f"{what}: Key Vault is still deleting or recovering it ({inner})", retry_after=1.0
             )
         if status == 409:
-            return Conflict(
+            return errors.Conflict(
                 f"{what}: conflicts with the vault's state ({inner or code}; deleted but recoverable?)"
             )
         if status in (400, 422):
-            return InvalidConfig(f"{what}: rejected by Key Vault (HTTP {status} {code})")
-        return Unavailable(f"{what}: Key Vault failed (HTTP {status})")
-    return Unavailable(f"{what}: {type(error).__name__}")
+            return errors.InvalidConfig(f"{what}: rejected by Key Vault (HTTP {status} {code})")
+        return errors.Unavailable(f"{what}: Key Vault failed (HTTP {status})")
+    return errors.Unavailable(f"{what}: {type(error).__name__}")
 
 
 def _retry_after(error: azure_errors.HttpResponseError) -> float | None:
@@ -93,7 +87,7 @@ def finish(poller: LROPoller[T]) -> T:
     """Waits for a delete or recovery to complete: a Key Vault poller's ``result()`` does not wait."""
     poller.wait(timeout=POLL_INTERVAL * POLL_ATTEMPTS)
     if not poller.done():
-        raise Unavailable("Key Vault did not complete the operation in time")
+        raise errors.Unavailable("Key Vault did not complete the operation in time")
     return poller.result()
 
 
@@ -114,7 +108,7 @@ def build_client(
     vault_url = spec.get("vaultUrl")
     auth = spec.get("auth") or {}
     if not vault_url:
-        raise InvalidConfig("azure.vaultUrl: required")
+        raise errors.InvalidConfig("azure.vaultUrl: required")
     transport: dict[str, Any] = {
         "connection_timeout": context.http_timeout,
         "read_timeout": context.http_timeout,
@@ -133,7 +127,7 @@ def build_client(
     if list(auth) == ["clientSecret"]:
         options = auth["clientSecret"] or {}
         if not options.get("tenantId") or not options.get("clientId") or "clientSecret" not in credentials:
-            raise InvalidConfig(
+            raise errors.InvalidConfig(
                 "azure.auth.clientSecret: needs tenantId, clientId and a clientSecret reference"
             )
         credential = ClientSecretCredential(
@@ -142,7 +136,7 @@ def build_client(
     elif list(auth) == ["workloadIdentity"]:
         options = auth["workloadIdentity"] or {}
         if not options.get("tenantId") or not options.get("clientId"):
-            raise InvalidConfig("azure.auth.workloadIdentity: needs tenantId and clientId")
+            raise errors.InvalidConfig("azure.auth.workloadIdentity: needs tenantId and clientId")
         token_file = {"token_file_path": options["tokenPath"]} if options.get("tokenPath") else {}
         credential = WorkloadIdentityCredential(
             tenant_id=options["tenantId"],
@@ -152,7 +146,7 @@ def build_client(
             **transport,
         )
     else:
-        raise InvalidConfig("azure.auth: set exactly one of clientSecret, workloadIdentity")
+        raise errors.InvalidConfig("azure.auth: set exactly one of clientSecret, workloadIdentity")
     client = SecretClient(
         vault_url,
         credential,
