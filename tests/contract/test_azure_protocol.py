@@ -81,6 +81,8 @@ def test_refused_client_secret_is_an_authentication_failure(vault: AzureVault) -
         backend.read(_path("x"))
     assert denied.value.missing == []
     assert "not-the-secret" not in str(denied.value)
+    with pytest.raises(PermissionDenied):
+        backend.verify_permissions("team")  # not a report of all permissions granted
     backend.close()
 
 

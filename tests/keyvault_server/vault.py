@@ -346,6 +346,14 @@ class KeyVaultState:
             self._take_deleted(key, name)
             self._purging[key] = time.monotonic() + self.transition
 
+    def end_retention(self, name: str) -> None:
+        """The retention window of a deleted secret ends now: the vault purges it (as Key Vault does)."""
+        key = self.check_name(name)
+        with self._lock:
+            deleted = self._deleted_entry(key, name)
+            deleted.scheduled_purge_date = int(time.time())
+            self._settle(key)
+
     # ---- lists ---------------------------------------------------------------------------------
 
     def _page(self, rows: list[tuple[str, Json]], path: str, query: Mapping[str, str]) -> Json:

@@ -316,6 +316,8 @@ class AzureBackend:
                 self._call(f"probe-{permission}", permission, "permission probe", call)
                 probe_exists = probe_exists or permission == "get"
             except PermissionDenied as denied:
+                if not denied.missing:
+                    raise  # the credential itself was refused: nothing was verified
                 missing.extend(denied.missing)
             except NotFound as absent:
                 probe_exists = probe_exists or "disabled" in absent.message
