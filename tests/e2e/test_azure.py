@@ -10,6 +10,7 @@ run on the protocol server (Lowkey Vault has no token endpoint or access policie
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -82,29 +83,45 @@ def _reasons(cluster: Cluster, name: str) -> dict[str, list[str]]:
     return found
 
 
+@dataclass
+class Synced:
+    """A ManagedSecret ``name`` from OpenBao to the ``azure`` profile, at version 1."""
+
+    azure_path: str
+    password: str
+    first: tuple[dict[str, Any], str]
+    status: dict[str, Any]
+
+
+def _synced(cluster: Cluster, openbao: OpenBao, raw: SecretClient, name: str, **extra: Any) -> Synced:
+    password = unique_value(f"azure-{name}")
+    source, azure_path = f"e2e/{cluster.namespace}/{name}", f"e2e/{cluster.namespace}/{name}-copy"
+    bao_write(openbao, source, {"username": name, "password": password})
+    cluster.create("managedsecrets", name, _spec(source, azure_path, **extra))
+    status = wait_for(lambda: phase_is(cluster, name, "Synced", 1), 60, "Synced to Azure")
+    first = _current(raw, azure_path)
+    assert first is not None
+    assert first[0] == {"username": name, "password": password}
+    return Synced(azure_path, password, first, status)
+
+
 def test_sync_to_azure_then_drift_on_the_azure_copy_is_repaired(
     cluster: Cluster, azure: AzureVault, openbao: OpenBao, operator: ManagedProcess
 ) -> None:
-    password = unique_value("azure-sync")
-    source, azure_path = f"e2e/{cluster.namespace}/db", f"e2e/{cluster.namespace}/db-copy"
-    bao_write(openbao, source, {"username": "app", "password": password})
-    cluster.create("managedsecrets", "db", _spec(source, azure_path))
-    status = wait_for(lambda: phase_is(cluster, "db", "Synced", 1), 60, "Synced to Azure")
-    assert target_states(status) == {f"{cluster.namespace}/azure:{azure_path}": "Synced"}
     raw = azure.raw_client()
-    synced = _current(raw, azure_path)
-    assert synced is not None
-    assert synced[0] == {"username": "app", "password": password}
+    synced = _synced(cluster, openbao, raw, "db")
+    azure_path, password = synced.azure_path, synced.password
+    assert target_states(synced.status) == {f"{cluster.namespace}/azure:{azure_path}": "Synced"}
     props = raw.get_secret(azure_name_for_path(azure_path)).properties
     assert (props.tags or {}).get("vaultsync.io/owner") == f"{cluster.namespace}/db"
 
-    raw.set_secret(azure_name_for_path(azure_path), json.dumps({"username": "app", "password": "tampered"}))
+    raw.set_secret(azure_name_for_path(azure_path), json.dumps({"username": "db", "password": "tampered"}))
     repaired = wait_for(
         lambda: (found := _current(raw, azure_path)) and found[0]["password"] == password and found,
         60,
         "drift on the Azure copy repaired",
     )
-    assert repaired[1] != synced[1], "the repair is a new Key Vault version"
+    assert repaired[1] != synced.first[1], "the repair is a new Key Vault version"
     assert status_of(cluster, "db")["currentVersion"] == 1, "a drift repair is not a new vaultsync version"
     assert "DriftCorrected" in _reasons(cluster, "db")
     raw.close()
@@ -114,14 +131,9 @@ def test_sync_to_azure_then_drift_on_the_azure_copy_is_repaired(
 def test_deactivate_disables_the_azure_copy_and_reactivate_enables_it(
     cluster: Cluster, azure: AzureVault, openbao: OpenBao, operator: ManagedProcess
 ) -> None:
-    password = unique_value("azure-inactive")
-    source, azure_path = f"e2e/{cluster.namespace}/api", f"e2e/{cluster.namespace}/api-copy"
-    bao_write(openbao, source, {"username": "api", "password": password})
-    cluster.create("managedsecrets", "api", _spec(source, azure_path))
-    wait_for(lambda: phase_is(cluster, "api", "Synced", 1), 60, "Synced to Azure")
     raw = azure.raw_client()
-    synced = _current(raw, azure_path)
-    assert synced is not None
+    synced = _synced(cluster, openbao, raw, "api")
+    azure_path, password = synced.azure_path, synced.password
 
     cluster.patch("managedsecrets", "api", {"spec": {"state": "Inactive"}})
     status = wait_for(lambda: phase_is(cluster, "api", "Inactive"), 60, "phase Inactive")
@@ -133,7 +145,7 @@ def test_deactivate_disables_the_azure_copy_and_reactivate_enables_it(
 
     cluster.patch("managedsecrets", "api", {"spec": {"state": "Active"}})
     wait_for(lambda: phase_is(cluster, "api", "Synced"), 60, "Synced again")
-    assert _current(raw, azure_path) == synced, "re-enabled: the same version and content"
+    assert _current(raw, azure_path) == synced.first, "re-enabled: the same version and content"
     assert "Reactivated" in _reasons(cluster, "api")
     raw.close()
     assert_no_leak(cluster, operator, ["api"], [password])
@@ -143,16 +155,11 @@ def test_delete_keeps_the_vaults_retention_restores_on_recreate_and_not_after_th
     cluster: Cluster, azure: AzureVault, openbao: OpenBao, operator: ManagedProcess
 ) -> None:
     assert azure.server is not None
-    password = unique_value("azure-retention")
-    source, azure_path = f"e2e/{cluster.namespace}/app", f"e2e/{cluster.namespace}/app-copy"
-    name = azure_name_for_path(azure_path)
-    bao_write(openbao, source, {"username": "app", "password": password})
-    spec = _spec(source, azure_path, deletionPolicy="Delete")
-    cluster.create("managedsecrets", "app", spec)
-    wait_for(lambda: phase_is(cluster, "app", "Synced", 1), 60, "first sync")
     raw = azure.raw_client()
-    first = _current(raw, azure_path)
-    assert first is not None
+    synced = _synced(cluster, openbao, raw, "app", deletionPolicy="Delete")
+    azure_path, password, first = synced.azure_path, synced.password, synced.first
+    name = azure_name_for_path(azure_path)
+    spec = _spec(f"e2e/{cluster.namespace}/app", azure_path, deletionPolicy="Delete")
 
     cluster.delete("managedsecrets", "app")
     wait_for(lambda: cluster.gone("managedsecrets", "app"), 60, "ManagedSecret deleted")
