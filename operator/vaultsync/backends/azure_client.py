@@ -7,6 +7,8 @@ the backend error tree here; messages never carry Key Vault's or Entra's respons
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import os
 import re
 import tempfile
@@ -23,6 +25,8 @@ from vaultsync.backends.interface import Credentials
 from vaultsync.backends.registry import BackendContext
 
 T = TypeVar("T")
+# azure-core logs every request and response at INFO: one line per Key Vault call in the operator log.
+logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
 POLL_INTERVAL = 0.25
 POLL_ATTEMPTS = 120
 _DENIED = re.compile(r"does not have secrets (\w+) permission")
@@ -92,11 +96,19 @@ def finish(poller: LROPoller[T]) -> T:
 
 
 def _ca_file(pem: str) -> Path:
-    """The PEM bundle as a file, for the ``requests`` transport of both the vault and the authority."""
-    handle, name = tempfile.mkstemp(prefix="vaultsync-azure-ca-", suffix=".pem")
-    with os.fdopen(handle, "w") as out:
-        out.write(pem)
-    return Path(name)
+    """The PEM bundle as a file, for the ``requests`` transport of both the vault and the authority.
+
+    Named by its content and never removed: a backend that was replaced and closed may still be
+    finishing a call, and the file holds public certificates only.
+    """
+    digest = hashlib.sha256(pem.encode()).hexdigest()[:24]
+    path = Path(tempfile.gettempdir()) / f"vaultsync-ca-{digest}.pem"
+    if not path.exists():
+        handle, partial = tempfile.mkstemp(prefix="vaultsync-ca-", suffix=".partial")
+        with os.fdopen(handle, "w") as out:
+            out.write(pem)
+        os.replace(partial, path)
+    return path
 
 
 def build_client(
@@ -113,11 +125,8 @@ def build_client(
         "connection_timeout": context.http_timeout,
         "read_timeout": context.http_timeout,
     }
-    closers: list[Callable[[], None]] = []
     if credentials.get("caBundle"):
-        ca_file = _ca_file(credentials["caBundle"])
-        transport["connection_verify"] = str(ca_file)
-        closers.append(lambda: ca_file.unlink(missing_ok=True))
+        transport["connection_verify"] = str(_ca_file(credentials["caBundle"]))
     authority: dict[str, Any] = {}
     if spec.get("authorityHost"):
         # An explicit authority is trusted as given: MSAL would otherwise validate a host it does
@@ -154,4 +163,4 @@ def build_client(
         retry_total=0,
         **transport,
     )
-    return client, [credential.close, *closers]
+    return client, [credential.close]
