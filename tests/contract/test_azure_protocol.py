@@ -100,6 +100,16 @@ def test_without_the_ca_bundle_tls_is_refused(vault: AzureVault) -> None:
     backend.close()
 
 
+def test_a_closed_backend_leaves_the_ca_bundle_to_its_replacement(vault: AzureVault) -> None:
+    """The operator replaces a profile's backend while a daemon may still be calling the old one."""
+    replaced, replacement = vault.backend(), vault.backend()
+    replaced.close()
+    for backend in (replacement, replaced):  # the replaced one is still finishing a call
+        with pytest.raises(NotFound):
+            backend.read(_path("after-close"))
+    replacement.close()
+
+
 def test_challenge_resource_verification_refuses_a_foreign_resource(vault: AzureVault) -> None:
     spec = {**vault.profile_spec(), "disableChallengeResourceVerification": False}
     data = vault.credentials()
