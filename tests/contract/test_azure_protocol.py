@@ -204,6 +204,22 @@ def test_recreating_right_after_a_purge_waits_for_the_purge(fresh: AzureVault) -
     backend.close()
 
 
+def test_the_current_version_of_a_disabled_secret_among_versions_of_one_second(fresh: AzureVault) -> None:
+    """Key Vault's ``created`` has whole seconds: the backend must not pick an older version."""
+    assert fresh.server is not None
+    fresh.server.vault.clock = lambda: 1_800_000_000.0
+    backend = fresh.backend()
+    path = _path("same-second")
+    backend.write(path, "generic", {"value": "1"}, owner=OWNER, expected_version=None)
+    backend.set_enabled(path, False, owner=OWNER)
+    for value in "2345":
+        latest = backend.write(path, "generic", {"value": value}, owner=OWNER, expected_version=None)
+    backend.set_enabled(path, True, owner=OWNER)
+    remote = backend.read(path)
+    assert (remote.document, remote.version) == ({"value": "5"}, latest)
+    backend.close()
+
+
 def test_value_limit_is_25600_bytes(vault: AzureVault) -> None:
     backend = vault.backend()
     overhead = len(to_azure_value("generic", {"value": ""})[0].encode())

@@ -20,7 +20,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,6 +107,8 @@ class KeyVaultState:
         self.retention_days = retention_days
         self.transition = transition
         """Seconds a delete, purge or recovery takes to complete."""
+        self.clock: Callable[[], float] = time.time
+        """Wall clock of ``created``/``updated`` (whole seconds, as Key Vault reports them)."""
         self._lock = threading.Lock()
         self._secrets: dict[str, Secret] = {}
         self._deleted: dict[str, Deleted] = {}
@@ -246,7 +248,7 @@ class KeyVaultState:
         content_type, tags = body.get("contentType"), body.get("tags")
         self._check_properties(content_type, tags)
         attributes = body.get("attributes") or {}
-        now = int(time.time())
+        now = int(self.clock())
         with self._lock:
             self._blocked(key, name)
             secret = self._secrets.setdefault(key, Secret(name))
@@ -291,7 +293,7 @@ class KeyVaultState:
                 version.enabled = bool(attributes["enabled"])
             version.nbf = self._time_attribute(attributes, "nbf", version.nbf)
             version.exp = self._time_attribute(attributes, "exp", version.exp)
-            version.updated = int(time.time())
+            version.updated = int(self.clock())
             return self._bundle(secret, version, value=False)
 
     def delete_secret(self, name: str) -> Json:

@@ -120,7 +120,7 @@ class AzureBackend:
         )
         if not versions:
             return None
-        return None, max(versions, key=lambda props: props.created_on or props.updated_on or _EPOCH)
+        return None, max(versions, key=_age)
 
     def _marks(self, name: str, props: SecretProperties) -> dict[str, str]:
         """Tags of the current version, with the ownership of the newest version that was marked.
@@ -137,7 +137,7 @@ class AzureBackend:
         marked = [v for v in versions if (v.tags or {}).get(MANAGED_BY_KEY) == MANAGED_BY_VALUE]
         if not marked:
             return tags
-        newest = max(marked, key=lambda v: v.created_on or v.updated_on or _EPOCH).tags or {}
+        newest = max(marked, key=_age).tags or {}
         return {**tags, **{key: newest[key] for key in (MANAGED_BY_KEY, OWNER_KEY) if key in newest}}
 
     def read(self, path: str) -> RemoteSecret:
@@ -179,7 +179,7 @@ class AzureBackend:
             if expected_version is not None and expected_version != props.version:
                 raise Conflict(f"{name}: expected version {expected_version}, Key Vault has {props.version}")
             enabled = bool(props.enabled)
-        tags = {**ownership_marks(owner), TYPE_KEY: secret_type, REVISION_KEY: uuid.uuid4().hex[:16]}
+        tags = {**ownership_marks(owner), TYPE_KEY: secret_type, REVISION_KEY: _revision()}
         written = self._call(
             "set",
             "set",
@@ -281,7 +281,7 @@ class AzureBackend:
         props = found[1]
         marks = self._marks(name, props)
         check_ownership(name, metadata_from_marks(marks), owner, adopt=False)
-        tags = {**(props.tags or {}), **marks, REVISION_KEY: uuid.uuid4().hex[:16]}
+        tags = {**(props.tags or {}), **marks, REVISION_KEY: _revision()}
         self._call(
             "update",
             "set",
@@ -329,6 +329,16 @@ class AzureBackend:
         self._client.close()
         for closing in self._closers:
             closing()
+
+
+def _revision() -> str:
+    """A per-write nonce that also orders our versions created within one second."""
+    return f"{time.time_ns():016x}{uuid.uuid4().hex[:8]}"
+
+
+def _age(props: SecretProperties) -> tuple[datetime, str]:
+    """Sort key of versions: Key Vault's ``created`` has whole seconds; our revision breaks ties."""
+    return props.created_on or props.updated_on or _EPOCH, (props.tags or {}).get(REVISION_KEY, "")
 
 
 def _path_or_none(name: str) -> str | None:
