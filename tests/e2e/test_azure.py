@@ -76,11 +76,15 @@ def _current(raw: SecretClient, path: str) -> tuple[dict[str, Any], str] | None:
     return json.loads(secret.value or "{}"), str(secret.properties.version)
 
 
-def _reasons(cluster: Cluster, name: str) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
-    for event in cluster.events(name):
-        found.setdefault(event.reason, []).append(event.message or "")
-    return found
+def _messages(cluster: Cluster, name: str, reason: str) -> list[str]:
+    """The messages of the ``reason`` Events of ``name``, once there is one (Events follow the work)."""
+    return list(
+        wait_for(
+            lambda: [e.message or "" for e in cluster.events(name) if e.reason == reason],
+            30,
+            f"a {reason} Event on {name}",
+        )
+    )
 
 
 @dataclass
@@ -123,7 +127,7 @@ def test_sync_to_azure_then_drift_on_the_azure_copy_is_repaired(
     )
     assert repaired[1] != synced.first[1], "the repair is a new Key Vault version"
     assert status_of(cluster, "db")["currentVersion"] == 1, "a drift repair is not a new vaultsync version"
-    assert "DriftCorrected" in _reasons(cluster, "db")
+    assert _messages(cluster, "db", "DriftCorrected")
     raw.close()
     assert_no_leak(cluster, operator, ["db"], [password])
 
@@ -141,12 +145,12 @@ def test_deactivate_disables_the_azure_copy_and_reactivate_enables_it(
     assert _current(raw, azure_path) is None, "Key Vault refuses to read the disabled copy"
     versions = list(raw.list_properties_of_secret_versions(azure_name_for_path(azure_path)))
     assert [v.enabled for v in versions] == [False], "disabled in place, no new version"
-    assert "TargetDisabled" in _reasons(cluster, "api")
+    assert _messages(cluster, "api", "TargetDisabled")
 
     cluster.patch("managedsecrets", "api", {"spec": {"state": "Active"}})
     wait_for(lambda: phase_is(cluster, "api", "Synced"), 60, "Synced again")
     assert _current(raw, azure_path) == synced.first, "re-enabled: the same version and content"
-    assert "Reactivated" in _reasons(cluster, "api")
+    assert _messages(cluster, "api", "Reactivated")
     raw.close()
     assert_no_leak(cluster, operator, ["api"], [password])
 
@@ -168,11 +172,11 @@ def test_delete_keeps_the_vaults_retention_restores_on_recreate_and_not_after_th
     assert deleted.deleted_date is not None
     window = deleted.scheduled_purge_date - deleted.deleted_date
     assert window.days == azure.server.vault.retention_days, "the vault's own retention, not the operator's"
-    assert "soft-deleted 1 vault copies" in " ".join(_reasons(cluster, "app").get("Deleted", []))
+    assert "soft-deleted 1 vault copies" in " ".join(_messages(cluster, "app", "Deleted"))
 
     cluster.create("managedsecrets", "app", spec)
     wait_for(lambda: phase_is(cluster, "app", "Synced", 1), 60, "recreated and synced")
-    restored = _reasons(cluster, "app").get("Restored", [])
+    restored = _messages(cluster, "app", "Restored")
     assert any(azure_path in message for message in restored), restored
     assert _current(raw, azure_path) == first, "recovered, not rewritten"
 
