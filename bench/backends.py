@@ -5,10 +5,11 @@ For each backend: writes/s and reads/s of small documents through a pool of work
 ``list_changes`` costs to find 10 changed secrets among 1,000. Run:
 
     .venv/bin/python -m bench.backends [--secrets 1000] [--changed 10] [--ops 300] [--threads 8]
-                                       [--only openbao,moto,kube,lowkey,env]
+                                       [--only openbao,moto,kube,azure,env]
 
-Servers start on loopback and stop at the end. Lowkey Vault is skipped, with the reason,
-where its jar cannot be obtained.
+Servers start on loopback and stop at the end. Azure runs on Lowkey Vault where its jar can be
+obtained, else on the Key Vault protocol server of the test suite (tests/keyvault_server): its
+call counts are Key Vault's, its throughput is that of a Python test server.
 """
 
 from __future__ import annotations
@@ -16,30 +17,24 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from azure.core.credentials import AccessToken
-from azure.keyvault.secrets import SecretClient
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from vaultsync.backends.azure import AzureBackend
+from keyvault_server.target import start_azure_vault
 from vaultsync.backends.env import EnvBackend
 from vaultsync.backends.interface import Backend, Credentials
 from vaultsync.backends.registry import BackendContext, create_backend
 from vaultsync.devstack import Stack
 
 OWNER = "bench/backends"
-
-
-class _AnyToken:
-    """Lowkey Vault checks that a bearer token is present, not what it says."""
-
-    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
-        return AccessToken("lowkey-accepts-any-token", int(time.time()) + 3600)
 
 
 @dataclass
@@ -130,21 +125,12 @@ def targets(stack: Stack, only: set[str], secrets: int) -> Iterator[list[Target]
         )
         found.append(Target("kubernetes (kube-apiserver)", backend, lambda i: f"s{i:04d}"))
         closers.append(api_client.close)
-    if "lowkey" in only:
-        try:
-            client = SecretClient(
-                stack.lowkey.vault_url,
-                _AnyToken(),
-                verify_challenge_resource=False,
-                connection_verify=False,
-                retry_total=0,
-            )
-        except Exception as e:
-            print(f"azure (Lowkey Vault): skipped: {type(e).__name__}: {e}")
-        else:
-            found.append(
-                Target("azure (Lowkey Vault)", AzureBackend(client), lambda i: f"bench-{run}/s{i:04d}")
-            )
+    if "azure" in only:
+        vault = start_azure_vault(stack)  # Lowkey Vault when obtainable, else the protocol server
+        print(f"azure: {vault.name} ({vault.reason})")
+        found.append(Target(f"azure ({vault.name})", vault.backend(), lambda i: f"bench-{run}/s{i:04d}"))
+        if vault.server is not None:
+            closers.append(vault.server.stop)
     if "env" in only:
         environ = {f"SECRET_S{i:04d}": base64.b64encode(f"v{i}".encode()).decode() for i in range(secrets)}
         found.append(Target("env", EnvBackend(environ), lambda i: f"S{i:04d}", environ))
@@ -163,7 +149,7 @@ def main() -> None:
     parser.add_argument("--changed", type=int, default=10)
     parser.add_argument("--ops", type=int, default=300, help="reads per backend")
     parser.add_argument("--threads", type=int, default=8)
-    parser.add_argument("--only", default="openbao,moto,kube,lowkey,env")
+    parser.add_argument("--only", default="openbao,moto,kube,azure,env")
     args = parser.parse_args()
     stack = Stack()
     results: list[Result] = []

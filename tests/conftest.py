@@ -12,12 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from keyvault_server.target import AzureVault, protocol_vault, start_azure_vault
 from vaultsync.devstack import Stack, default_cache_dir
 from vaultsync.devstack.kube import KubeControlPlane
 from vaultsync.devstack.lowkey_server import LowkeyVault
 from vaultsync.devstack.vaults import Moto, OpenBao
 
 _STACK: Stack | None = None
+_AZURE: AzureVault | None = None
 
 
 @pytest.fixture(scope="session")
@@ -49,6 +51,37 @@ def moto(stack: Stack) -> Moto:
 @pytest.fixture(scope="session")
 def lowkey(stack: Stack) -> LowkeyVault:
     return stack.lowkey
+
+
+@pytest.fixture(scope="session")
+def azure_vault(stack: Stack) -> Iterator[AzureVault]:
+    """Lowkey Vault when its jar can be obtained, else the Key Vault protocol server of tests/."""
+    global _AZURE  # noqa: PLW0603 - the summary hook below reports which server ran
+    _AZURE = start_azure_vault(stack)
+    yield _AZURE
+    if _AZURE.server is not None:
+        _AZURE.server.stop()
+
+
+@pytest.fixture(scope="session")
+def protocol_azure_vault(azure_vault: AzureVault, stack: Stack) -> Iterator[AzureVault]:
+    """The Key Vault protocol server even when Lowkey Vault runs (access policies, faults, tokens)."""
+    if azure_vault.server is not None:
+        yield azure_vault
+        return
+    vault = protocol_vault(stack.state / "keyvault-test-server", "protocol-only cases")
+    yield vault
+    assert vault.server is not None
+    vault.server.stop()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _AZURE is not None:
+        line = f"Azure Key Vault tests ran on {_AZURE.name} ({_AZURE.reason})"
+        if _AZURE.server is not None:
+            served = ", ".join(f"{op} {n}" for op, n in sorted(_AZURE.server.operations.items()))
+            line += f"; operations served: {served}"
+        terminalreporter.write_line(line)
 
 
 @pytest.hookimpl(hookwrapper=True)

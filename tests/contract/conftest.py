@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -19,11 +18,9 @@ from typing import Any
 import boto3
 import hvac
 import pytest
-from azure.core.credentials import AccessToken
-from azure.keyvault.secrets import SecretClient
 from kubernetes import client as k8s
 
-from vaultsync.backends.azure import AzureBackend
+from keyvault_server.target import AzureVault
 from vaultsync.backends.interface import Backend, Credentials, Document
 from vaultsync.backends.registry import BackendContext, create_backend
 from vaultsync.secrets.formats import azure_name_for_path
@@ -121,35 +118,16 @@ def _kubernetes(request: pytest.FixtureRequest) -> Iterator[Target]:
     admin.close()
 
 
-class StaticToken:
-    """Lowkey Vault checks that a bearer token is present, not what it says."""
-
-    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
-        return AccessToken("lowkey-accepts-any-token", int(time.time()) + 3600)
-
-
-def lowkey_client(vault_url: str) -> SecretClient:
-    return SecretClient(
-        vault_url,
-        StaticToken(),
-        verify_challenge_resource=False,
-        connection_verify=False,
-        retry_total=0,
-        connection_timeout=HTTP_TIMEOUT,
-        read_timeout=HTTP_TIMEOUT,
-    )
-
-
 def _azure(request: pytest.FixtureRequest) -> Iterator[Target]:
-    lowkey = request.getfixturevalue("lowkey")
+    vault: AzureVault = request.getfixturevalue("azure_vault")
     prefix = f"contract-{uuid.uuid4().hex[:10]}"
-    backend = AzureBackend(lowkey_client(lowkey.vault_url))
-    raw = lowkey_client(lowkey.vault_url)
+    backend = vault.backend()
+    raw = vault.raw_client()
 
     def plant(path: str, document: Document) -> None:
         raw.set_secret(azure_name_for_path(path), json.dumps(document), content_type="application/json")
 
-    yield Target("lowkey", backend, lowkey.stopped, plant, lambda name: f"{prefix}/{name}")
+    yield Target(vault.name, backend, vault.stopped, plant, lambda name: f"{prefix}/{name}")
     backend.close()
     raw.close()
 
@@ -159,13 +137,13 @@ TARGETS: dict[str, Callable[[pytest.FixtureRequest], Iterator[Target]]] = {
     "openbao-kv1": lambda request: _hashicorp(request, 1),
     "moto": _aws,
     "kube": _kubernetes,
-    "lowkey": _azure,
+    "azure": _azure,
 }
 
 
 @pytest.fixture(
     params=[
-        pytest.param(name, marks=[pytest.mark.azure] if name == "lowkey" else []) for name in sorted(TARGETS)
+        pytest.param(name, marks=[pytest.mark.azure] if name == "azure" else []) for name in sorted(TARGETS)
     ]
 )
 def target(request: pytest.FixtureRequest) -> Iterator[Target]:

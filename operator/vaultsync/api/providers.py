@@ -233,6 +233,12 @@ class AzureProvider(Model):
         Needed for emulators such as Lowkey Vault; leave false for real key vaults.""",
         default=False,
     )
+    ca_bundle: SecretKeyRef | None = prop(
+        """A Secret key holding PEM CA certificates to trust for the TLS certificates of the vault and
+        the authority host (private endpoints behind TLS inspection, Azure Stack Hub, emulators).
+        Empty means the system's trust store.""",
+        default=None,
+    )
 
 
 @model()

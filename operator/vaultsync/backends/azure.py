@@ -1,11 +1,14 @@
 """Azure Key Vault backend: secrets named by a reversible mapping of the path.
 
 The document is stored as JSON with the content type ``application/vnd.vaultsync+json; type=…``
-(``vaultsync.secrets.formats``). Ownership, and a per-write revision nonce, are tags of the
-current version. Key Vault has no conditional write, so compare-and-set reads the current
+(``vaultsync.secrets.formats``); Key Vault compares names without case, so paths differing only
+in case are one secret. Ownership, and a per-write revision nonce, are tags of the current
+version; a version written outside vaultsync has none and inherits the ownership of the newest
+marked version. Key Vault has no conditional write, so compare-and-set reads the current
 version first and is **not atomic** (``capabilities.atomic_compare_and_set`` is False). Deletes
 are soft when the vault has soft-delete on (retention is a vault setting, reported back as
-``restorable_until``); ``recovery_days=0`` also purges. The enabled flag of the current version
+``restorable_until``) and complete asynchronously: delete and restore wait for them; ``recovery_days=0``
+also purges. The enabled flag of the current version
 is the deactivation switch. Changes are noticed by listing secret properties (25 per page):
 the token is the current version's ``updated`` time plus its revision tag.
 """
@@ -21,16 +24,19 @@ from typing import Any, TypeVar
 from azure.core import exceptions as azure_errors
 from azure.keyvault.secrets import SecretClient, SecretProperties
 
+from vaultsync.backends.azure_client import POLL_ATTEMPTS, POLL_INTERVAL, build_client, finish
+from vaultsync.backends.azure_client import translate as _translate
 from vaultsync.backends.errors import (
-    BackendError,
     Conflict,
     InvalidConfig,
     NotFound,
     PermissionDenied,
-    Throttled,
     Unavailable,
 )
 from vaultsync.backends.interface import (
+    MANAGED_BY_KEY,
+    MANAGED_BY_VALUE,
+    OWNER_KEY,
     TYPE_KEY,
     CallCounter,
     Capabilities,
@@ -61,39 +67,6 @@ T = TypeVar("T")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 REVISION_KEY = "vaultsync.io/revision"
 PROBE_NAME = "vaultsync-permission-probe"
-POLL_INTERVAL = 0.25
-POLL_ATTEMPTS = 120
-
-
-def _translate(error: Exception, permission: str, what: str) -> BackendError:
-    if isinstance(error, azure_errors.ResourceNotFoundError):
-        return NotFound(f"{what}: not found")
-    if isinstance(error, azure_errors.ClientAuthenticationError):
-        return PermissionDenied(f"{what}: not authorised", missing=[f"secrets/{permission}"])
-    if isinstance(error, azure_errors.ResourceExistsError):
-        return Conflict(f"{what}: conflicts with the vault's state (deleted but recoverable?)")
-    if isinstance(error, (azure_errors.ServiceRequestError, azure_errors.ServiceResponseError)):
-        return Unavailable(f"{what}: Key Vault unreachable ({type(error).__name__})")
-    if isinstance(error, azure_errors.HttpResponseError):
-        status = error.status_code or 0
-        code = getattr(error.error, "code", None) or ""
-        if status == 403 and code == "Forbidden" and "disabled" in str(error.message).lower():
-            return NotFound(f"{what}: the secret is disabled")
-        if status in (401, 403):
-            return PermissionDenied(f"{what}: forbidden", missing=[f"secrets/{permission}"])
-        if status == 429:
-            headers: Mapping[str, str] = getattr(error.response, "headers", None) or {}
-            retry_after = headers.get("Retry-After")
-            return Throttled(
-                f"{what}: throttled",
-                retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
-            )
-        if status == 409:
-            return Conflict(f"{what}: conflicts with the vault's state")
-        if status in (400, 422):
-            return InvalidConfig(f"{what}: rejected by Key Vault (HTTP {status} {code})")
-        return Unavailable(f"{what}: Key Vault failed (HTTP {status})")
-    return Unavailable(f"{what}: {type(error).__name__}")
 
 
 class AzureBackend:
@@ -101,9 +74,17 @@ class AzureBackend:
 
     capabilities = Capabilities(soft_delete=True, atomic_compare_and_set=False, can_disable=True)
 
-    def __init__(self, client: SecretClient, *, retry: RetryPolicy | None = None) -> None:
+    def __init__(
+        self,
+        client: SecretClient,
+        *,
+        retry: RetryPolicy | None = None,
+        closers: Collection[Callable[[], None]] = (),
+    ) -> None:
         self._client = client
         self._retry = retry or RetryPolicy()
+        self._closers = list(closers)
+        """Run by ``close``: the credential's own HTTP session, the CA bundle file."""
         self.calls = CallCounter()
 
     def _call(
@@ -114,7 +95,7 @@ class AzureBackend:
                 self.calls.add(operation)
             try:
                 return call()
-            except azure_errors.AzureError as e:
+            except (azure_errors.AzureError, ValueError) as e:
                 raise _translate(e, permission, what) from e
 
         return call_with_retry(once, self._retry)
@@ -139,7 +120,25 @@ class AzureBackend:
         )
         if not versions:
             return None
-        return None, max(versions, key=lambda props: props.created_on or props.updated_on or _EPOCH)
+        return None, max(versions, key=_age)
+
+    def _marks(self, name: str, props: SecretProperties) -> dict[str, str]:
+        """Tags of the current version, with the ownership of the newest version that was marked.
+
+        Tags belong to versions, and a version written outside vaultsync (the portal, ``az``)
+        carries none: such an edit is drift on our secret, not a secret of nobody's.
+        """
+        tags = dict(props.tags or {})
+        if tags.get(MANAGED_BY_KEY):
+            return tags
+        versions = self._call(
+            "list-versions", "list", name, lambda: list(self._client.list_properties_of_secret_versions(name))
+        )
+        marked = [v for v in versions if (v.tags or {}).get(MANAGED_BY_KEY) == MANAGED_BY_VALUE]
+        if not marked:
+            return tags
+        newest = max(marked, key=_age).tags or {}
+        return {**tags, **{key: newest[key] for key in (MANAGED_BY_KEY, OWNER_KEY) if key in newest}}
 
     def read(self, path: str) -> RemoteSecret:
         name = self._name(path)
@@ -151,7 +150,7 @@ class AzureBackend:
             recorded_type, document = from_azure_value(value, props.content_type)
         except SecretModelError as e:
             raise InvalidConfig(f"{name}: content is not a vaultsync JSON document") from e
-        marks = dict(props.tags or {})
+        marks = self._marks(name, props)
         if recorded_type and TYPE_KEY not in marks:
             marks[TYPE_KEY] = recorded_type
         metadata = metadata_from_marks(marks, updated_at=props.updated_on, enabled=bool(props.enabled))
@@ -176,11 +175,11 @@ class AzureBackend:
                 raise Conflict(f"{name}: expected version {expected_version} but the secret does not exist")
         else:
             props = found[1]
-            check_ownership(name, metadata_from_marks(props.tags), owner, adopt=adopt)
+            check_ownership(name, metadata_from_marks(self._marks(name, props)), owner, adopt=adopt)
             if expected_version is not None and expected_version != props.version:
                 raise Conflict(f"{name}: expected version {expected_version}, Key Vault has {props.version}")
             enabled = bool(props.enabled)
-        tags = {**ownership_marks(owner), TYPE_KEY: secret_type, REVISION_KEY: uuid.uuid4().hex[:16]}
+        tags = {**ownership_marks(owner), TYPE_KEY: secret_type, REVISION_KEY: _revision()}
         written = self._call(
             "set",
             "set",
@@ -198,14 +197,13 @@ class AzureBackend:
         found = self._properties(name)
         if found is None:
             raise NotFound(f"{name}: not found")
-        check_ownership(name, metadata_from_marks(found[1].tags), owner, adopt=adopt)
-        poller = self._call(
+        check_ownership(name, metadata_from_marks(self._marks(name, found[1])), owner, adopt=adopt)
+        deleted = self._call(
             "delete",
             "delete",
             name,
-            lambda: self._client.begin_delete_secret(name, _polling_interval=POLL_INTERVAL),
+            lambda: finish(self._client.begin_delete_secret(name, _polling_interval=POLL_INTERVAL)),
         )
-        deleted = poller.result()
         if deleted.recovery_id is None:
             return DeleteResult(restorable=False)
         if recovery_days == 0:
@@ -228,22 +226,27 @@ class AzureBackend:
         deleted = self._call("get-deleted", "get", name, lambda: self._client.get_deleted_secret(name))
         if owner is not None:
             check_ownership(name, metadata_from_marks(deleted.properties.tags), owner, adopt=False)
-        poller = self._call(
+        self._call(
             "recover",
             "recover",
             name,
-            lambda: self._client.begin_recover_deleted_secret(name, _polling_interval=POLL_INTERVAL),
+            lambda: finish(self._client.begin_recover_deleted_secret(name, _polling_interval=POLL_INTERVAL)),
         )
-        poller.result()
 
     def list_changes(self, since: ChangeMarker | None, paths: Collection[str] | None = None) -> ChangeSet:
-        wanted = {self._name(path): path for path in paths} if paths is not None else None
+        # Key Vault names are case-insensitive: a listed "Team--DB" is the secret of path team/db.
+        wanted: dict[str, list[str]] | None = None
+        if paths is not None:
+            wanted = {}
+            for path in paths:
+                wanted.setdefault(self._name(path).lower(), []).append(path)
         tokens: dict[str, str] = {}
         for props in self._list_all():
             name = props.name or ""
-            path = wanted.get(name) if wanted is not None else _path_or_none(name)
-            if path is not None:
-                revision = (props.tags or {}).get(REVISION_KEY, "")
+            listed = _path_or_none(name)
+            found = wanted.get(name.lower(), []) if wanted is not None else [listed] if listed else []
+            revision = (props.tags or {}).get(REVISION_KEY, "")
+            for path in found:
                 tokens[path] = f"{props.updated_on.isoformat() if props.updated_on else ''}|{revision}"
         return changes_between(since, tokens, paths)
 
@@ -276,8 +279,9 @@ class AzureBackend:
         if found is None:
             raise NotFound(f"{name}: not found")
         props = found[1]
-        check_ownership(name, metadata_from_marks(props.tags), owner, adopt=False)
-        tags = {**(props.tags or {}), REVISION_KEY: uuid.uuid4().hex[:16]}
+        marks = self._marks(name, props)
+        check_ownership(name, metadata_from_marks(marks), owner, adopt=False)
+        tags = {**(props.tags or {}), **marks, REVISION_KEY: _revision()}
         self._call(
             "update",
             "set",
@@ -286,6 +290,12 @@ class AzureBackend:
         )
 
     def verify_permissions(self, path_prefix: str = "") -> PermissionReport:
+        """Probes each secret permission with a real call on an absent probe name.
+
+        Authorised calls fail with 404 there; a 403 names the missing permission. When the probe
+        name exists (someone created it), only get and list are probed: the other probes would
+        change it.
+        """
         probe = azure_name_for_path(f"{path_prefix.strip('/')}/{PROBE_NAME}".strip("/"))
         probes: dict[str, Callable[[], Any]] = {
             "get": lambda: self._client.get_secret(probe),
@@ -296,17 +306,39 @@ class AzureBackend:
             "purge": lambda: self._client.purge_deleted_secret(probe),
         }
         missing: list[str] = []
+        checked: list[str] = []
+        probe_exists = False
         for permission, call in probes.items():
+            if probe_exists and permission not in ("get", "list"):
+                continue
+            checked.append(f"secrets/{permission}")
             try:
                 self._call(f"probe-{permission}", permission, "permission probe", call)
+                probe_exists = probe_exists or permission == "get"
             except PermissionDenied as denied:
+                if not denied.missing:
+                    raise  # the credential itself was refused: nothing was verified
                 missing.extend(denied.missing)
-            except (NotFound, Conflict, InvalidConfig):
-                pass  # authorised, then failed on the absent probe secret
-        return PermissionReport(checked=[f"secrets/{p}" for p in probes], missing=missing)
+            except NotFound as absent:
+                probe_exists = probe_exists or "disabled" in absent.message
+            except (Conflict, InvalidConfig):
+                pass  # authorised, then refused for the probe name's state
+        return PermissionReport(checked=checked, missing=missing)
 
     def close(self) -> None:
         self._client.close()
+        for closing in self._closers:
+            closing()
+
+
+def _revision() -> str:
+    """A per-write nonce that also orders our versions created within one second."""
+    return f"{time.time_ns():016x}{uuid.uuid4().hex[:8]}"
+
+
+def _age(props: SecretProperties) -> tuple[datetime, str]:
+    """Sort key of versions: Key Vault's ``created`` has whole seconds; our revision breaks ties."""
+    return props.created_on or props.updated_on or _EPOCH, (props.tags or {}).get(REVISION_KEY, "")
 
 
 def _path_or_none(name: str) -> str | None:
@@ -317,40 +349,6 @@ def _path_or_none(name: str) -> str | None:
 
 
 def from_spec(spec: Mapping[str, Any], credentials: Credentials, context: BackendContext) -> AzureBackend:
-    """Build the backend from ``spec.provider.azure``; credential ``clientSecret`` for that auth."""
-    from azure.identity import ClientSecretCredential, WorkloadIdentityCredential  # noqa: PLC0415
-
-    vault_url = spec.get("vaultUrl")
-    auth = spec.get("auth") or {}
-    if not vault_url:
-        raise InvalidConfig("azure.vaultUrl: required")
-    authority = {"authority": spec["authorityHost"]} if spec.get("authorityHost") else {}
-    credential: Any
-    if list(auth) == ["clientSecret"]:
-        options = auth["clientSecret"] or {}
-        if not options.get("tenantId") or not options.get("clientId") or "clientSecret" not in credentials:
-            raise InvalidConfig(
-                "azure.auth.clientSecret: needs tenantId, clientId and a clientSecret reference"
-            )
-        credential = ClientSecretCredential(
-            options["tenantId"], options["clientId"], credentials["clientSecret"], **authority
-        )
-    elif list(auth) == ["workloadIdentity"]:
-        options = auth["workloadIdentity"] or {}
-        if not options.get("tenantId") or not options.get("clientId"):
-            raise InvalidConfig("azure.auth.workloadIdentity: needs tenantId and clientId")
-        token_file = {"token_file_path": options["tokenPath"]} if options.get("tokenPath") else {}
-        credential = WorkloadIdentityCredential(
-            tenant_id=options["tenantId"], client_id=options["clientId"], **token_file, **authority
-        )
-    else:
-        raise InvalidConfig("azure.auth: set exactly one of clientSecret, workloadIdentity")
-    client = SecretClient(
-        vault_url,
-        credential,
-        verify_challenge_resource=not spec.get("disableChallengeResourceVerification", False),
-        retry_total=0,
-        connection_timeout=context.http_timeout,
-        read_timeout=context.http_timeout,
-    )
-    return AzureBackend(client, retry=context.retry)
+    """Build the backend from ``spec.provider.azure``; credentials ``clientSecret`` and ``caBundle``."""
+    client, closers = build_client(spec, credentials, context)
+    return AzureBackend(client, retry=context.retry, closers=closers)

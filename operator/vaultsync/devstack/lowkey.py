@@ -4,7 +4,7 @@ The jar is published on Maven Central as ``com.github.nagyesta.lowkey-vault:lowk
 (no classifier). The Maven Central this project's machines reach does not serve that
 artifact (every version answers 404, while ``lowkey-vault-client`` of the same group is
 served), so on those machines ``fetch_lowkey_jar`` fails with ``LowkeyUnavailable`` and the
-Azure cases are not part of the default test command; see docs/azure.md.
+Azure cases run on the test suite's Key Vault protocol server instead; see docs/azure.md.
 
 Clients connect with ``SecretClient(vault_url, credential, verify_challenge_resource=False,
 connection_verify=False)``; Lowkey checks that a bearer token is present, not its value.

@@ -37,6 +37,7 @@ def credential_refs(provider_key: str, spec: Mapping[str, Any]) -> dict[str, tup
             refs["secretAccessKey"] = (keys["name"], keys.get("secretAccessKeyKey", "secretAccessKey"))
     elif provider_key == "azure":
         ref("clientSecret", (auth.get("clientSecret") or {}).get("secretRef"))
+        ref("caBundle", spec.get("caBundle"))
     return refs
 
 
