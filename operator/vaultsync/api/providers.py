@@ -240,7 +240,9 @@ class KubernetesProvider(Model):
     """Kubernetes Secrets of one namespace of this cluster, used as a vault."""
 
     namespace: str | None = prop(
-        "Namespace whose Secrets hold the content. Empty means the VaultProfile's own namespace.",
+        """Namespace whose Secrets hold the content. Empty means the VaultProfile's own namespace,
+        the only one a namespaced profile may name; an organisation profile (operator namespace)
+        may name another. kube-system and the operator namespace are never allowed.""",
         default=None,
         schema=DNS_LABEL,
     )
@@ -248,7 +250,8 @@ class KubernetesProvider(Model):
 
 @model()
 class EnvProvider(Model):
-    """Read-only: base64-encoded variables of the operator's own environment."""
+    """Read-only: base64-encoded variables of the operator's own environment. Allowed only for
+    organisation profiles in the operator namespace."""
 
     prefix: str = prop(
         "Prefix of the variables: a secret at path NAME is read from <prefix>NAME.",

@@ -12,9 +12,10 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from vaultsync.backends.errors import BackendError, NotFound
+from vaultsync.backends.errors import BackendError, NotFound, PermissionDenied
 from vaultsync.backends.interface import RemoteSecret
 from vaultsync.handlers import activation, k8s_targets, rollout, templating
+from vaultsync.handlers.access_guard import AccessRefused
 from vaultsync.handlers.approvals import ApprovalGate, GateInput
 from vaultsync.handlers.consumer_index import ConsumerIndex, consumers_field
 from vaultsync.handlers.exclusive import serialized_per_resource
@@ -35,6 +36,7 @@ from vaultsync.handlers.sync_run import (
     timestamp,
 )
 from vaultsync.handlers.sync_status import final_status, judge_compliance, non_compliant, version_fields
+from vaultsync.reconcile.boundary import kubernetes_namespace, secret_problems
 from vaultsync.reconcile.expiry import apply_expiry
 from vaultsync.reconcile.plan import ObservedTarget, SyncInput, SyncPlan, WriteReason, plan_sync
 from vaultsync.reconcile.retention import CopyDeletion
@@ -45,6 +47,15 @@ from vaultsync.secrets import formats
 from vaultsync.secrets.content import SecretContent, parse_content
 from vaultsync.secrets.errors import SecretModelError
 from vaultsync.secrets.fingerprint import fingerprint_of
+
+
+def pushed_message(version: Any, plan: SyncPlan, outcomes: Mapping[str, TargetOutcome]) -> str:
+    """The ``Synced`` event text: only the targets really written count as pushed."""
+    states = [outcomes[w.key.id].state for w in plan.writes]
+    written = sum(1 for state in states if state is TargetState.SYNCED)
+    failed = len(states) - written
+    text = f"version {version} pushed to {written} target{'s' if written != 1 else ''}"
+    return text + (f"; {failed} failed" if failed else "")
 
 
 class SyncEngine:
@@ -61,6 +72,13 @@ class SyncEngine:
     @serialized_per_resource(body_at=1, when_retired=lambda body: SyncResult(dict(body.get("status") or {})))
     def sync(self, body: Mapping[str, Any]) -> SyncResult:
         run = SyncRun(body)
+        problems = secret_problems(body, self.settings.boundary)
+        if problems:
+            # Nothing is read or written: the spec reaches past its namespace.
+            refused = run.abort(
+                Reason.NAMESPACE_BOUNDARY, "; ".join(problems), EventReason.SOURCE_FAILED, retry=False
+            )
+            return refused.result
         return self._with_lifecycle(run, self._sync(run))
 
     def _sync(self, run: SyncRun) -> SyncResult:
@@ -147,11 +165,7 @@ class SyncEngine:
         events.extend(Event(*e) for e in gate.events)
         if plan.new_version:
             events.append(
-                Event(
-                    "Normal",
-                    EventReason.SYNCED,
-                    f"version {fields['currentVersion']} pushed to {len(ordered)} targets",
-                )
+                Event("Normal", EventReason.SYNCED, pushed_message(fields["currentVersion"], plan, outcomes))
             )
         fields["consumers"] = self._consumers(run)
         result = SyncResult(final_status(run, ordered, fields, gated), events).notify(notices)
@@ -202,6 +216,10 @@ class SyncEngine:
     def _read_source(
         self, run: SyncRun, source: ResolvedProfile, key: TargetKey
     ) -> tuple[RemoteSecret, SecretContent]:
+        try:
+            self.profiles.require_source_read(run.body, source, key.path)
+        except AccessRefused as e:
+            raise run.abort(Reason.ACCESS_DENIED, str(e), EventReason.SOURCE_FAILED) from e
         try:
             remote = source.backend.read(key.path)
         except NotFound as e:
@@ -267,8 +285,7 @@ class SyncEngine:
             return templating.render_targets(
                 self.kube,
                 self.profiles,
-                namespace=run.namespace,
-                spec=run.spec,
+                body=run.body,
                 content=content,
                 hmac_key=self.hmac_key,
             )
@@ -314,7 +331,11 @@ class SyncEngine:
         for write in plan.writes:
             try:
                 if write.key.kind is TargetKind.VAULT and write.key.profile in by_key:
-                    version = by_key[write.key.profile].backend.write(
+                    profile = by_key[write.key.profile]
+                    reached = kubernetes_namespace(profile.body)
+                    if adopt and reached is not None and write.expected_version is not None:
+                        self._require_adopt(run, reached, write.key.path.strip("/"))
+                    version = profile.backend.write(
                         write.key.path,
                         run.secret_type,
                         document,
@@ -352,6 +373,8 @@ class SyncEngine:
             )
         except NotFound:
             expected = None
+        if expected is not None and adopt and not run.owns(expected.managed, expected.owner):
+            self._require_adopt(run, namespace, key.path)
         return k8s_targets.write_target(
             self.kube,
             namespace,
@@ -364,6 +387,15 @@ class SyncEngine:
             spec=target_spec,
             rendered=(rendered.data, rendered.fingerprint) if rendered else None,
         )
+
+    def _require_adopt(self, run: SyncRun, namespace: str, name: str) -> None:
+        """Taking over a Secret vaultsync does not own needs its author's right to update it."""
+        try:
+            self.profiles.guard.require(
+                "ManagedSecret", run.body, verb="update", namespace=namespace, name=name, why="adopt"
+            )
+        except AccessRefused as e:
+            raise PermissionDenied(str(e), missing=[f"update secrets/{name} in {namespace}"]) from e
 
     def delete_targets(self, body: Mapping[str, Any]) -> list[CopyDeletion]:
         """Soft-deletes what this ManagedSecret owns in every target, with the retention window."""

@@ -85,10 +85,10 @@ class BackendCallsCollector(Collector):
         yield family
 
 
-def serve(port: int, snapshot: Any) -> None:
-    """Starts the metrics endpoint (no-op for port 0)."""
+def serve(port: int, snapshot: Any, address: str = "0.0.0.0") -> None:  # noqa: S104 - see settings
+    """Starts the metrics endpoint on ``address`` (no-op for port 0)."""
     if port <= 0:
         return
     REGISTRY.register(BackendCallsCollector(snapshot))
-    start_http_server(port)
+    start_http_server(port, addr=address)
     time.sleep(0)
