@@ -79,7 +79,10 @@ class SyncEngine:
                 Reason.NAMESPACE_BOUNDARY, "; ".join(problems), EventReason.SOURCE_FAILED, retry=False
             )
             return refused.result
-        return self._with_lifecycle(run, self._sync(run))
+        try:
+            return self._with_lifecycle(run, self._sync(run))
+        finally:
+            self.profiles.ledger.settle(run.owner)
 
     def _sync(self, run: SyncRun) -> SyncResult:
         body = run.body
@@ -193,7 +196,9 @@ class SyncEngine:
 
     def _generate(self, run: SyncRun, source: ResolvedProfile, key: TargetKey) -> None:
         try:
-            generated = prepare_source(source.backend, key.path, run.body)
+            generated = prepare_source(
+                source.backend, key.path, run.body, remember=lambda v: self.profiles.ledger.add(run.owner, v)
+            )
         except GenerationFailed as e:
             raise run.abort(Reason.SOURCE_UNAVAILABLE, str(e), EventReason.SOURCE_FAILED) from e
         if generated is not None:
@@ -230,7 +235,9 @@ class SyncEngine:
             message = f"reading source {key.describe()} failed: {e}"
             raise run.abort(Reason.SOURCE_UNAVAILABLE, message, EventReason.SOURCE_FAILED) from e
         try:
-            return remote, parse_content(run.secret_type, remote.document)
+            content = parse_content(run.secret_type, remote.document)
+            self.profiles.ledger.add_content(run.owner, content)
+            return remote, content
         except SecretModelError as e:
             message = f"source content is not a valid {run.secret_type}: {e}"
             # Retrying cannot help; the next change of the source will.
@@ -249,7 +256,7 @@ class SyncEngine:
                 if restored:
                     message = f"{key.describe()} was soft-deleted within its window; restored"
                     run.notes.append(Event("Normal", RESTORED, message))
-                fingerprint = self._fingerprint_or_none(run.secret_type, remote.document)
+                fingerprint = self._fingerprint_or_none(run, remote.document)
                 if not run.owns(remote.metadata.managed, remote.metadata.owner):
                     fingerprint = None  # equal content is no claim: the write refuses or adopts
                 observed[key.id] = ObservedTarget(key, True, fingerprint, remote.version)
@@ -266,7 +273,7 @@ class SyncEngine:
                     fingerprint = self._rendered_fingerprint(run, key, snapshot)
                 else:
                     fingerprint = self._fingerprint_or_none(
-                        run.secret_type, k8s_targets.document_of(run.secret_type, snapshot)
+                        run, k8s_targets.document_of(run.secret_type, snapshot)
                     )
                 if not run.owns(snapshot.managed, snapshot.owner):
                     fingerprint = None  # equal content is no claim: the write refuses or adopts
@@ -297,6 +304,7 @@ class SyncEngine:
         self, run: SyncRun, key: TargetKey, snapshot: k8s_targets.SecretSnapshot
     ) -> str | None:
         """A templated Secret holding the render counts as holding the source's content."""
+        self.profiles.ledger.add(run.owner, snapshot.data.values())
         in_sync, state = templating.observe_rendered(snapshot, run.rendered[key.id], self.hmac_key)
         if state is RenderedState.CHANGED:
             run.rerendered.add(key.id)
@@ -305,11 +313,14 @@ class SyncEngine:
     def _consumers(self, run: SyncRun) -> list[dict[str, str]] | None:
         return consumers_field(self.consumers, run.owner, run.namespace, run.spec)
 
-    def _fingerprint_or_none(self, secret_type: str, document: Mapping[str, Any]) -> str | None:
+    def _fingerprint_or_none(self, run: SyncRun, document: Mapping[str, Any]) -> str | None:
+        """The fingerprint of what a target holds (its values are masked in logs from now on)."""
         try:
-            return fingerprint_of(parse_content(secret_type, document), self.hmac_key)
+            content = parse_content(run.secret_type, document)
         except SecretModelError:
             return None
+        self.profiles.ledger.add_content(run.owner, content)
+        return fingerprint_of(content, self.hmac_key)
 
     def _push(
         self,

@@ -23,6 +23,7 @@ from vaultsync.reconcile.access import access_denied_reason
 from vaultsync.reconcile.boundary import kubernetes_namespace, profile_problem
 from vaultsync.reconcile.status import Reason
 from vaultsync.reconcile.targets import ProfileKey
+from vaultsync.secrets.redaction import RedactionLedger
 
 PROVIDER_KEYS = ("hashicorp", "aws", "azure", "kubernetes", "env")
 NAMESPACE_LABELS_TTL = 30.0
@@ -74,6 +75,8 @@ class ProfileResolver:
         self.kube = kube
         self.settings = settings
         self.guard = guard
+        self.ledger = RedactionLedger()
+        """Values to mask in logs: credentials here, content by the sync engine."""
         self._lock = threading.Lock()
         self._bodies: dict[ProfileKey, Mapping[str, Any]] = {}
         self._backends: dict[ProfileKey, tuple[tuple[str, int], Backend]] = {}
@@ -87,6 +90,7 @@ class ProfileResolver:
             self._bodies[ProfileKey(meta["namespace"], meta["name"])] = body
 
     def forget(self, key: ProfileKey) -> None:
+        self.ledger.release(f"VaultProfile {key}")
         with self._lock:
             self._bodies.pop(key, None)
             entry = self._backends.pop(key, None)
@@ -164,6 +168,8 @@ class ProfileResolver:
             raise ProfileError(Reason.ACCESS_DENIED, str(e)) from e
         try:
             credentials = resolve_credentials(key.namespace, provider_key, spec, self.kube.secret_data)
+            self.ledger.add(f"VaultProfile {key}", credentials.values())
+            self.ledger.settle(f"VaultProfile {key}")
             context = BackendContext(
                 http_timeout=self.settings.http_timeout,
                 kube_api_client=self.kube.api_client,

@@ -31,7 +31,10 @@ def _api_client() -> Any:
 
 @kopf.on.startup()
 async def start(settings: kopf.OperatorSettings, logger: kopf.Logger, **_: Any) -> None:
-    install_redaction(logging.getLogger())
+    install_redaction()  # every record of every logger: values registered by the sync are masked
+    # The kubernetes client logs whole response bodies (Secret data) at DEBUG, before anything
+    # read could be registered for masking: never at that level, whatever VAULTSYNC_LOG_LEVEL says.
+    logging.getLogger("kubernetes.client.rest").setLevel(logging.INFO)
     ours = OperatorSettings.from_env()
     settings.persistence.finalizer = "vaultsync.io/finalizer"
     settings.posting.level = logging.INFO

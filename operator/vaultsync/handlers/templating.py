@@ -81,6 +81,7 @@ def read_references(
         if not synced or not fingerprints_equal(fingerprint_of(content, hmac_key), str(synced)):
             message = f"{where}: waiting until it has synced its source's current content (approval or sync)"
             raise TemplateProblem(message, retry=True)
+        profiles.ledger.add_content(f"{namespace}/{referrer['metadata']['name']}", content)
         contents[name] = content
     return contents
 
@@ -107,6 +108,7 @@ def render_targets(
             values = render_templates(target["template"], content, references)
         except TemplateError as e:
             raise TemplateProblem(f"{key.describe()}: {e}", retry=False) from e
+        profiles.ledger.add(f"{namespace}/{body['metadata']['name']}", values.values())
         data = {name: value.encode("utf-8") for name, value in values.items()}
         rendered[key.id] = RenderedTarget(data, data_fingerprint(data, hmac_key))
     return rendered
