@@ -364,18 +364,34 @@ def test_adopt_needs_the_right_to_update_the_secret(
     assert after == before
 
 
-def test_a_namespaced_env_profile_is_refused(
-    people: Cluster, webhooks: WebhookServing, operator: ManagedProcess
+@pytest.mark.parametrize(
+    ("provider", "fragment"),
+    [
+        pytest.param({"env": {"prefix": "H"}}, "spec.provider.env", id="environment"),
+        pytest.param(
+            {"hashicorp": {"address": "http://127.0.0.1:1", "auth": {"kubernetes": {"role": "any"}}}},
+            "spec.provider.hashicorp.auth.kubernetes",
+            id="service-account-token",
+        ),
+    ],
+)
+def test_a_namespaced_profile_cannot_use_the_operators_own_identity(
+    people: Cluster,
+    webhooks: WebhookServing,
+    operator: ManagedProcess,
+    provider: dict[str, Any],
+    fragment: str,
 ) -> None:
     cluster = people
-    spec = {"provider": {"env": {"prefix": "H"}}}
-    message = refused_at_admission(cluster, "vaultprofiles", "environ", spec)
-    assert "allowed only for organisation profiles" in message
+    spec = {"provider": provider}
+    message = refused_at_admission(cluster, "vaultprofiles", "mine", spec)
+    assert fragment in message
+    assert "organisation profiles" in message
     with webhooks_down(cluster.kube, webhooks):
-        create_as(cluster, "vaultprofiles", "environ", spec)
-        create_as(cluster, "managedsecrets", "home", copy_of("environ", "OME"))
+        create_as(cluster, "vaultprofiles", "mine", spec)
+        create_as(cluster, "managedsecrets", "home", copy_of("mine", "OME"))
     ready = refusal(cluster, "home", "NamespaceBoundary")
-    assert "spec.provider.env" in ready["message"]
+    assert fragment in ready["message"]
     assert not secret_exists(cluster, "loot")
 
 

@@ -5,7 +5,9 @@ namespace only. Cross-namespace reach exists only where a cluster admin granted 
 organisation profiles (in the operator's namespace, shared by ``sharing.namespaceSelector``;
 checked by ``reconcile.access``) and the operator setting of allowed cross-namespace targets
 (``Boundary.cross_namespace_targets``). ``kube-system`` and the operator's own namespace are
-never a source nor a target: they hold the cluster's and the operator's own credentials.
+never a source nor a target: they hold the cluster's and the operator's own credentials. The
+operator's own identity (its environment, service account token and cloud workload identity) is
+for organisation profiles only: a tenant could otherwise send it to an address of her choice.
 
 Pure: the admission webhook and the sync call the same functions, so a spec that got in while
 the webhook was down is refused at sync time with the same message.
@@ -18,6 +20,13 @@ from dataclasses import dataclass
 from typing import Any
 
 PROTECTED_NAMESPACES = ("kube-system",)
+OPERATOR_IDENTITY = (
+    ("hashicorp", "kubernetes", "its service account token"),
+    ("aws", "roleArn", "its ambient AWS credentials"),
+    ("aws", "webIdentity", "its web identity token"),
+    ("azure", "workloadIdentity", "its federated service account token"),
+)
+"""(provider, auth method, what of the operator it uses): logins with the operator's own identity."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +76,16 @@ def profile_problem(profile: Mapping[str, Any], boundary: Boundary) -> str | Non
             f"organisation profiles in the operator namespace {boundary.operator_namespace}; ask a "
             "cluster admin to create one and share it (spec.sharing.namespaceSelector)"
         )
+    if not organisation:
+        for provider_key, method, what in OPERATOR_IDENTITY:
+            if method in ((provider.get(provider_key) or {}).get("auth") or {}):
+                return (
+                    f"{where}: spec.provider.{provider_key}.auth.{method} logs in with the operator's own "
+                    f"identity ({what}), which the author of a namespaced profile does not hold; it is "
+                    f"allowed only for organisation profiles in the operator namespace "
+                    f"{boundary.operator_namespace}: use a credential secretRef, or ask a cluster admin "
+                    "for a shared organisation profile"
+                )
     reached = kubernetes_namespace(profile)
     if reached is None:
         return None

@@ -55,6 +55,34 @@ def secret(namespace: str, **spec: Any) -> dict[str, Any]:
         ),
         pytest.param(profile(OPERATOR_NS, {"env": {}}), None, id="org-env"),
         pytest.param(profile("team-a", {"hashicorp": {"address": "http://x"}}), None, id="vault"),
+        pytest.param(
+            profile("team-a", {"hashicorp": {"auth": {"kubernetes": {"role": "r"}}}}),
+            "operator's own identity (its service account token)",
+            id="namespaced-vault-kubernetes-auth",
+        ),
+        pytest.param(
+            profile("team-a", {"aws": {"auth": {"webIdentity": {"roleArn": "a"}}}}),
+            "spec.provider.aws.auth.webIdentity",
+            id="namespaced-aws-web-identity",
+        ),
+        pytest.param(
+            profile("team-a", {"aws": {"auth": {"roleArn": {"roleArn": "a"}}}}),
+            "spec.provider.aws.auth.roleArn",
+            id="namespaced-aws-role",
+        ),
+        pytest.param(
+            profile("team-a", {"azure": {"auth": {"workloadIdentity": {"tenantId": "t"}}}}),
+            "spec.provider.azure.auth.workloadIdentity",
+            id="namespaced-azure-workload-identity",
+        ),
+        pytest.param(
+            profile(OPERATOR_NS, {"hashicorp": {"auth": {"kubernetes": {"role": "r"}}}}),
+            None,
+            id="org-k8s-auth",
+        ),
+        pytest.param(
+            profile("team-a", {"aws": {"auth": {"accessKey": {}}}}), None, id="namespaced-access-key"
+        ),
     ],
 )
 def test_profile_problem(body: dict[str, Any], expected: str | None) -> None:
