@@ -18,7 +18,7 @@ import kopf
 from vaultsync.handlers.kubeapi import GROUP, VERSION
 from vaultsync.handlers.runtime import runtime
 from vaultsync.reconcile.access import access_denied_reason
-from vaultsync.reconcile.authorship import AUTHOR_ANNOTATION, Author, author_annotation
+from vaultsync.reconcile.authorship import AUTHOR_ANNOTATION, Author, author_annotation, spec_written
 from vaultsync.reconcile.boundary import profile_problem, secret_problems
 
 KINDS = {"vaultprofiles": "VaultProfile", "managedsecrets": "ManagedSecret"}
@@ -46,7 +46,9 @@ def stamp_author(
 @kopf.on.validate(
     GROUP, VERSION, "vaultprofiles", id="validate-vaultprofile", operations=["CREATE", "UPDATE"]
 )
-def check_profile_boundary(body: kopf.Body, **_: Any) -> None:
+def check_profile_boundary(body: kopf.Body, operation: str | None = None, old: Any = None, **_: Any) -> None:
+    if not spec_written(operation, old, body):
+        return
     problem = profile_problem(body, runtime().settings.boundary)
     if problem:
         raise kopf.AdmissionError(problem, code=403)
@@ -77,7 +79,13 @@ def _sharing_problems(body: Mapping[str, Any]) -> list[str]:
 @kopf.on.validate(
     GROUP, VERSION, "managedsecrets", id="validate-managedsecret", operations=["CREATE", "UPDATE"]
 )
-async def check_secret_boundary(body: kopf.Body, **_: Any) -> None:
+async def check_secret_boundary(
+    body: kopf.Body, operation: str | None = None, old: Any = None, **_: Any
+) -> None:
+    # Only writes of a spec are judged: finalizer and metadata updates of an object that got in
+    # while the webhook was down must go on (the sync refuses it, and it must stay deletable).
+    if not spec_written(operation, old, body):
+        return
     rt = runtime()
     problems = secret_problems(body, rt.settings.boundary)
     if not problems:

@@ -84,8 +84,13 @@ def author_annotation(
     A write that creates the object or changes its spec records ``who``; any other write keeps the
     previous record, whatever the client sent.
     """
-    if operation == "CREATE" or (old or {}).get("spec") != body.get("spec"):
+    if spec_written(operation, old, body):
         return author_record(key, kind, body, who)
     previous = ((old or {}).get("metadata") or {}).get("annotations") or {}
     value = previous.get(AUTHOR_ANNOTATION)
     return str(value) if value is not None else None
+
+
+def spec_written(operation: str | None, old: Mapping[str, Any] | None, body: Mapping[str, Any]) -> bool:
+    """True when this admission creates the object or changes its spec."""
+    return operation == "CREATE" or (old or {}).get("spec") != body.get("spec")
