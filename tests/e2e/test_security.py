@@ -56,9 +56,21 @@ class Victim:
         assert self.secret_names() == {"victim"}, "a Secret was planted in the victim's namespace"
 
 
+@pytest.fixture(autouse=True)
+def namespaces_removed(cluster: Cluster) -> Iterator[list[str]]:
+    """Deletes the test's namespaces afterwards: refused ManagedSecrets retry, and later tests
+    measure cluster-wide request counters."""
+    namespaces = [cluster.namespace]
+    yield namespaces
+    for namespace in namespaces:
+        cluster.kube.kubectl("delete", "namespace", namespace, "--ignore-not-found", "--wait=false")
+
+
 @pytest.fixture
-def victim(people: Cluster) -> Victim:
-    return Victim(people)
+def victim(people: Cluster, namespaces_removed: list[str]) -> Victim:
+    found = Victim(people)
+    namespaces_removed.append(found.namespace)
+    return found
 
 
 def create_as(cluster: Cluster, plural: str, name: str, spec: dict[str, Any], user: str = ATTACKER) -> None:
