@@ -18,10 +18,20 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from e2e.conftest import GROUP, OPERATOR_NAMESPACE
-from e2e.scenario import bao_write, condition, phase_is, secret_exists, status_of, unique_value
+from e2e.conftest import GROUP, METRICS_PORT, OPERATOR_NAMESPACE
+from e2e.scenario import (
+    bao_write,
+    condition,
+    operator_access_reviews,
+    operator_backend_calls,
+    phase_is,
+    secret_exists,
+    status_of,
+    unique_value,
+)
 from e2e.support import VERSION, Cluster, operator_log, wait_for
 from e2e.test_approvals import people, webhooks_down
+from vaultsync.devstack.kube import KubeControlPlane
 from vaultsync.devstack.process import ManagedProcess, free_port
 from vaultsync.devstack.vaults import OpenBao
 from vaultsync.devstack.webhook import WebhookServing
@@ -56,14 +66,24 @@ class Victim:
         assert self.secret_names() == {"victim"}, "a Secret was planted in the victim's namespace"
 
 
-@pytest.fixture(autouse=True)
-def namespaces_removed(cluster: Cluster) -> Iterator[list[str]]:
-    """Deletes the test's namespaces afterwards: refused ManagedSecrets retry, and later tests
-    measure cluster-wide request counters."""
-    namespaces = [cluster.namespace]
+@pytest.fixture(scope="module")
+def deleted_namespaces(kube: KubeControlPlane) -> Iterator[list[str]]:
+    """Waits at the end of the module until every namespace the tests deleted is gone: later
+    tests measure cluster-wide request counters."""
+    namespaces: list[str] = []
     yield namespaces
     for namespace in namespaces:
-        cluster.kube.kubectl("delete", "namespace", namespace, "--ignore-not-found", "--wait=false")
+        gone = kube.kubectl("wait", "--for=delete", f"namespace/{namespace}", "--timeout=180s", timeout=200)
+        assert gone.returncode == 0 or "not found" in gone.stderr, gone.stderr
+
+
+@pytest.fixture(autouse=True)
+def namespaces_removed(cluster: Cluster, deleted_namespaces: list[str]) -> Iterator[list[str]]:
+    """Deletes the test's namespaces afterwards (refused ManagedSecrets would retry forever)."""
+    namespaces = [cluster.namespace]
+    yield namespaces
+    cluster.kube.kubectl("delete", "namespace", *namespaces, "--ignore-not-found", "--wait=false")
+    deleted_namespaces.extend(namespaces)
 
 
 @pytest.fixture
@@ -454,3 +474,23 @@ def test_namespace_deletion_completes_when_the_profile_was_deleted_first(
     log = operator_log(operator)
     assert "CopiesLeftBehind: finalizer released" in log
     assert f"VaultProfile {cluster.namespace}/aws not found" in log
+
+
+def test_access_reviews_cost_nothing_in_the_steady_state(cluster: Cluster, operator: ManagedProcess) -> None:
+    """The author's right to read a Kubernetes source is checked when content is read, never on a
+    refresh that finds nothing changed: many refreshes, no new SubjectAccessReview."""
+    cluster.secret("steady-source", {"apiKey": unique_value("steady")})
+    cluster.create("vaultprofiles", "here", kubernetes_profile())
+    cluster.create("managedsecrets", "steady", copy_of("here", "steady-source", refreshInterval="1s"))
+    wait_for(lambda: phase_is(cluster, "steady", "Synced", 1), 60, "Synced")
+    reviews = wait_for(lambda: operator_access_reviews(METRICS_PORT, cluster.namespace), 30, "a first review")
+    listings = f"{cluster.namespace}/here"
+
+    def listed() -> int:
+        calls = operator_backend_calls(METRICS_PORT, cluster.namespace)
+        return sum(count for (profile, _), count in calls.items() if profile == listings)
+
+    start = listed()
+    wait_for(lambda: listed() >= start + 3, 60, "three more refreshes (change listings)")
+    assert operator_access_reviews(METRICS_PORT, cluster.namespace) == reviews
+    assert status_of(cluster, "steady")["currentVersion"] == 1

@@ -19,6 +19,7 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from vaultsync.handlers.metrics import ACCESS_REVIEWS
 from vaultsync.reconcile.authorship import Author, verified_author
 
 MAX_CACHED_ANSWERS = 4096
@@ -35,8 +36,6 @@ class AccessGuard:
         self._ttl = ttl
         self._lock = threading.Lock()
         self._answers: OrderedDict[tuple[Any, ...], tuple[float, bool]] = OrderedDict()
-        self.reviews = 0
-        """SubjectAccessReviews sent (for tests and metrics)."""
 
     def author_of(self, kind: str, body: Mapping[str, Any]) -> Author | None:
         return verified_author(self._key, kind, body)
@@ -83,8 +82,8 @@ class AccessGuard:
                 f"cannot check whether {author.user} may {verb} Secret {namespace}/{name}: "
                 f"SubjectAccessReview failed with HTTP {e.status}"
             ) from e
+        ACCESS_REVIEWS.labels(namespace, str(answer).lower()).inc()
         with self._lock:
-            self.reviews += 1
             self._answers[key] = (now, answer)
             self._answers.move_to_end(key)
             while len(self._answers) > MAX_CACHED_ANSWERS:
