@@ -32,7 +32,8 @@ from kubernetes import client
 
 from vaultsync.devstack import Stack, demo
 from vaultsync.devstack.kube import KubeControlPlane
-from vaultsync.devstack.process import ManagedProcess, free_port
+from vaultsync.devstack.process import ManagedProcess, free_port, port_open
+from vaultsync.devstack.webhook import serve_webhooks
 
 NAMESPACE = "bench-scale"
 GROUP, VERSION = "vaultsync.io", "v1alpha1"
@@ -71,14 +72,18 @@ def _phases(custom: Any) -> dict[str, int]:
 
 
 def _start_operator(stack: Stack, metrics_port: int) -> None:
+    """The operator with its admission webhooks: they record who wrote each spec, which the operator
+    needs before it uses a profile's credentials."""
     kube = stack.kube
+    serving = serve_webhooks(kube, stack.state)
     log = stack.state / "operator" / "logs" / "operator.log"
     operator = ManagedProcess(
         name="vaultsync-operator",
         command=[sys.executable, "-m", "vaultsync", "run", "--standalone"],
         log_path=log,
-        ready=lambda: "vaultsync started" in log.read_text(errors="replace"),
+        ready=lambda: "vaultsync started" in log.read_text(errors="replace") and port_open(serving.port),
         env={
+            **serving.env,
             "KUBECONFIG": str(kube.kubeconfig),
             "VAULTSYNC_NAMESPACE": demo.OPERATOR_NAMESPACE,
             "VAULTSYNC_METRICS_PORT": str(metrics_port),

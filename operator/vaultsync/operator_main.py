@@ -13,9 +13,11 @@ def run_operator(
     import kopf  # noqa: PLC0415
 
     import vaultsync.handlers  # noqa: F401, PLC0415 - registers the handlers
+    from vaultsync.handlers.settings import OperatorSettings  # noqa: PLC0415
 
     kopf.configure(verbose=os.environ.get("VAULTSYNC_LOG_LEVEL", "").upper() == "DEBUG")
-    watch = list(namespaces) or [n for n in os.environ.get("VAULTSYNC_WATCH_NAMESPACES", "").split(",") if n]
+    # Only these namespaces are watched (the chart's Roles allow no more); empty: the whole cluster.
+    watch = list(namespaces) or list(OperatorSettings.from_env().watch_namespaces)
     # Peering (one active replica of several) only when the chart names a peering object;
     # naming one makes kopf wait for it to exist.
     peering = os.environ.get("VAULTSYNC_PEERING") or None

@@ -278,6 +278,7 @@ ALWAYS_ALLOWED = [
     ("watch", "namespaces", ()),
     ("create", "leases.coordination.k8s.io", ("-n", "{operator}")),
     ("create", "secrets", ("-n", "{operator}")),
+    ("create", "subjectaccessreviews.authorization.k8s.io", ()),
 ]
 ALWAYS_DENIED = [
     ("delete", "namespaces", ()),

@@ -202,6 +202,15 @@ def test_rbac_scope_follows_watch_namespaces(case: tuple[dict[str, Any], list[di
         ]
 
 
+SPEC_WEBHOOK_RESOURCES = {
+    "/mutate-managedsecret": "managedsecrets",
+    "/author-managedsecret": "managedsecrets",
+    "/validate-managedsecret": "managedsecrets",
+    "/author-vaultprofile": "vaultprofiles",
+    "/validate-vaultprofile": "vaultprofiles",
+}
+
+
 def _webhook_configurations(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return of_kind(objects, "MutatingWebhookConfiguration") + of_kind(
         objects, "ValidatingWebhookConfiguration"
@@ -235,7 +244,7 @@ def test_webhooks_reach_the_operator_container(case: tuple[dict[str, Any], list[
             assert webhook["sideEffects"] == "None"
             assert webhook["admissionReviewVersions"] == ["v1"]
             (rule,) = webhook["rules"]
-            resource = "managedsecrets" if client["path"] == "/mutate-managedsecret" else "approvalrequests"
+            resource = SPEC_WEBHOOK_RESOURCES.get(client["path"], "approvalrequests")
             assert rule == {
                 "apiGroups": ["vaultsync.io"],
                 "apiVersions": ["v1alpha1"],
@@ -250,11 +259,13 @@ def test_webhooks_reach_the_operator_container(case: tuple[dict[str, Any], list[
                 assert expression == expected
             else:
                 assert "namespaceSelector" not in webhook
-    assert set(paths) == {"/mutate-approvalrequest", "/validate-approvalrequest", "/mutate-managedsecret"}
-    # Decisions fail closed; recording who changed a ManagedSecret fails open (syncing goes on).
+    assert set(paths) == {"/mutate-approvalrequest", "/validate-approvalrequest", *SPEC_WEBHOOK_RESOURCES}
+    # Decisions fail closed; who changed a spec and the namespace boundary fail open (the operator
+    # checks both again at sync time, and syncing goes on while it is down).
     assert paths["/mutate-approvalrequest"]["failurePolicy"] == "Fail"
     assert paths["/validate-approvalrequest"]["failurePolicy"] == "Fail"
-    assert paths["/mutate-managedsecret"]["failurePolicy"] == "Ignore"
+    for path in SPEC_WEBHOOK_RESOURCES:
+        assert paths[path]["failurePolicy"] == "Ignore"
 
 
 def _certificate(pem_b64: str) -> x509.Certificate:

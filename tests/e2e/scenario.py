@@ -169,16 +169,18 @@ def with_literal_newlines(pem: str) -> str:
 _BACKEND_CALLS = re.compile(r"^vaultsync_backend_calls_total\{(?P<labels>[^}]*)\}\s+(?P<value>[0-9.e+]+)$")
 
 
+def _operator_metrics(metrics_port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as response:
+        return str(response.read().decode())
+
+
 def operator_backend_calls(metrics_port: int, namespace: str) -> dict[tuple[str, str], int]:
     """The operator's vault calls through the profiles of ``namespace``, by (profile, operation).
 
     Read from its Prometheus endpoint: the counts every backend keeps of its SDK calls.
     """
-    url = f"http://127.0.0.1:{metrics_port}/metrics"
-    with urllib.request.urlopen(url, timeout=5) as response:
-        text = response.read().decode()
     calls: dict[tuple[str, str], int] = {}
-    for line in text.splitlines():
+    for line in _operator_metrics(metrics_port).splitlines():
         matched = _BACKEND_CALLS.match(line)
         if matched is None:
             continue
@@ -186,6 +188,19 @@ def operator_backend_calls(metrics_port: int, namespace: str) -> dict[tuple[str,
         if labels.get("profile", "").startswith(f"{namespace}/"):
             calls[(labels["profile"], labels["operation"])] = int(float(matched["value"]))
     return calls
+
+
+_ACCESS_REVIEWS = re.compile(r"^vaultsync_access_reviews_total\{(?P<labels>[^}]*)\}\s+(?P<value>[0-9.e+]+)$")
+
+
+def operator_access_reviews(metrics_port: int, namespace: str) -> int:
+    """SubjectAccessReviews the operator sent about Secrets of ``namespace`` (its own counter)."""
+    total = 0.0
+    for line in _operator_metrics(metrics_port).splitlines():
+        matched = _ACCESS_REVIEWS.match(line)
+        if matched and dict(re.findall(r'(\w+)="([^"]*)"', matched["labels"])).get("namespace") == namespace:
+            total += float(matched["value"])
+    return int(total)
 
 
 _REQUEST_TOTAL = re.compile(r"^apiserver_request_total\{(?P<labels>[^}]*)\}\s+(?P<value>[0-9.e+]+)$")

@@ -324,7 +324,10 @@ def test_organisation_profile_follows_namespace_labels_promptly(
     }
     _label(cluster, tenant, {"vaultsync.io/tenant": tenant})
     cluster.create("managedsecrets", "org", spec)
+    # Admission refuses a profile not shared with the namespace: create while shared, then unshare.
+    _label(cluster, other, {"vaultsync.io/tenant": tenant})
     _create_in(cluster, other, "managedsecrets", "org", spec)
+    _label(cluster, other, {"vaultsync.io/tenant": None})
     try:
         wait_for(
             lambda: _ready_of(cluster, tenant, "org") == ("True", "Synced"), 60, "labelled namespace synced"

@@ -160,7 +160,10 @@ class KubernetesSecretTarget(Model):
 
     name: str = prop("Name of the Kubernetes Secret.", schema=DNS_SUBDOMAIN)
     namespace: str | None = prop(
-        "Namespace of the Secret. Empty means the ManagedSecret's namespace.", default=None, schema=DNS_LABEL
+        """Namespace of the Secret. Empty means the ManagedSecret's namespace, the only one allowed
+        unless a cluster admin allowed this pair of namespaces (crossNamespaceTargets).""",
+        default=None,
+        schema=DNS_LABEL,
     )
     secret_type: str | None = prop(
         """Type of the Secret, e.g. Opaque or kubernetes.io/tls. Empty means the type that fits

@@ -55,7 +55,9 @@ class HashicorpAppRoleAuth(Model):
 
 @model()
 class HashicorpKubernetesAuth(Model):
-    """Authenticate with the operator's service account token (Vault's kubernetes auth method)."""
+    """Authenticate with the operator's service account token (Vault's kubernetes auth method).
+    Uses the operator's own identity: allowed only for organisation profiles in the operator
+    namespace."""
 
     role: str = prop(
         "The Vault role bound to the operator's service account.", schema={"minLength": 1, **SHORT_TEXT}
@@ -129,7 +131,8 @@ class AwsAccessKeyAuth(Model):
 
 @model()
 class AwsRoleArnAuth(Model):
-    """Assume an IAM role with the operator's ambient credentials."""
+    """Assume an IAM role with the operator's ambient credentials. Uses the operator's own
+    identity: allowed only for organisation profiles in the operator namespace."""
 
     role_arn: str = prop("ARN of the IAM role to assume.", schema=_ROLE_ARN)
     external_id: str | None = prop(
@@ -144,7 +147,9 @@ class AwsRoleArnAuth(Model):
 
 @model()
 class AwsWebIdentityAuth(Model):
-    """Assume an IAM role with a projected service account token (IRSA / EKS Pod Identity)."""
+    """Assume an IAM role with a projected service account token (IRSA / EKS Pod Identity).
+    Uses the operator's own identity: allowed only for organisation profiles in the operator
+    namespace."""
 
     role_arn: str = prop("ARN of the IAM role to assume.", schema=_ROLE_ARN)
     token_path: str | None = prop(
@@ -196,7 +201,8 @@ class AzureClientSecretAuth(Model):
 
 @model()
 class AzureWorkloadIdentityAuth(Model):
-    """Azure Workload Identity federation with the operator's service account token."""
+    """Azure Workload Identity federation with the operator's service account token. Uses the operator's own
+    identity: allowed only for organisation profiles in the operator namespace."""
 
     tenant_id: str = prop("Microsoft Entra tenant ID.", schema={"minLength": 1, **SHORT_TEXT})
     client_id: str = prop("Client ID of the federated identity.", schema={"minLength": 1, **SHORT_TEXT})
@@ -246,7 +252,9 @@ class KubernetesProvider(Model):
     """Kubernetes Secrets of one namespace of this cluster, used as a vault."""
 
     namespace: str | None = prop(
-        "Namespace whose Secrets hold the content. Empty means the VaultProfile's own namespace.",
+        """Namespace whose Secrets hold the content. Empty means the VaultProfile's own namespace,
+        the only one a namespaced profile may name; an organisation profile (operator namespace)
+        may name another. kube-system and the operator namespace are never allowed.""",
         default=None,
         schema=DNS_LABEL,
     )
@@ -254,7 +262,8 @@ class KubernetesProvider(Model):
 
 @model()
 class EnvProvider(Model):
-    """Read-only: base64-encoded variables of the operator's own environment."""
+    """Read-only: base64-encoded variables of the operator's own environment. Allowed only for
+    organisation profiles in the operator namespace."""
 
     prefix: str = prop(
         "Prefix of the variables: a secret at path NAME is read from <prefix>NAME.",

@@ -72,6 +72,7 @@ def run_devstack(
         if with_demo:
             demo.prepare(stack.kube, stack.openbao, stack.moto)
             stack.attached.append(demo.start_operator(stack.kube, stack.state))
+            demo.apply_examples(stack.kube)
             print("operator running; waiting for every ManagedSecret to reach Synced ...", flush=True)
             print(demo.wait_until_synced(stack.kube), flush=True)
             print(demo.approval_walkthrough(stack.kube, stack.openbao), flush=True)

@@ -122,7 +122,7 @@ def _secret_manifest(name: str, data: dict[str, str]) -> str:
 
 
 def prepare(kube: KubeControlPlane, bao: OpenBao, moto: Moto) -> None:
-    """CRDs, namespaces, credential Secrets and source content; then the examples."""
+    """CRDs, namespaces, credential Secrets and source content (``apply_examples`` follows)."""
     _kubectl(kube, "apply", "--server-side", "-f", str(REPO / "crds"))
     for plural in KINDS.split(","):
         kube.wait_established(f"{plural}.vaultsync.io")
@@ -140,6 +140,10 @@ def prepare(kube: KubeControlPlane, bao: OpenBao, moto: Moto) -> None:
     )
     for path, document in demo_documents().items():
         _bao_write(bao, path, document)
+
+
+def apply_examples(kube: KubeControlPlane) -> None:
+    """The examples, once the operator's webhooks run: they record who wrote each spec."""
     _kubectl(kube, "apply", "-k", str(REPO / "examples" / "local"))
     _kubectl(kube, "apply", "-k", str(REPO / "examples" / "approvals"))
 
@@ -158,6 +162,8 @@ def start_operator(kube: KubeControlPlane, state: Path) -> ManagedProcess:
             "KUBECONFIG": str(kube.kubeconfig),
             "VAULTSYNC_NAMESPACE": OPERATOR_NAMESPACE,
             "VAULTSYNC_METRICS_PORT": "0",
+            "VAULTSYNC_METRICS_ADDRESS": "127.0.0.1",
+            "VAULTSYNC_WEBHOOK_ADDRESS": "127.0.0.1",
         },
     )
     process.start()

@@ -3,8 +3,9 @@
 In a cluster the Helm chart registers them (``charts/vaultsync/templates/webhook.yaml``); on
 the local stack the operator runs as a process on this host, so the configurations point at
 ``https://127.0.0.1:<port>/<handler id>`` through ``clientConfig.url`` and trust a CA made
-here. The ApprovalRequest webhooks fail closed; the ManagedSecret one (it only records who
-changed a spec) fails open so that editing and syncing go on when the operator is down.
+here. The ApprovalRequest webhooks fail closed; the VaultProfile and ManagedSecret ones (who
+changed a spec, and the namespace boundary, both checked again at sync time) fail open so that
+editing and syncing go on when the operator is down.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ APPROVAL_RULE = {
     "scope": "Namespaced",
 }
 MANAGED_SECRET_RULE = {**APPROVAL_RULE, "resources": ["managedsecrets"]}
+VAULT_PROFILE_RULE = {**APPROVAL_RULE, "resources": ["vaultprofiles"]}
+SPEC_WEBHOOKS = (("managedsecret", MANAGED_SECRET_RULE), ("vaultprofile", VAULT_PROFILE_RULE))
+"""Author records and namespace-boundary checks; they fail open (the sync checks again)."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,13 @@ def configurations(serving: WebhookServing, port: int | None = None) -> list[dic
                 ),
                 "reinvocationPolicy": "Never",
             },
+            *(
+                {
+                    **_webhook(f"author.{kind}s.vaultsync.io", f"{base}/author-{kind}", ca, rule, "Ignore"),
+                    "reinvocationPolicy": "Never",
+                }
+                for kind, rule in SPEC_WEBHOOKS
+            ),
         ],
     }
     validating = {
@@ -112,7 +123,11 @@ def configurations(serving: WebhookServing, port: int | None = None) -> list[dic
                 ca,
                 APPROVAL_RULE,
                 "Fail",
-            )
+            ),
+            *(
+                _webhook(f"validate.{kind}s.vaultsync.io", f"{base}/validate-{kind}", ca, rule, "Ignore")
+                for kind, rule in SPEC_WEBHOOKS
+            ),
         ],
     }
     return [mutating, validating]

@@ -1,6 +1,7 @@
 """Thin kopf glue: the only layer that knows kopf. Importing it registers every handler."""
 
 from vaultsync.handlers import (
+    admission_boundary,
     approvalrequest,
     consumers,
     managedsecret,
@@ -12,6 +13,7 @@ from vaultsync.handlers import (
 )
 
 __all__ = [
+    "admission_boundary",
     "approvalrequest",
     "consumers",
     "managedsecret",

@@ -12,9 +12,10 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from vaultsync.backends.errors import BackendError, NotFound
+from vaultsync.backends.errors import BackendError, NotFound, PermissionDenied
 from vaultsync.backends.interface import RemoteSecret
 from vaultsync.handlers import activation, k8s_targets, rollout, templating
+from vaultsync.handlers.access_guard import AccessRefused
 from vaultsync.handlers.approvals import ApprovalGate, GateInput
 from vaultsync.handlers.consumer_index import ConsumerIndex, consumers_field
 from vaultsync.handlers.exclusive import serialized_per_resource
@@ -35,6 +36,7 @@ from vaultsync.handlers.sync_run import (
     timestamp,
 )
 from vaultsync.handlers.sync_status import final_status, judge_compliance, non_compliant, version_fields
+from vaultsync.reconcile.boundary import kubernetes_namespace, secret_problems
 from vaultsync.reconcile.expiry import apply_expiry
 from vaultsync.reconcile.plan import ObservedTarget, SyncInput, SyncPlan, WriteReason, plan_sync
 from vaultsync.reconcile.retention import CopyDeletion
@@ -45,6 +47,15 @@ from vaultsync.secrets import formats
 from vaultsync.secrets.content import SecretContent, parse_content
 from vaultsync.secrets.errors import SecretModelError
 from vaultsync.secrets.fingerprint import fingerprint_of
+
+
+def pushed_message(version: Any, plan: SyncPlan, outcomes: Mapping[str, TargetOutcome]) -> str:
+    """The ``Synced`` event text: only the targets really written count as pushed."""
+    states = [outcomes[w.key.id].state for w in plan.writes]
+    written = sum(1 for state in states if state is TargetState.SYNCED)
+    failed = len(states) - written
+    text = f"version {version} pushed to {written} target{'s' if written != 1 else ''}"
+    return text + (f"; {failed} failed" if failed else "")
 
 
 class SyncEngine:
@@ -61,7 +72,17 @@ class SyncEngine:
     @serialized_per_resource(body_at=1, when_retired=lambda body: SyncResult(dict(body.get("status") or {})))
     def sync(self, body: Mapping[str, Any]) -> SyncResult:
         run = SyncRun(body)
-        return self._with_lifecycle(run, self._sync(run))
+        problems = secret_problems(body, self.settings.boundary)
+        if problems:
+            # Nothing is read or written: the spec reaches past its namespace.
+            refused = run.abort(
+                Reason.NAMESPACE_BOUNDARY, "; ".join(problems), EventReason.SOURCE_FAILED, retry=False
+            )
+            return refused.result
+        try:
+            return self._with_lifecycle(run, self._sync(run))
+        finally:
+            self.profiles.ledger.settle(run.owner)
 
     def _sync(self, run: SyncRun) -> SyncResult:
         body = run.body
@@ -147,11 +168,7 @@ class SyncEngine:
         events.extend(Event(*e) for e in gate.events)
         if plan.new_version:
             events.append(
-                Event(
-                    "Normal",
-                    EventReason.SYNCED,
-                    f"version {fields['currentVersion']} pushed to {len(ordered)} targets",
-                )
+                Event("Normal", EventReason.SYNCED, pushed_message(fields["currentVersion"], plan, outcomes))
             )
         fields["consumers"] = self._consumers(run)
         result = SyncResult(final_status(run, ordered, fields, gated), events).notify(notices)
@@ -179,7 +196,9 @@ class SyncEngine:
 
     def _generate(self, run: SyncRun, source: ResolvedProfile, key: TargetKey) -> None:
         try:
-            generated = prepare_source(source.backend, key.path, run.body)
+            generated = prepare_source(
+                source.backend, key.path, run.body, remember=lambda v: self.profiles.ledger.add(run.owner, v)
+            )
         except GenerationFailed as e:
             raise run.abort(Reason.SOURCE_UNAVAILABLE, str(e), EventReason.SOURCE_FAILED) from e
         if generated is not None:
@@ -203,6 +222,10 @@ class SyncEngine:
         self, run: SyncRun, source: ResolvedProfile, key: TargetKey
     ) -> tuple[RemoteSecret, SecretContent]:
         try:
+            self.profiles.require_source_read(run.body, source, key.path)
+        except AccessRefused as e:
+            raise run.abort(Reason.ACCESS_DENIED, str(e), EventReason.SOURCE_FAILED) from e
+        try:
             remote = source.backend.read(key.path)
         except NotFound as e:
             raise run.abort(
@@ -212,7 +235,9 @@ class SyncEngine:
             message = f"reading source {key.describe()} failed: {e}"
             raise run.abort(Reason.SOURCE_UNAVAILABLE, message, EventReason.SOURCE_FAILED) from e
         try:
-            return remote, parse_content(run.secret_type, remote.document)
+            content = parse_content(run.secret_type, remote.document)
+            self.profiles.ledger.add_content(run.owner, content)
+            return remote, content
         except SecretModelError as e:
             message = f"source content is not a valid {run.secret_type}: {e}"
             # Retrying cannot help; the next change of the source will.
@@ -231,7 +256,7 @@ class SyncEngine:
                 if restored:
                     message = f"{key.describe()} was soft-deleted within its window; restored"
                     run.notes.append(Event("Normal", RESTORED, message))
-                fingerprint = self._fingerprint_or_none(run.secret_type, remote.document)
+                fingerprint = self._fingerprint_or_none(run, remote.document)
                 if not run.owns(remote.metadata.managed, remote.metadata.owner):
                     fingerprint = None  # equal content is no claim: the write refuses or adopts
                 observed[key.id] = ObservedTarget(key, True, fingerprint, remote.version)
@@ -248,7 +273,7 @@ class SyncEngine:
                     fingerprint = self._rendered_fingerprint(run, key, snapshot)
                 else:
                     fingerprint = self._fingerprint_or_none(
-                        run.secret_type, k8s_targets.document_of(run.secret_type, snapshot)
+                        run, k8s_targets.document_of(run.secret_type, snapshot)
                     )
                 if not run.owns(snapshot.managed, snapshot.owner):
                     fingerprint = None  # equal content is no claim: the write refuses or adopts
@@ -267,8 +292,7 @@ class SyncEngine:
             return templating.render_targets(
                 self.kube,
                 self.profiles,
-                namespace=run.namespace,
-                spec=run.spec,
+                body=run.body,
                 content=content,
                 hmac_key=self.hmac_key,
             )
@@ -280,6 +304,7 @@ class SyncEngine:
         self, run: SyncRun, key: TargetKey, snapshot: k8s_targets.SecretSnapshot
     ) -> str | None:
         """A templated Secret holding the render counts as holding the source's content."""
+        self.profiles.ledger.add(run.owner, snapshot.data.values())
         in_sync, state = templating.observe_rendered(snapshot, run.rendered[key.id], self.hmac_key)
         if state is RenderedState.CHANGED:
             run.rerendered.add(key.id)
@@ -288,11 +313,14 @@ class SyncEngine:
     def _consumers(self, run: SyncRun) -> list[dict[str, str]] | None:
         return consumers_field(self.consumers, run.owner, run.namespace, run.spec)
 
-    def _fingerprint_or_none(self, secret_type: str, document: Mapping[str, Any]) -> str | None:
+    def _fingerprint_or_none(self, run: SyncRun, document: Mapping[str, Any]) -> str | None:
+        """The fingerprint of what a target holds (its values are masked in logs from now on)."""
         try:
-            return fingerprint_of(parse_content(secret_type, document), self.hmac_key)
+            content = parse_content(run.secret_type, document)
         except SecretModelError:
             return None
+        self.profiles.ledger.add_content(run.owner, content)
+        return fingerprint_of(content, self.hmac_key)
 
     def _push(
         self,
@@ -314,7 +342,11 @@ class SyncEngine:
         for write in plan.writes:
             try:
                 if write.key.kind is TargetKind.VAULT and write.key.profile in by_key:
-                    version = by_key[write.key.profile].backend.write(
+                    profile = by_key[write.key.profile]
+                    reached = kubernetes_namespace(profile.body)
+                    if adopt and reached is not None and write.expected_version is not None:
+                        self._require_adopt(run, reached, write.key.path.strip("/"))
+                    version = profile.backend.write(
                         write.key.path,
                         run.secret_type,
                         document,
@@ -352,6 +384,8 @@ class SyncEngine:
             )
         except NotFound:
             expected = None
+        if expected is not None and adopt and not run.owns(expected.managed, expected.owner):
+            self._require_adopt(run, namespace, key.path)
         return k8s_targets.write_target(
             self.kube,
             namespace,
@@ -364,6 +398,15 @@ class SyncEngine:
             spec=target_spec,
             rendered=(rendered.data, rendered.fingerprint) if rendered else None,
         )
+
+    def _require_adopt(self, run: SyncRun, namespace: str, name: str) -> None:
+        """Taking over a Secret vaultsync does not own needs its author's right to update it."""
+        try:
+            self.profiles.guard.require(
+                "ManagedSecret", run.body, verb="update", namespace=namespace, name=name, why="adopt"
+            )
+        except AccessRefused as e:
+            raise PermissionDenied(str(e), missing=[f"update secrets/{name} in {namespace}"]) from e
 
     def delete_targets(self, body: Mapping[str, Any]) -> list[CopyDeletion]:
         """Soft-deletes what this ManagedSecret owns in every target, with the retention window."""

@@ -10,7 +10,7 @@ every other field of the source document (a username, a header name) is kept.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -97,9 +97,17 @@ def generated_fields(secret_type: str, generate: Mapping[str, Any]) -> dict[str,
 
 
 def prepare_source(
-    backend: Backend, path: str, body: Mapping[str, Any], now: datetime | None = None
+    backend: Backend,
+    path: str,
+    body: Mapping[str, Any],
+    now: datetime | None = None,
+    *,
+    remember: Callable[[Iterable[str]], None] | None = None,
 ) -> Generated | None:
-    """Creates missing content, or rotates due content, in the source; None when nothing was due."""
+    """Creates missing content, or rotates due content, in the source; None when nothing was due.
+
+    ``remember`` receives the generated values before they are written (redaction of logs).
+    """
     spec = body.get("spec") or {}
     generate = spec.get("generate")
     if not generate:
@@ -119,6 +127,8 @@ def prepare_source(
             return None
     try:
         fields = generated_fields(spec["type"], generate)
+        if remember is not None:
+            remember(v for v in fields.values() if isinstance(v, str))
         document = generated_document(
             spec["type"], fields, current.document if current else None, default_username=meta["name"]
         )

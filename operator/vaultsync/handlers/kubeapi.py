@@ -79,6 +79,18 @@ class KubeApi:
             raise
         return dict(secret.data or {})
 
+    def namespace_terminating(self, namespace: str) -> bool:
+        """True when the namespace is being deleted (or already gone)."""
+        try:
+            found = self.core.read_namespace(namespace)
+        except ApiException as e:
+            if e.status == 404:
+                return True
+            raise
+        return (
+            bool(found.metadata.deletion_timestamp) or (found.status and found.status.phase) == "Terminating"
+        )
+
     def namespace_labels(self, namespace: str) -> dict[str, str]:
         return dict(self.core.read_namespace(namespace).metadata.labels or {})
 

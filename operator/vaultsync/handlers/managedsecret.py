@@ -181,5 +181,6 @@ async def remove_from_targets(body: kopf.Body, spec: kopf.Spec, logger: kopf.Log
     await approvalrequest.hold_gated_delete(body, logger)
     if spec.get("deletionPolicy", "Retain") != "Delete":
         logger.info("deletionPolicy Retain: targets are left in place")
-        return
-    await retention.delete_with_retention(runtime(), body, logger)
+    else:
+        await retention.delete_with_retention(runtime(), body, logger)
+    runtime().profiles.ledger.release(f"{body.metadata.namespace}/{body.metadata.name}")

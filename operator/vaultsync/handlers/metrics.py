@@ -25,6 +25,11 @@ SYNC_SECONDS = Histogram(
     ["backend"],
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
+ACCESS_REVIEWS = Counter(
+    "vaultsync_access_reviews_total",
+    "SubjectAccessReviews sent for spec authors, by the namespace of the Secret and the answer.",
+    ["namespace", "allowed"],
+)
 BY_PHASE = Gauge("vaultsync_managedsecrets", "ManagedSecrets by status phase.", ["phase"])
 EARLIEST_EXPIRY = Gauge(
     "vaultsync_seconds_until_earliest_expiry",
@@ -85,10 +90,10 @@ class BackendCallsCollector(Collector):
         yield family
 
 
-def serve(port: int, snapshot: Any) -> None:
-    """Starts the metrics endpoint (no-op for port 0)."""
+def serve(port: int, snapshot: Any, address: str = "0.0.0.0") -> None:  # noqa: S104 - see settings
+    """Starts the metrics endpoint on ``address`` (no-op for port 0)."""
     if port <= 0:
         return
     REGISTRY.register(BackendCallsCollector(snapshot))
-    start_http_server(port)
+    start_http_server(port, addr=address)
     time.sleep(0)

@@ -15,12 +15,15 @@ from typing import Any
 from vaultsync.backends.errors import BackendError
 from vaultsync.backends.interface import Backend
 from vaultsync.backends.registry import BackendContext, create_backend
+from vaultsync.handlers.access_guard import AccessGuard, AccessRefused
 from vaultsync.handlers.credentials import credential_refs, resolve_credentials
 from vaultsync.handlers.kubeapi import KubeApi
 from vaultsync.handlers.settings import OperatorSettings
 from vaultsync.reconcile.access import access_denied_reason
+from vaultsync.reconcile.boundary import kubernetes_namespace, profile_problem
 from vaultsync.reconcile.status import Reason
 from vaultsync.reconcile.targets import ProfileKey
+from vaultsync.secrets.redaction import RedactionLedger
 
 PROVIDER_KEYS = ("hashicorp", "aws", "azure", "kubernetes", "env")
 NAMESPACE_LABELS_TTL = 30.0
@@ -33,6 +36,10 @@ class ProfileError(Exception):
         super().__init__(message)
         self.reason = reason
         self.message = message
+
+
+class ProfileMissing(ProfileError):
+    """The VaultProfile does not exist (deleted, or not created yet)."""
 
 
 @dataclass(frozen=True)
@@ -64,9 +71,12 @@ def provider_of(body: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
 class ProfileResolver:
     """Thread-safe cache of profile bodies and their backends."""
 
-    def __init__(self, kube: KubeApi, settings: OperatorSettings) -> None:
+    def __init__(self, kube: KubeApi, settings: OperatorSettings, guard: AccessGuard) -> None:
         self.kube = kube
         self.settings = settings
+        self.guard = guard
+        self.ledger = RedactionLedger()
+        """Values to mask in logs: credentials here, content by the sync engine."""
         self._lock = threading.Lock()
         self._bodies: dict[ProfileKey, Mapping[str, Any]] = {}
         self._backends: dict[ProfileKey, tuple[tuple[str, int], Backend]] = {}
@@ -81,6 +91,7 @@ class ProfileResolver:
             self._bodies[ProfileKey(meta["namespace"], meta["name"])] = body
 
     def forget(self, key: ProfileKey) -> None:
+        self.ledger.release(f"VaultProfile {key}")
         with self._lock:
             self._bodies.pop(key, None)
             entry = self._backends.pop(key, None)
@@ -124,7 +135,7 @@ class ProfileResolver:
         key = ProfileKey(ref.get("namespace") or user_namespace, ref["name"])
         body = self.body(key)
         if body is None:
-            raise ProfileError(Reason.PROFILE_NOT_READY, f"VaultProfile {key} not found")
+            raise ProfileMissing(Reason.PROFILE_NOT_READY, f"VaultProfile {key} not found")
         if key.namespace != user_namespace:
             labels = self._namespace_labels(user_namespace)
             denied = access_denied_reason(body, user_namespace, labels, self.settings.namespace)
@@ -161,14 +172,29 @@ class ProfileResolver:
             entry = self._backends.get(key)
         if entry and entry[0] == identity:
             return entry[1]
+        problem = profile_problem(body, self.settings.boundary)
+        if problem:
+            raise ProfileError(Reason.NAMESPACE_BOUNDARY, problem)
+        refs = credential_refs(provider_key, spec)
         with self._lock:
-            for secret_name, _ in credential_refs(provider_key, spec).values():
+            for secret_name, _ in refs.values():
                 self._credential_secrets.setdefault((key.namespace, secret_name), set()).add(key)
         try:
+            for credential, (secret_name, _) in refs.items():
+                why = f"credential {credential} of spec.provider.{provider_key}"
+                self.guard.require(
+                    "VaultProfile", body, verb="get", namespace=key.namespace, name=secret_name, why=why
+                )
+        except AccessRefused as e:
+            raise ProfileError(Reason.ACCESS_DENIED, str(e)) from e
+        try:
             credentials = resolve_credentials(key.namespace, provider_key, spec, self.kube.secret_data)
+            self.ledger.add(f"VaultProfile {key}", credentials.values())
+            self.ledger.settle(f"VaultProfile {key}")
             context = BackendContext(
                 http_timeout=self.settings.http_timeout,
                 kube_api_client=self.kube.api_client,
+                profile_namespace=key.namespace,
                 environ=self.settings.environ,
             )
             built = create_backend(provider_key, spec, credentials, context=context)
@@ -180,6 +206,25 @@ class ProfileResolver:
         if old and old[1] is not built:
             old[1].close()
         return built
+
+    def require_source_read(self, secret: Mapping[str, Any], profile: ResolvedProfile, path: str) -> None:
+        """Raises ``AccessRefused`` unless reading ``path`` of a kubernetes profile is the author's right.
+
+        In the ManagedSecret's own namespace its author must be allowed to ``get`` the Secret; through
+        an organisation profile, the profile's author (the cluster admin who shared it).
+        """
+        namespace = kubernetes_namespace(profile.body)
+        if namespace is None:
+            return
+        meta = secret["metadata"]
+        why = f"source of ManagedSecret {meta['namespace']}/{meta['name']}"
+        name = path.strip("/")
+        if profile.key.namespace == meta["namespace"]:
+            self.guard.require("ManagedSecret", secret, verb="get", namespace=namespace, name=name, why=why)
+        else:
+            self.guard.require(
+                "VaultProfile", profile.body, verb="get", namespace=namespace, name=name, why=why
+            )
 
     def profiles_using_secret(self, namespace: str, name: str) -> set[ProfileKey]:
         """Profiles whose credentials come from this Secret."""

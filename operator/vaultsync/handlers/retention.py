@@ -10,7 +10,7 @@ owner check), so versions come back instead of starting over.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import kopf
@@ -20,13 +20,15 @@ from vaultsync.backends.interface import Backend, RemoteSecret
 from vaultsync.handlers import k8s_targets
 from vaultsync.handlers.exclusive import serialized_per_resource
 from vaultsync.handlers.kubeapi import KubeApi
-from vaultsync.handlers.profiles import ProfileError, ProfileResolver
+from vaultsync.handlers.profiles import ProfileError, ProfileMissing, ProfileResolver
 from vaultsync.reconcile.retention import (
     CopyDeletion,
     CopyFate,
     deleting_fields,
     deletion_message,
+    left_behind_message,
     planned_window,
+    release_due,
     rfc3339,
     summarize,
 )
@@ -38,6 +40,11 @@ if TYPE_CHECKING:
 PLURAL = "managedsecrets"
 RESTORED = "Restored"
 DELETED = "Deleted"
+LEFT_BEHIND = "CopiesLeftBehind"
+
+
+def _parsed(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
 def read_or_restore(backend: Backend, path: str, owner: str) -> tuple[RemoteSecret, bool]:
@@ -76,6 +83,9 @@ def delete_copies(
         except (NotFound, NotOwned):
             outcomes.append(CopyDeletion(where, CopyFate.ABSENT))
             continue
+        except ProfileMissing as e:
+            outcomes.append(CopyDeletion(where, CopyFate.FAILED, problem=f"{where}: {e}", profile_gone=True))
+            continue
         except (BackendError, ProfileError) as e:
             outcomes.append(CopyDeletion(where, CopyFate.FAILED, problem=f"{where}: {e}"))
             continue
@@ -100,12 +110,23 @@ async def delete_with_retention(rt: Runtime, body: kopf.Body, logger: kopf.Logge
     now = datetime.now(UTC)
     fields = deleting_fields(dict(body.get("status") or {}), now, planned_window(now, days))
     await rt.run(rt.kube.patch_status, PLURAL, ns, name, fields)
-    summary = summarize(await rt.run(rt.engine.delete_targets, dict(body)))
+    deletions = await rt.run(rt.engine.delete_targets, dict(body))
+    summary = summarize(deletions)
     if summary.restorable_until is not None:
         await rt.run(
             rt.kube.patch_status, PLURAL, ns, name, {"restorableUntil": rfc3339(summary.restorable_until)}
         )
     if not summary.done:
+        deleted_at = _parsed(body.metadata.get("deletionTimestamp"))
+        wait = timedelta(seconds=rt.settings.orphan_release_seconds)
+        terminating = await rt.run(rt.kube.namespace_terminating, ns)
+        if release_due(
+            deletions, namespace_terminating=terminating, deleted_at=deleted_at, now=now, wait=wait
+        ):
+            message = left_behind_message(summary, now - deleted_at if deleted_at else wait)
+            kopf.warn(body, reason=LEFT_BEHIND, message=message)
+            logger.warning("%s: %s", LEFT_BEHIND, message)
+            return
         raise kopf.TemporaryError("could not delete every target: " + "; ".join(summary.problems), delay=10)
     message = deletion_message(summary, days)
     kopf.info(body, reason=DELETED, message=message)

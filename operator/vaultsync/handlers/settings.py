@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from vaultsync.reconcile.boundary import Boundary, parse_allowances
+
 
 @dataclass(frozen=True)
 class OperatorSettings:
@@ -35,6 +37,16 @@ class OperatorSettings:
     """Recovery window of ``deletionPolicy: Delete``: days a deleted copy can still be restored."""
     expiry_warning_days: float = 14.0
     """Horizon of the ``ExpiringSoon`` condition and its Warning event."""
+    cross_namespace_targets: frozenset[tuple[str, str]] = frozenset()
+    """(ManagedSecret namespace, target namespace) pairs allowed to cross the namespace boundary."""
+    access_review_seconds: float = 60.0
+    """How long a SubjectAccessReview answer is reused (bounded cache; see docs/security.md)."""
+    orphan_release_seconds: float = 300.0
+    """How long a deletion waits for copies it cannot delete before it releases the finalizer."""
+    metrics_address: str = "0.0.0.0"  # noqa: S104 - in a pod, Prometheus scrapes the pod IP
+    """Interface the metrics endpoint listens on (the local run binds 127.0.0.1)."""
+    webhook_address: str = "0.0.0.0"  # noqa: S104 - the apiserver reaches the pod through its Service
+    """Interface the admission webhook server listens on when it serves TLS."""
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), repr=False)
     """The environment the ``env`` provider reads."""
 
@@ -55,5 +67,18 @@ class OperatorSettings:
             metrics_port=int(env.get("VAULTSYNC_METRICS_PORT", cls.metrics_port)),
             retention_days=int(env.get("VAULTSYNC_RETENTION_DAYS", cls.retention_days)),
             expiry_warning_days=float(env.get("VAULTSYNC_EXPIRY_WARNING_DAYS", cls.expiry_warning_days)),
+            cross_namespace_targets=parse_allowances(env.get("VAULTSYNC_CROSS_NAMESPACE_TARGETS", "")),
+            access_review_seconds=float(
+                env.get("VAULTSYNC_ACCESS_REVIEW_SECONDS", cls.access_review_seconds)
+            ),
+            orphan_release_seconds=float(
+                env.get("VAULTSYNC_ORPHAN_RELEASE_SECONDS", cls.orphan_release_seconds)
+            ),
+            metrics_address=env.get("VAULTSYNC_METRICS_ADDRESS", cls.metrics_address),
+            webhook_address=env.get("VAULTSYNC_WEBHOOK_ADDRESS", cls.webhook_address),
             environ=env,
         )
+
+    @property
+    def boundary(self) -> Boundary:
+        return Boundary(self.namespace, self.cross_namespace_targets)

@@ -11,6 +11,7 @@ from kubernetes import config
 
 from vaultsync.handlers import metrics, webhook
 from vaultsync.handlers import runtime as runtime_module
+from vaultsync.handlers.access_guard import AccessGuard
 from vaultsync.handlers.engine import SyncEngine
 from vaultsync.handlers.kubeapi import KubeApi
 from vaultsync.handlers.profiles import ProfileResolver
@@ -30,7 +31,10 @@ def _api_client() -> Any:
 
 @kopf.on.startup()
 async def start(settings: kopf.OperatorSettings, logger: kopf.Logger, **_: Any) -> None:
-    install_redaction(logging.getLogger())
+    install_redaction()  # every record of every logger: values registered by the sync are masked
+    # The kubernetes client logs whole response bodies (Secret data) at DEBUG, before anything
+    # read could be registered for masking: never at that level, whatever VAULTSYNC_LOG_LEVEL says.
+    logging.getLogger("kubernetes.client.rest").setLevel(logging.INFO)
     ours = OperatorSettings.from_env()
     settings.persistence.finalizer = "vaultsync.io/finalizer"
     settings.posting.level = logging.INFO
@@ -38,7 +42,8 @@ async def start(settings: kopf.OperatorSettings, logger: kopf.Logger, **_: Any) 
     settings.admission.server = webhook.webhook_server()
     kube = KubeApi(_api_client())
     hmac_key = kube.ensure_hmac_key(ours.namespace, ours.hmac_secret_name)
-    profiles = ProfileResolver(kube, ours)
+    guard = AccessGuard(kube.api_client, hmac_key, ttl=ours.access_review_seconds)
+    profiles = ProfileResolver(kube, ours, guard)
     runtime_module.RUNTIME = runtime_module.Runtime(
         settings=ours,
         kube=kube,
@@ -46,7 +51,7 @@ async def start(settings: kopf.OperatorSettings, logger: kopf.Logger, **_: Any) 
         engine=SyncEngine(kube, profiles, ours, hmac_key),
         executor=concurrent.futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="vaultsync-sync"),
     )
-    metrics.serve(ours.metrics_port, profiles.call_counts)
+    metrics.serve(ours.metrics_port, profiles.call_counts, ours.metrics_address)
     logger.info("vaultsync started (namespace %s)", ours.namespace)
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vaultsync.backends.errors import BackendError, NotFound
+from vaultsync.handlers.access_guard import AccessRefused
 from vaultsync.handlers.k8s_targets import SecretSnapshot
 from vaultsync.handlers.kubeapi import KubeApi
 from vaultsync.handlers.profiles import ProfileError, ProfileResolver
@@ -40,7 +41,7 @@ class RenderedTarget:
 
 
 def read_references(
-    kube: KubeApi, profiles: ProfileResolver, namespace: str, names: tuple[str, ...], hmac_key: bytes
+    kube: KubeApi, profiles: ProfileResolver, referrer: Mapping[str, Any], hmac_key: bytes
 ) -> dict[str, SecretContent]:
     """The content of each referenced ManagedSecret, as its source holds it.
 
@@ -48,6 +49,8 @@ def read_references(
     have the fingerprint of its status): a change waiting for approval, or not synced yet, is not
     pushed through someone else's template. Its sync wakes the dependents (``handlers.references``).
     """
+    namespace = str(referrer["metadata"]["namespace"])
+    names = tuple((referrer.get("spec") or {}).get("references") or ())
     contents: dict[str, SecretContent] = {}
     for name in names:
         where = f"spec.references: ManagedSecret {namespace}/{name}"
@@ -60,10 +63,14 @@ def read_references(
         try:
             profile = profiles.resolve(namespace, spec["source"]["vaultProfile"])
             key = vault_target(profile.key, spec["source"]["path"], spec["source"].get("environment"))
+            # The referrer's author must be allowed to read a Kubernetes source it pulls in.
+            profiles.require_source_read(referrer, profile, key.path)
             remote = profile.backend.read(key.path)
             content = parse_content(str(spec["type"]), remote.document)
         except ProfileError as e:
             raise TemplateProblem(f"{where}: {e.message}", retry=True) from e
+        except AccessRefused as e:
+            raise TemplateProblem(f"{where}: {e}", retry=True) from e
         except NotFound as e:
             raise TemplateProblem(f"{where}: its source was not found", retry=True) from e
         except BackendError as e:
@@ -74,6 +81,7 @@ def read_references(
         if not synced or not fingerprints_equal(fingerprint_of(content, hmac_key), str(synced)):
             message = f"{where}: waiting until it has synced its source's current content (approval or sync)"
             raise TemplateProblem(message, retry=True)
+        profiles.ledger.add_content(f"{namespace}/{referrer['metadata']['name']}", content)
         contents[name] = content
     return contents
 
@@ -82,16 +90,17 @@ def render_targets(
     kube: KubeApi,
     profiles: ProfileResolver,
     *,
-    namespace: str,
-    spec: Mapping[str, Any],
+    body: Mapping[str, Any],
     content: SecretContent,
     hmac_key: bytes,
 ) -> dict[str, RenderedTarget]:
     """Target id -> rendered data of every templated Kubernetes Secret target (empty when none)."""
+    namespace = str(body["metadata"]["namespace"])
+    spec: Mapping[str, Any] = body.get("spec") or {}
     templated = [t for t in spec.get("kubernetesSecrets") or [] if t.get("template")]
     if not templated:
         return {}
-    references = read_references(kube, profiles, namespace, tuple(spec.get("references") or ()), hmac_key)
+    references = read_references(kube, profiles, body, hmac_key)
     rendered: dict[str, RenderedTarget] = {}
     for target in templated:
         key = secret_target(target.get("namespace") or namespace, target["name"])
@@ -99,6 +108,7 @@ def render_targets(
             values = render_templates(target["template"], content, references)
         except TemplateError as e:
             raise TemplateProblem(f"{key.describe()}: {e}", retry=False) from e
+        profiles.ledger.add(f"{namespace}/{body['metadata']['name']}", values.values())
         data = {name: value.encode("utf-8") for name, value in values.items()}
         rendered[key.id] = RenderedTarget(data, data_fingerprint(data, hmac_key))
     return rendered

@@ -43,8 +43,10 @@ def _check(body: dict[str, Any]) -> dict[str, Any]:
         report = backend.verify_permissions(spec.get("pathPrefix") or "")
     except (ProfileError, BackendError) as e:
         message = getattr(e, "message", None) or str(e)
+        # A profile refused by the namespace boundary or its author's rights says so, not "connection".
+        reason = str(e.reason) if isinstance(e, ProfileError) else "ConnectionFailed"
         conditions = set_condition(
-            conditions, "Ready", FALSE, "ConnectionFailed", message, now=now, generation=generation
+            conditions, "Ready", FALSE, reason, message, now=now, generation=generation
         )
         conditions = set_condition(
             conditions,

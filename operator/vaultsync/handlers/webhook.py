@@ -34,6 +34,7 @@ from vaultsync.handlers.kubeapi import GROUP, VERSION
 from vaultsync.handlers.runtime import runtime
 
 PORT_ENV, CERT_DIR_ENV = "VAULTSYNC_WEBHOOK_PORT", "VAULTSYNC_WEBHOOK_CERT_DIR"
+ADDRESS_ENV = "VAULTSYNC_WEBHOOK_ADDRESS"
 DEFAULT_PORT = 9443
 
 
@@ -54,7 +55,7 @@ def webhook_server(env: Mapping[str, str] | None = None) -> kopf.WebhookServer:
         return kopf.WebhookServer(addr="127.0.0.1", port=port, insecure=True)
     directory = Path(cert_dir)
     return kopf.WebhookServer(
-        addr="0.0.0.0",  # noqa: S104 - the apiserver reaches the pod through its Service
+        addr=env.get(ADDRESS_ENV) or "0.0.0.0",  # noqa: S104 - the apiserver reaches the pod through its Service
         port=port or DEFAULT_PORT,
         certfile=str(directory / "tls.crt"),
         pkeyfile=str(directory / "tls.key"),

@@ -34,6 +34,8 @@ class CopyDeletion:
     fate: CopyFate
     restorable_until: datetime | None = None
     problem: str | None = None
+    profile_gone: bool = False
+    """The copy's VaultProfile no longer exists: nothing can reach the copy any more."""
 
 
 @dataclass(frozen=True)
@@ -95,3 +97,32 @@ def deletion_message(summary: DeletionSummary, retention_days: int) -> str:
     if summary.permanent:
         parts.append(f"removed permanently: {', '.join(summary.permanent)}")
     return "; ".join(parts) or "nothing vaultsync owns was left to delete"
+
+
+def release_due(
+    deletions: Sequence[CopyDeletion],
+    *,
+    namespace_terminating: bool,
+    deleted_at: datetime | None,
+    now: datetime,
+    wait: timedelta,
+) -> bool:
+    """Whether a deletion that keeps failing may release its finalizer, leaving copies behind.
+
+    Only when waiting cannot help (a failed copy's VaultProfile is gone, or the namespace is being
+    deleted and everything in it goes anyway) and only after ``wait`` since the deletion began:
+    a namespace must never stay Terminating forever because of a copy nobody can reach.
+    """
+    failed = [d for d in deletions if d.fate is CopyFate.FAILED]
+    if not failed or deleted_at is None:
+        return False
+    hopeless = namespace_terminating or any(d.profile_gone for d in failed)
+    return hopeless and now - deleted_at >= wait
+
+
+def left_behind_message(summary: DeletionSummary, waited: timedelta) -> str:
+    """The Warning event of a released deletion: which copies are left, so someone can clean them up."""
+    return (
+        f"finalizer released after {int(waited.total_seconds())} s; copies left behind (delete them "
+        f"by hand if they must go): {'; '.join(summary.problems)}"
+    )

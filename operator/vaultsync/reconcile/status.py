@@ -37,6 +37,8 @@ class Reason(StrEnum):
     REJECTED = "Rejected"
     INACTIVE = "Inactive"
     TEMPLATE_FAILED = "TemplateFailed"
+    NAMESPACE_BOUNDARY = "NamespaceBoundary"
+    ACCESS_DENIED = "AccessDenied"
 
 
 @dataclass(frozen=True)

@@ -36,12 +36,15 @@ def register_secret(value: str | bytes) -> None:
     if not forms:
         return
     with _lock:
+        changed = False
         for form in forms:
-            _registered.pop(form, None)
+            changed |= _registered.pop(form, False) is False  # popped value is None when known
             _registered[form] = None
         while len(_registered) > MAX_REGISTERED_VALUES:
             del _registered[next(iter(_registered))]
-        _pattern = None
+            changed = True
+        if changed:  # re-registering known values (every sync) must not rebuild the pattern
+            _pattern = None
 
 
 def clear_registered_secrets() -> None:
@@ -184,3 +187,59 @@ def register_content(content: SecretContent) -> None:
     """Register every sensitive value of ``content`` (every value, for key-value content)."""
     for value in content.sensitive_values().values():
         register_secret(value)
+
+
+def forget_secret(value: str | bytes) -> None:
+    """Stop masking ``value`` (it is no longer held anywhere)."""
+    global _pattern  # noqa: PLW0603 - see register_secret
+    forms = _forms_of(value)
+    with _lock:
+        removed = [form for form in forms if _registered.pop(form, False) is None]
+        if removed:
+            _pattern = None
+
+
+class RedactionLedger:
+    """Which values each holder (a ManagedSecret, a profile's credentials) has registered.
+
+    ``add`` registers a value as soon as it is read, generated or rendered; ``settle`` ends one
+    pass of a holder: what it held before and did not add again is forgotten, unless another
+    holder still has it. ``release`` forgets everything of a holder that is gone.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: dict[str, set[str]] = {}
+        self._fresh: dict[str, set[str]] = {}
+
+    def add(self, holder: str, values: Iterable[str | bytes]) -> None:
+        texts = [v.decode("utf-8", errors="replace") if isinstance(v, bytes) else v for v in values]
+        for text in texts:
+            register_secret(text)
+        with self._lock:
+            self._fresh.setdefault(holder, set()).update(texts)
+            self._held.setdefault(holder, set()).update(texts)
+
+    def add_content(self, holder: str, content: SecretContent) -> None:
+        self.add(holder, content.sensitive_values().values())
+
+    def settle(self, holder: str) -> None:
+        with self._lock:
+            fresh = self._fresh.pop(holder, set())
+            dropped = self._held.get(holder, set()) - fresh
+            if fresh:
+                self._held[holder] = fresh
+            else:
+                self._held.pop(holder, None)
+            still_held = set().union(*self._held.values()) if self._held else set()
+        for value in dropped - still_held:
+            forget_secret(value)
+
+    def release(self, holder: str) -> None:
+        with self._lock:
+            self._fresh.pop(holder, None)
+        self.settle(holder)
+
+    def holds(self, holder: str) -> frozenset[str]:
+        with self._lock:
+            return frozenset(self._held.get(holder, set()))

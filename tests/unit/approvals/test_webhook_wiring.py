@@ -41,6 +41,10 @@ def test_local_registration_points_every_webhook_at_a_handler(serving: WebhookSe
         "mutate.approvalrequests.vaultsync.io": "Fail",
         "validate.approvalrequests.vaultsync.io": "Fail",
         "mutate.managedsecrets.vaultsync.io": "Ignore",
+        "author.managedsecrets.vaultsync.io": "Ignore",
+        "author.vaultprofiles.vaultsync.io": "Ignore",
+        "validate.managedsecrets.vaultsync.io": "Ignore",
+        "validate.vaultprofiles.vaultsync.io": "Ignore",
     }
     assert (serving.cert_dir / "tls.crt").exists()
     assert (serving.cert_dir / "tls.key").exists()

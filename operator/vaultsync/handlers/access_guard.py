@@ -1,0 +1,91 @@
+"""The operator acts with no more right than the author of a spec.
+
+Before it uses a credential Secret, reads a Kubernetes source Secret or writes over (adopts) a
+Secret it does not own on behalf of a VaultProfile or ManagedSecret, the operator asks the
+apiserver with a SubjectAccessReview whether the spec's author (``reconcile.authorship``) may
+``get`` (or ``update``) that Secret. Answers are reused for ``ttl`` seconds in a bounded cache:
+these checks happen only when a backend is built or content is read or adopted, never on an
+unchanged refresh, so the steady state costs no request.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any
+
+from kubernetes import client
+from kubernetes.client.rest import ApiException
+
+from vaultsync.handlers.metrics import ACCESS_REVIEWS
+from vaultsync.reconcile.authorship import Author, verified_author
+
+MAX_CACHED_ANSWERS = 4096
+
+
+class AccessRefused(Exception):
+    """The author may not do what the spec asks; the message says what is missing."""
+
+
+class AccessGuard:
+    def __init__(self, api_client: Any, hmac_key: bytes, ttl: float = 60.0) -> None:
+        self._api = client.AuthorizationV1Api(api_client)
+        self._key = hmac_key
+        self._ttl = ttl
+        self._lock = threading.Lock()
+        self._answers: OrderedDict[tuple[Any, ...], tuple[float, bool]] = OrderedDict()
+
+    def author_of(self, kind: str, body: Mapping[str, Any]) -> Author | None:
+        return verified_author(self._key, kind, body)
+
+    def require(
+        self, kind: str, body: Mapping[str, Any], *, verb: str, namespace: str, name: str, why: str
+    ) -> None:
+        """Raises ``AccessRefused`` unless the author of ``body`` may ``verb`` Secret ``namespace/name``."""
+        meta = body.get("metadata") or {}
+        what = f"{kind} {meta.get('namespace')}/{meta.get('name')}"
+        author = self.author_of(kind, body)
+        if author is None:
+            raise AccessRefused(
+                f"{what}: the author of its spec is not known (the admission webhook did not record "
+                f"it, or the record was edited), so Secret {namespace}/{name} is not used ({why}); "
+                "re-apply the spec while the vaultsync webhook is running"
+            )
+        if not self.allowed(author, verb, namespace, name):
+            raise AccessRefused(
+                f"{what}: its author {author.user} may not {verb} Secret {namespace}/{name} ({why}); "
+                f"grant {author.user} '{verb}' on that Secret, or have someone who has it apply the spec"
+            )
+
+    def allowed(self, author: Author, verb: str, namespace: str, name: str) -> bool:
+        key = (author.user, author.groups, verb, namespace, name)
+        now = time.monotonic()
+        with self._lock:
+            cached = self._answers.get(key)
+            if cached is not None and now - cached[0] < self._ttl:
+                return cached[1]
+        review = client.V1SubjectAccessReview(
+            spec=client.V1SubjectAccessReviewSpec(
+                user=author.user,
+                groups=list(author.groups) or None,
+                resource_attributes=client.V1ResourceAttributes(
+                    namespace=namespace, verb=verb, resource="secrets", name=name
+                ),
+            )
+        )
+        try:
+            answer = bool(self._api.create_subject_access_review(review).status.allowed)
+        except ApiException as e:
+            raise AccessRefused(
+                f"cannot check whether {author.user} may {verb} Secret {namespace}/{name}: "
+                f"SubjectAccessReview failed with HTTP {e.status}"
+            ) from e
+        ACCESS_REVIEWS.labels(namespace, str(answer).lower()).inc()
+        with self._lock:
+            self._answers[key] = (now, answer)
+            self._answers.move_to_end(key)
+            while len(self._answers) > MAX_CACHED_ANSWERS:
+                self._answers.popitem(last=False)
+        return answer
