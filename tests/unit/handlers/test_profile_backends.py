@@ -21,13 +21,13 @@ from vaultsync.handlers.settings import OperatorSettings
 from vaultsync.reconcile.targets import ProfileKey
 
 PROFILE = {
-    "metadata": {"namespace": "team", "name": "env", "uid": "u-1", "generation": 1},
+    "metadata": {"namespace": "vaultsync-system", "name": "env", "uid": "u-1", "generation": 1},
     "spec": {"provider": {"env": {"prefix": "SECRET_"}}},
 }
 
 
 class _NoSecrets:
-    """The part of KubeApi a profile without credential Secrets touches."""
+    """The part of KubeApi a profile without credential Secrets touches (an organisation ``env`` one)."""
 
     api_client = None
 
@@ -52,17 +52,17 @@ def slow_builds(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 
 
 def _resolver() -> ProfileResolver:
-    return ProfileResolver(_NoSecrets(), OperatorSettings(environ={}))  # type: ignore[arg-type]
+    return ProfileResolver(_NoSecrets(), OperatorSettings(environ={}), guard=None)  # type: ignore[arg-type]
 
 
 def test_concurrent_builds_share_one_backend(slow_builds: list[Any]) -> None:
     resolver = _resolver()
     resolver.remember(PROFILE)
-    key = ProfileKey("team", "env")
+    key = ProfileKey("vaultsync-system", "env")
     got: list[Any] = []
 
     def resolve() -> None:
-        got.append(resolver.resolve("team", {"name": "env"}))
+        got.append(resolver.resolve("vaultsync-system", {"name": "env"}))
 
     threads = [threading.Thread(target=resolve) for _ in range(4)]
     for thread in threads:
@@ -79,13 +79,13 @@ def test_concurrent_builds_share_one_backend(slow_builds: list[Any]) -> None:
 def test_a_replaced_backend_is_no_longer_current(slow_builds: list[Any]) -> None:
     resolver = _resolver()
     resolver.remember(PROFILE)
-    first = resolver.resolve("team", {"name": "env"})
+    first = resolver.resolve("vaultsync-system", {"name": "env"})
     changed = {**PROFILE, "metadata": {**PROFILE["metadata"], "generation": 2}}
     resolver.remember(changed)
-    second = resolver.resolve("team", {"name": "env"})
+    second = resolver.resolve("vaultsync-system", {"name": "env"})
 
     assert second.backend is not first.backend
     assert not resolver.is_current(first), "a ManagedSecret holding the old backend must resolve again"
     assert resolver.is_current(second)
-    resolver.drop_backend(ProfileKey("team", "env"))
+    resolver.drop_backend(ProfileKey("vaultsync-system", "env"))
     assert not resolver.is_current(second), "rotated credentials: resolve again"
