@@ -3,7 +3,8 @@
 Pure: functions of the old and new objects, the authenticated identity of the API request,
 the combined policy and the time. The kopf webhook in ``handlers/webhook.py`` calls them:
 ``stamp_decisions`` from the mutating webhook (overwrites ``user``, ``groups`` and ``at`` of
-new decisions with the real identity, whatever the client sent) and ``admission_problem``
+new decisions with the real identity, whatever the client sent, and seals them: see
+``approvals.integrity``) and ``admission_problem``
 from the validating webhook (a message when the write must be refused, else ``None``).
 """
 
@@ -14,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from vaultsync.api.approvalrequest import ApprovalPhase, Decision
+from vaultsync.approvals.integrity import decision_seal
 from vaultsync.approvals.lifecycle import FINAL_PHASES, format_time, parse_time
 from vaultsync.approvals.policy import ApprovalPolicy, Approver
 
@@ -27,17 +29,20 @@ def _decisions(body: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
 
 
 def stamp_decisions(
-    old: Mapping[str, Any] | None, new: Mapping[str, Any], who: Approver, now: datetime
+    old: Mapping[str, Any] | None, new: Mapping[str, Any], who: Approver, now: datetime, key: bytes
 ) -> list[dict[str, Any]] | None:
-    """``spec.decisions`` with every decision added by this write stamped; ``None`` if none was added."""
+    """``spec.decisions`` with every decision added by this write stamped and sealed under ``key``;
+    ``None`` if none was added."""
     before = len(_decisions(old))
     decisions = [dict(d) for d in _decisions(new)]
     if len(decisions) <= before:
         return None
-    for decision in decisions[before:]:
+    request_uid = str(((old or {}).get("metadata") or {}).get("uid") or "")
+    for index, decision in enumerate(decisions[before:], start=before):
         decision["user"] = who.user
         decision["groups"] = list(who.groups)
         decision["at"] = format_time(now)
+        decision["seal"] = decision_seal(key, request_uid, index, decision)
     return decisions
 
 

@@ -52,6 +52,7 @@ class ApprovalEvent:
     REJECTED = "Rejected"
     EXPIRED = "ApprovalExpired"
     FAILED = "ApprovalFailed"
+    FORGED = "ApprovalStatusForged"
 
 
 @dataclass
@@ -59,7 +60,9 @@ class GateResult:
     held_status: dict[str, Any] | None = None
     """The status to write when the change must wait (or was rejected); ``None`` to go ahead."""
     approved_fingerprint: str | None = None
-    """Set when an Approved request covers exactly the content that would be pushed."""
+    """Set when a request's counted decisions approve exactly the content that would be pushed."""
+    approved_by: RequestView | None = None
+    """That request, for the sealed record of the push."""
     fields: dict[str, Any] = field(default_factory=dict)
     """Status fields to set when the change goes ahead."""
     events: list[tuple[str, str, str]] = field(default_factory=list)
@@ -137,16 +140,18 @@ class ApprovalGate:
             keep=self.audit_trail,
         )
         self._write_phases(meta["namespace"], step, requests)
+        forged = _forged_events(step)
         if step.outcome is Outcome.NONE or wanted is None:
-            return GateResult(fields={"approvalRequest": None})
+            return GateResult(fields={"approvalRequest": None}, events=forged)
         if step.outcome is Outcome.APPROVED:
             message = f"{wanted.operation} approved by ApprovalRequest {step.current}"
             return GateResult(
                 approved_fingerprint=wanted.fingerprint,
+                approved_by=step.approved_by,
                 fields={"approvalRequest": None, "approvedFingerprint": wanted.fingerprint},
-                events=[("Normal", ApprovalEvent.APPROVED, message)],
+                events=[*forged, ("Normal", ApprovalEvent.APPROVED, message)],
             )
-        name, events = step.current, []
+        name, events = step.current, forged
         if step.outcome is Outcome.OPEN:
             body = self._request_body(gate, policy, wanted, step.attempt)
             name = self._create(meta["namespace"], body)
@@ -250,11 +255,12 @@ class ApprovalGate:
             keep=self.audit_trail,
         )
         self._write_phases(meta["namespace"], step, requests)
+        forged = _forged_events(step)
         if step.outcome is Outcome.APPROVED:
             return GateResult(
-                events=[("Normal", ApprovalEvent.APPROVED, f"Delete approved by {step.current}")]
+                events=[*forged, ("Normal", ApprovalEvent.APPROVED, f"Delete approved by {step.current}")]
             )
-        name, events = step.current, []
+        name, events = step.current, forged
         if step.outcome is Outcome.OPEN:
             summary = summary_of(None, {})
             request = request_body(
@@ -276,7 +282,7 @@ class ApprovalGate:
         meta = body["metadata"]
         listed = self.kube.custom.list_namespaced_custom_object(GROUP, VERSION, meta["namespace"], PLURAL)
         return [
-            (RequestView.of(item), item.get("status") or {})
+            (RequestView.of(item, self.hmac_key), item.get("status") or {})
             for item in listed.get("items", [])
             if (item.get("spec") or {}).get("managedSecret") == meta["name"]
             and any(o.get("uid") == meta.get("uid") for o in item["metadata"].get("ownerReferences") or [])
@@ -316,6 +322,18 @@ class ApprovalGate:
         except ApiException as e:
             if e.status != 404:
                 raise
+
+
+def _forged_events(step: ApprovalStep) -> list[tuple[str, str, str]]:
+    return [
+        (
+            "Warning",
+            ApprovalEvent.FORGED,
+            f"ApprovalRequest {name} shows a decision in its status that its sealed decisions, recounted "
+            "now, do not support; status is display only: it was ignored and corrected",
+        )
+        for name in step.forged
+    ]
 
 
 def _request_status(verdict: Verdict) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from vaultsync.backends.errors import BackendError, NotFound
 from vaultsync.backends.interface import RemoteSecret
-from vaultsync.handlers import activation, k8s_targets, rollout, templating
+from vaultsync.handlers import activation, approval_memory, k8s_targets, rollout, templating
 from vaultsync.handlers.approvals import ApprovalGate, GateInput
 from vaultsync.handlers.consumer_index import ConsumerIndex, consumers_field
 from vaultsync.handlers.exclusive import serialized_per_resource
@@ -36,7 +36,7 @@ from vaultsync.handlers.sync_run import (
 )
 from vaultsync.handlers.sync_status import final_status, judge_compliance, non_compliant, version_fields
 from vaultsync.reconcile.expiry import apply_expiry
-from vaultsync.reconcile.plan import ObservedTarget, SyncInput, SyncPlan, WriteReason, plan_sync
+from vaultsync.reconcile.plan import ObservedTarget, SyncPlan, WriteReason, plan_sync
 from vaultsync.reconcile.retention import CopyDeletion
 from vaultsync.reconcile.status import Phase, Reason, TargetOutcome, TargetState, next_status
 from vaultsync.reconcile.targets import TargetKey, TargetKind, secret_target, vault_target
@@ -61,7 +61,10 @@ class SyncEngine:
     @serialized_per_resource(body_at=1, when_retired=lambda body: SyncResult(dict(body.get("status") or {})))
     def sync(self, body: Mapping[str, Any]) -> SyncResult:
         run = SyncRun(body)
-        return self._with_lifecycle(run, self._sync(run))
+        result = self._sync(run)
+        if run.memory is not None:
+            result = approval_memory.report(result, run, run.memory)
+        return self._with_lifecycle(run, result)
 
     def _sync(self, run: SyncRun) -> SyncResult:
         body = run.body
@@ -91,14 +94,13 @@ class SyncEngine:
         notices = activation.reactivate_targets(targets, body)
         observed, failures = self._observe(run, targets)
         gated = gated_operations([source, *targets])
-        sync_input = SyncInput(
+        sync_input = approval_memory.plan_input(
+            run,
+            self.hmac_key,
+            gated,
             source_fingerprint=fingerprint,
             source_identity=source_key.id,
-            last_fingerprint=run.previous.get("fingerprint"),
-            last_source_identity=run.previous.get("sourceIdentity"),
             targets=[o for o in observed.values() if o is not None],
-            gated=gated,
-            approved_fingerprint=run.previous.get("approvedFingerprint"),
         )
         plan = plan_sync(sync_input)
         gate = self.approvals.review(
@@ -143,7 +145,17 @@ class SyncEngine:
             history_limit=self.settings.version_history,
         )
         fields["sourceIdentity"] = source_key.id
-        fields.update(gate.fields)
+        fields.update(
+            gate.fields,
+            **approval_memory.record_fields(
+                run,
+                self.hmac_key,
+                gated,
+                fingerprint=fingerprint,
+                source_identity=source_key.id,
+                approved_by=gate.approved_by,
+            ),
+        )
         events.extend(Event(*e) for e in gate.events)
         if plan.new_version:
             events.append(

@@ -97,7 +97,8 @@ def _policy_for(namespace: str, managed_secret: str) -> ApprovalPolicy:
 def stamp_decision_identity(
     userinfo: kopf.UserInfo, patch: kopf.Patch, body: kopf.Body, old: kopf.Body | None = None, **_: Any
 ) -> None:
-    decisions = stamp_decisions(old, body, _who(userinfo), datetime.now(UTC))
+    key = runtime().engine.hmac_key  # the seal makes a decision count (approvals.integrity)
+    decisions = stamp_decisions(old, body, _who(userinfo), datetime.now(UTC), key)
     if decisions is not None:
         patch.setdefault("spec", {})["decisions"] = decisions
 

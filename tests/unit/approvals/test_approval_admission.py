@@ -16,8 +16,10 @@ from vaultsync.approvals.admission import (
     stamp_decisions,
     stamp_last_modified_by,
 )
+from vaultsync.approvals.integrity import decision_is_sealed
 from vaultsync.approvals.policy import ApprovalPolicy, Approver
 
+KEY = b"k" * 32
 NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)
 POLICY = ApprovalPolicy.of_profiles(
     [
@@ -47,7 +49,7 @@ def body(
         "decisions": decisions or [],
     }
     base.update(spec)
-    found: dict[str, Any] = {"metadata": {"name": "db-changesource-aaaaaaaaaa"}, "spec": base}
+    found: dict[str, Any] = {"metadata": {"name": "db-changesource-aaaaaaaaaa", "uid": "r-1"}, "spec": base}
     if phase:
         found["status"] = {"phase": phase}
     return found
@@ -181,16 +183,21 @@ def test_stamp_overwrites_forged_identity_of_new_decisions_only() -> None:
     new["spec"]["decisions"].append(
         {"decision": "Approve", "user": "carol", "groups": ["admins"], "at": "1999"}
     )
-    decisions = stamp_decisions(old, new, BOB, NOW)
+    decisions = stamp_decisions(old, new, BOB, NOW, KEY)
     assert decisions is not None
     assert decisions[0] == stamped(CAROL)
+    seal = decisions[1].pop("seal")
     assert decisions[1] == {
         "decision": "Approve",
         "user": "bob",
         "groups": ["sec"],
         "at": "2026-01-01T12:00:00Z",
     }
-    assert stamp_decisions(old, old, BOB, NOW) is None
+    assert decision_is_sealed(KEY, "r-1", 1, {**decisions[1], "seal": seal})
+    assert not decision_is_sealed(KEY, "r-1", 0, {**decisions[1], "seal": seal}), "bound to its position"
+    assert not decision_is_sealed(KEY, "r-2", 1, {**decisions[1], "seal": seal}), "bound to its request"
+    assert not decision_is_sealed(b"x" * 32, "r-1", 1, {**decisions[1], "seal": seal})
+    assert stamp_decisions(old, old, BOB, NOW, KEY) is None
 
 
 @given(
@@ -201,7 +208,7 @@ def test_stamped_decisions_always_carry_the_requesting_user(kinds: list[str], fo
     new = copy.deepcopy(old)
     for kind, user in zip(kinds, forged + [""] * len(kinds), strict=False):
         new["spec"]["decisions"].append({"decision": kind, "user": user})
-    decisions = stamp_decisions(old, new, BOB, NOW) or [stamped(CAROL)]
+    decisions = stamp_decisions(old, new, BOB, NOW, KEY) or [stamped(CAROL)]
     assert all(d["user"] == "bob" for d in decisions[1:])
     assert decisions[0] == stamped(CAROL)
 

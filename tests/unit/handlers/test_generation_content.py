@@ -25,9 +25,7 @@ from vaultsync.secrets.errors import SecretModelError
     ],
 )
 def test_password_lands_in_the_field_of_the_type(secret_type: str, field: str) -> None:
-    fields = generated_fields(
-        secret_type, {"kind": "password", "length": 20, "characterClasses": ["digits"]}
-    )
+    fields = generated_fields(secret_type, {"kind": "password", "length": 20, "characterClasses": ["digits"]})
     assert list(fields) == [field]
     assert len(fields[field]) == 20
     assert set(fields[field]) <= set(string.digits)
