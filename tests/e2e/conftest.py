@@ -127,3 +127,12 @@ def managed_secrets_removed(cluster: Cluster) -> Iterator[None]:
     for name in names():
         cluster.delete("managedsecrets", name)
     wait_for(lambda: not names(), 60, "ManagedSecrets of the test deleted")
+
+
+@pytest.fixture
+def people(cluster: Cluster) -> Cluster:
+    """RBAC of the test namespace for alice, bob, carol and dave (``e2e.approval_people``):
+    everyone may edit ManagedSecrets and decide; approval policy and the webhook do the rest."""
+    from e2e.approval_people import grant_people  # noqa: PLC0415 - only the approval suites need it
+
+    return grant_people(cluster)

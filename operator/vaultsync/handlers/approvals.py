@@ -16,6 +16,7 @@ from typing import Any
 
 from kubernetes.client.rest import ApiException
 
+from vaultsync.api.approvalrequest import ApprovalPhase
 from vaultsync.approvals.admission import LAST_MODIFIED_BY
 from vaultsync.approvals.lifecycle import (
     ApprovalStep,
@@ -23,6 +24,7 @@ from vaultsync.approvals.lifecycle import (
     RequestView,
     Verdict,
     Wanted,
+    evaluate,
     format_time,
     next_step,
     summary_of,
@@ -41,6 +43,7 @@ from vaultsync.secrets.errors import SecretModelError
 from vaultsync.secrets.fingerprint import fingerprint_of
 
 PLURAL = "approvalrequests"
+DEAD_PHASES = (ApprovalPhase.SUPERSEDED, ApprovalPhase.EXPIRED)
 LOGGER = logging.getLogger(__name__)
 SOURCE_VAULT = "source vault"
 """``requestedBy`` of a change that came from the source vault rather than from a person."""
@@ -234,6 +237,24 @@ class ApprovalGate:
             if fingerprint_of(content, self.hmac_key) == last:
                 return dict(content.fields)
         return None
+
+    def waiting_update(self, body: Mapping[str, Any], profiles: Sequence[ResolvedProfile]) -> str | None:
+        """The newest Update request of this ManagedSecret when it is still undecided, else ``None``.
+
+        Derived from its decisions and expiry like every phase (``approvals.lifecycle``).
+        """
+        policy = policy_of([(p.key, p.approval) for p in profiles])
+        if not policy.gates(Operation.UPDATE):
+            return None
+        requests = [view for view, _ in self._requests(body)]
+        if not requests:
+            return None
+        newest = max(requests, key=lambda r: (r.created, r.attempt))
+        if newest.operation != Operation.UPDATE or newest.phase in DEAD_PHASES:
+            return None  # a status can only let rotation go on (and open a new request)
+        wanted = Wanted(newest.operation, newest.fingerprint, _generation(body))
+        verdict = evaluate(newest, policy, wanted, _now())
+        return newest.name if verdict.phase is ApprovalPhase.PENDING else None
 
     # -- deletion -----------------------------------------------------------------------------
 

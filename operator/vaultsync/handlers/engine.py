@@ -61,6 +61,10 @@ class SyncEngine:
     @serialized_per_resource(body_at=1, when_retired=lambda body: SyncResult(dict(body.get("status") or {})))
     def sync(self, body: Mapping[str, Any]) -> SyncResult:
         run = SyncRun(body)
+        if body["metadata"].get("deletionTimestamp"):
+            # Deletion is the finalizer's (with its own Delete approval): a sync now would read
+            # the generation bump of the delete as a spec change and ask again for old changes.
+            return SyncResult(dict(body.get("status") or {}))
         result = self._sync(run)
         if run.memory is not None:
             result = approval_memory.report(result, run, run.memory)
@@ -82,7 +86,7 @@ class SyncEngine:
             source_key = vault_target(
                 source.key, run.spec["source"]["path"], run.spec["source"].get("environment")
             )
-            self._generate(run, source, source_key)
+            self._generate(run, [source, *targets], source_key)
             remote, content = self._read_source(run, source, source_key)
             run.rendered = self._render(run, content)
         except SyncAborted as aborted:
@@ -189,9 +193,14 @@ class SyncEngine:
             raise run.abort(e.reason, e.message, EventReason.SOURCE_FAILED) from e
         return source, targets
 
-    def _generate(self, run: SyncRun, source: ResolvedProfile, key: TargetKey) -> None:
+    def _generate(self, run: SyncRun, profiles: list[ResolvedProfile], key: TargetKey) -> None:
         try:
-            generated = prepare_source(source.backend, key.path, run.body)
+            generated = prepare_source(
+                profiles[0].backend,
+                key.path,
+                run.body,
+                waiting=lambda: self.approvals.waiting_update(run.body, profiles),
+            )
         except GenerationFailed as e:
             raise run.abort(Reason.SOURCE_UNAVAILABLE, str(e), EventReason.SOURCE_FAILED) from e
         if generated is not None:

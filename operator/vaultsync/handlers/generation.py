@@ -10,7 +10,7 @@ every other field of the source document (a username, a header name) is kept.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -97,9 +97,18 @@ def generated_fields(secret_type: str, generate: Mapping[str, Any]) -> dict[str,
 
 
 def prepare_source(
-    backend: Backend, path: str, body: Mapping[str, Any], now: datetime | None = None
+    backend: Backend,
+    path: str,
+    body: Mapping[str, Any],
+    now: datetime | None = None,
+    *,
+    waiting: Callable[[], str | None] = lambda: None,
 ) -> Generated | None:
-    """Creates missing content, or rotates due content, in the source; None when nothing was due."""
+    """Creates missing content, or rotates due content, in the source; None when nothing was due.
+
+    ``waiting`` names the pending Update request a due rotation must wait for (asked only when
+    a rotation is due); ``None`` when there is none.
+    """
     spec = body.get("spec") or {}
     generate = spec.get("generate")
     if not generate:
@@ -115,7 +124,7 @@ def prepare_source(
         return None  # reading the source reports it
     if current is not None:
         baseline = rotation_baseline(body.get("status") or {}, current.metadata.updated_at)
-        if not rotation_due(rotation_interval(spec), baseline, now):
+        if not rotation_due(rotation_interval(spec), baseline, now) or waiting() is not None:
             return None
     try:
         fields = generated_fields(spec["type"], generate)

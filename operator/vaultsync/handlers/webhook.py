@@ -125,6 +125,7 @@ async def check_decision(
         who=_who(userinfo),
         policy=policy,
         now=datetime.now(UTC),
+        key=rt.engine.hmac_key,
         operator_user=operator_user,
     )
     if problem:

@@ -16,7 +16,7 @@ from vaultsync.approvals.admission import (
     stamp_decisions,
     stamp_last_modified_by,
 )
-from vaultsync.approvals.integrity import decision_is_sealed
+from vaultsync.approvals.integrity import decision_is_sealed, decision_seal
 from vaultsync.approvals.policy import ApprovalPolicy, Approver
 
 KEY = b"k" * 32
@@ -59,6 +59,11 @@ def stamped(who: Approver, decision: str = "Approve") -> dict[str, Any]:
     return {"decision": decision, "user": who.user, "groups": list(who.groups), "at": "2026-01-01T11:00:00Z"}
 
 
+def sealed(who: Approver, index: int = 0) -> dict[str, Any]:
+    found = stamped(who)
+    return {**found, "seal": decision_seal(KEY, "r-1", index, found)}
+
+
 def appended(old: dict[str, Any], who: Approver, decision: str = "Approve") -> dict[str, Any]:
     new = copy.deepcopy(old)
     new["spec"]["decisions"].append({"decision": decision, "user": who.user})
@@ -68,7 +73,7 @@ def appended(old: dict[str, Any], who: Approver, decision: str = "Approve") -> d
 def problem(
     old: dict[str, Any] | None, new: dict[str, Any], who: Approver, operation: str = "UPDATE"
 ) -> str | None:
-    return admission_problem(operation, old, new, who=who, policy=POLICY, now=NOW)
+    return admission_problem(operation, old, new, who=who, policy=POLICY, now=NOW, key=KEY)
 
 
 @pytest.mark.parametrize(
@@ -79,8 +84,9 @@ def problem(
         (body(), ALICE, "Reject", None),
         (body(), ALICE, "Approve", "cannot approve it"),
         (body(), DAVE, "Approve", "is not an approver"),
-        (body([stamped(BOB)]), BOB, "Approve", "already decided"),
-        (body([stamped(BOB)]), CAROL, "Approve", None),
+        (body([sealed(BOB)]), BOB, "Approve", "already decided"),
+        (body([stamped(BOB)]), BOB, "Approve", None),
+        (body([sealed(BOB)]), CAROL, "Approve", None),
         (body(phase="Approved"), CAROL, "Approve", "already Approved"),
         (body(phase="Superseded"), CAROL, "Approve", "already Superseded"),
         (body(expiresAt="2026-01-01T11:59:59Z"), CAROL, "Approve", "expired"),
@@ -92,6 +98,7 @@ def problem(
         "self-approval-refused",
         "outsider-refused",
         "second-decision-refused",
+        "unsealed-decision-in-my-name-blocks-nobody",
         "second-approver-admitted",
         "closed-approved",
         "closed-superseded",
@@ -117,7 +124,10 @@ def test_self_approval_when_every_policy_allows_it() -> None:
         ]
     )
     old = body()
-    assert admission_problem("UPDATE", old, appended(old, ALICE), who=ALICE, policy=allowing, now=NOW) is None
+    found = admission_problem(
+        "UPDATE", old, appended(old, ALICE), who=ALICE, policy=allowing, now=NOW, key=KEY
+    )
+    assert found is None
 
 
 @pytest.mark.parametrize(
@@ -172,6 +182,7 @@ def test_only_the_operator_opens_requests(creator: str, expected: str | None) ->
         who=Approver(creator),
         policy=POLICY,
         now=NOW,
+        key=KEY,
         operator_user="system:serviceaccount:vaultsync-system:vaultsync",
     )
     assert found == expected if expected is None else expected in (found or "")
@@ -242,6 +253,6 @@ def test_expiry_boundary_is_closed() -> None:
     old = body(expiresAt="2026-01-01T12:00:00Z")
     assert "expired" in (problem(old, appended(old, BOB), BOB) or "")
     later = admission_problem(
-        "UPDATE", old, appended(old, BOB), who=BOB, policy=POLICY, now=NOW - timedelta(seconds=1)
+        "UPDATE", old, appended(old, BOB), who=BOB, policy=POLICY, now=NOW - timedelta(seconds=1), key=KEY
     )
     assert later is None
