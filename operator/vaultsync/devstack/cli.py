@@ -8,6 +8,7 @@ ManagedSecret reaching Synced. ``--no-demo`` stops after starting the servers.
 
 from __future__ import annotations
 
+import shutil
 import signal
 import sys
 import threading
@@ -38,6 +39,22 @@ def _describe(stack: Stack) -> str:
         f"Logs: {stack.state}/*/logs/",
     ]
     return "\n".join(lines)
+
+
+def stop_notice(state: Path, kept: bool) -> str:
+    """What stopping does to the stack's data: the state directory (etcd data, kubeconfigs, the
+    OpenBao root token, logs) is removed unless ``--state`` named it."""
+    if kept:
+        return f"every server is stopped; its state stays in {state} (--state): remove it with rm -rf {state}"
+    return f"every server is stopped and its state directory {state} is removed"
+
+
+def discard_state(state: Path, kept: bool) -> str:
+    """Removes the state directory unless it is to be kept; the line to print either way."""
+    if not kept:
+        shutil.rmtree(state, ignore_errors=True)
+        return f"removed {state}"
+    return f"state kept in {state}"
 
 
 def run_devstack(
@@ -77,10 +94,7 @@ def run_devstack(
             print(demo.approval_walkthrough(stack.kube, stack.openbao), flush=True)
         if exit_when_synced:
             return 0
-        print(
-            "Stop: press Ctrl-C (or send SIGTERM); every server is stopped and its data discarded.",
-            flush=True,
-        )
+        print(f"Stop: press Ctrl-C (or send SIGTERM); {stop_notice(stack.state, bool(state))}.", flush=True)
         stop.wait()
     except KeyboardInterrupt:
         pass
@@ -90,4 +104,5 @@ def run_devstack(
     finally:
         print("stopping the local stack ...", flush=True)
         stack.stop()
+        print(discard_state(stack.state, bool(state)), flush=True)
     return 0

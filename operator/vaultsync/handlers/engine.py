@@ -281,6 +281,7 @@ class SyncEngine:
             except BackendError as e:
                 observed[key.id] = None
                 failed[key.id] = TargetOutcome(key, TargetState.FAILED, message=str(e))
+        run.observed_versions = {k: o.version for k, o in observed.items() if o is not None}
         return observed, failed
 
     def _render(self, run: SyncRun, content: SecretContent) -> dict[str, templating.RenderedTarget]:
@@ -323,7 +324,10 @@ class SyncEngine:
         content: SecretContent,
         fingerprint: str,
     ) -> tuple[dict[str, TargetOutcome], list[Event]]:
-        outcomes = {key.id: TargetOutcome(key, TargetState.SYNCED, fingerprint) for key in plan.in_sync}
+        outcomes = {
+            key.id: TargetOutcome(key, TargetState.SYNCED, fingerprint, run.observed_versions.get(key.id))
+            for key in plan.in_sync
+        }
         events: list[Event] = []
         document = formats.to_document(content)
         by_key = {p.key: p for p in targets}

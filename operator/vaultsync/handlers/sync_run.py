@@ -100,6 +100,8 @@ class SyncRun:
     rotated_at: str | None = None
     compliance: Verdict | None = None
     """What the compliance rules of the secret's profiles said about the content."""
+    observed_versions: dict[str, str | None] = field(default_factory=dict)
+    """Target id -> the version each target held when observed (kept in status for targets in sync)."""
     memory: Recall | None = None
     """The last push as the sealed approval record vouches for it (``handlers.approval_memory``)."""
 
