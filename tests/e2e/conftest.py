@@ -14,7 +14,12 @@ from vaultsync.devstack import Stack
 from vaultsync.devstack.kube import KubeControlPlane
 from vaultsync.devstack.process import ManagedProcess, free_port, port_open
 from vaultsync.devstack.vaults import Moto, OpenBao
-from vaultsync.devstack.webhook import WebhookServing, serve_webhooks, unregister_webhooks
+from vaultsync.devstack.webhook import (
+    WebhookServing,
+    issue_serving_certificate,
+    register_webhooks,
+    unregister_webhooks,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 OPERATOR_NAMESPACE = "vaultsync-system"
@@ -31,19 +36,31 @@ def crds(kube: KubeControlPlane) -> None:
 
 
 @pytest.fixture(scope="session")
-def webhooks(stack: Stack, kube: KubeControlPlane, crds: None) -> Iterator[WebhookServing]:
-    """The operator's admission webhooks, registered against the local apiserver with their own CA.
+def webhook_serving(stack: Stack, crds: None) -> WebhookServing:
+    """Where the operator serves its admission webhooks, with a CA of their own."""
+    return issue_serving_certificate(stack.state / "operator" / "webhook-tls", free_port())
 
-    They stay registered until the session ends (the ApprovalRequest ones fail closed), which is
-    why the end-to-end suite runs last (``testpaths`` in pyproject.toml).
+
+def registered(kube: KubeControlPlane, serving: WebhookServing) -> Iterator[WebhookServing]:
+    """The webhook configurations, registered for one module at a time and removed after it.
+
+    The ApprovalRequest webhooks fail closed, so they must not outlive the modules that run the
+    operator: any suite may run before, between or after these (the docs suite registers them
+    the same way), and none of them sees a webhook it did not ask for.
     """
-    yield serve_webhooks(kube, stack.state)
+    register_webhooks(kube, serving)
+    yield serving
     unregister_webhooks(kube)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def webhooks(kube: KubeControlPlane, webhook_serving: WebhookServing) -> Iterator[WebhookServing]:
+    yield from registered(kube, webhook_serving)
 
 
 @pytest.fixture(scope="session")
 def operator(
-    stack: Stack, kube: KubeControlPlane, crds: None, webhooks: WebhookServing
+    stack: Stack, kube: KubeControlPlane, crds: None, webhook_serving: WebhookServing
 ) -> Iterator[ManagedProcess]:
     kube.kubectl("create", "namespace", OPERATOR_NAMESPACE)
     log = stack.state / "operator" / "logs" / "operator.log"
@@ -51,14 +68,16 @@ def operator(
         name="vaultsync-operator",
         command=[sys.executable, "-m", "vaultsync", "run", "--standalone"],
         log_path=log,
-        ready=lambda: "vaultsync started" in log.read_text(errors="replace") and port_open(webhooks.port),
+        ready=lambda: (
+            "vaultsync started" in log.read_text(errors="replace") and port_open(webhook_serving.port)
+        ),
         env={
             "KUBECONFIG": str(kube.kubeconfig),
             "VAULTSYNC_NAMESPACE": OPERATOR_NAMESPACE,
             "VAULTSYNC_MIN_REFRESH_SECONDS": "1",
             "VAULTSYNC_HTTP_TIMEOUT": "3",
             "VAULTSYNC_METRICS_PORT": str(METRICS_PORT),
-            **webhooks.env,
+            **webhook_serving.env,
         },
         start_timeout=60,
     )

@@ -335,3 +335,13 @@ def test_summary_never_contains_a_value(old: dict[str, str], new: dict[str, str]
     listed = {k for keys in summary.values() for k in keys}
     assert listed <= set(old) | set(new)
     assert not listed & (set(old.values()) | set(new.values())) - set("abcdef")
+
+
+def test_approvals_are_recounted_against_the_policy_of_now() -> None:
+    approved = req(decisions=(decision("bob"), decision("carol")))
+    assert evaluate(approved, POLICY, WANTED_A, NOW).phase is ApprovalPhase.APPROVED
+    without_carol = ApprovalPolicy.of_profiles(
+        [("ns/vault", {"operations": ["Update"], "requiredApprovals": 2, "approvers": {"users": ["bob"]}})]
+    )
+    step = next_step([approved], WANTED_A, without_carol, now=NOW, generation=3)
+    assert step.outcome is Outcome.WAIT, "carol left the approvers: her approval no longer counts"
