@@ -225,9 +225,13 @@ def test_an_approval_of_other_content_or_another_request_is_not_reused(
     bao_write(openbao, path, {"username": "app", "password": unique_value("v3")})
     wait_for(lambda: request_phase(cluster, first, "Superseded"), 60, "v2's request superseded by v3")
     bao_write(openbao, path, {"username": "app", "password": v2})
-    again = wait_for(
-        lambda: pending_request(cluster, "replay", "Update", other_than=first), 60, "v2 asked again"
-    )
+    fingerprint = request(cluster, first)["spec"]["fingerprint"]
+
+    def asked_again() -> str | None:
+        name = pending_request(cluster, "replay", "Update", other_than=first)
+        return name if name and request(cluster, name)["spec"]["fingerprint"] == fingerprint else None
+
+    again = wait_for(asked_again, 60, "v2 asked again")
     assert again == f"{first}-2", "the same content gets a new attempt, not its old request back"
     assert request_phase(cluster, first, "Superseded")
     version = target_version(cluster, "replay")
