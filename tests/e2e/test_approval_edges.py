@@ -3,6 +3,7 @@ rotation under an Update-gated profile)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -115,8 +116,13 @@ def test_rotation_waits_for_the_request_it_opened(
             (f"{cluster.namespace}/gated", "read"), 0
         )
 
-    # Three forced syncs, each after the 1 s interval has passed again: each would rotate.
+    written = datetime.fromisoformat(metadata["updated_time"].replace("Z", "+00:00"))
+
+    # Three forced syncs, each once the 1 s interval has passed since the rotation: each would
+    # rotate again (the wait is for the rotation to be due, not for something to happen).
     for attempt in range(3):
+        due = written + timedelta(seconds=1.5)
+        wait_for(lambda due=due: datetime.now(UTC) > due, 10, "the next rotation due")
         before = source_reads()
         refresh = {
             "metadata": {
@@ -127,6 +133,7 @@ def test_rotation_waits_for_the_request_it_opened(
         wait_for(
             lambda before=before: source_reads() > before, 60, f"forced sync {attempt + 1} read the source"
         )
+        written = datetime.now(UTC)
     metadata = bao(openbao).secrets.kv.v2.read_secret_metadata(path=path)["data"]
     assert metadata["current_version"] == rotated_version, "no new rotation while its request waits"
     assert [r["metadata"]["name"] for r in requests_of(cluster, "rotating")] == [first]
