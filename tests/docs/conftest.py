@@ -1,8 +1,8 @@
-"""The docs suite runs against the same operator and webhooks as the end-to-end suite.
+"""The docs suite runs against the operator of ``e2e.operator_fixtures`` (one per session).
 
-The fixtures are the e2e ones: the operator process (session), and the admission webhook
-configurations registered for the module that asks for them and removed after it, so neither
-this suite nor any other depends on the order the suites run in.
+The admission webhook configurations are registered for the module that asks for them and
+removed after it, as in the e2e suite, so neither suite nor any other depends on the order
+the suites run in.
 """
 
 from __future__ import annotations
@@ -11,11 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from e2e.conftest import crds, operator, registered, webhook_serving
+from e2e.operator_fixtures import registered
 from vaultsync.devstack.kube import KubeControlPlane
 from vaultsync.devstack.webhook import WebhookServing
-
-__all__ = ["crds", "operator", "webhook_serving", "webhooks"]
 
 
 @pytest.fixture(scope="module")

@@ -68,9 +68,23 @@ def record_fields(
     source_identity: str,
     approved_by: RequestView | None,
 ) -> dict[str, Any]:
-    """The status fields that remember this push: the sealed record and ``approvedFingerprint``."""
+    """The status fields that remember this push: the sealed record and ``approvedFingerprint``.
+
+    Nothing changes when the sync pushed nothing new and the record already vouches for it.
+    """
     if not gated:
         return {"approval": None}
+    memory = run.memory
+    unchanged = (
+        approved_by is None
+        and memory is not None
+        and memory.trusted
+        and memory.problem is None
+        and (memory.fingerprint, memory.source_identity or "") == (fingerprint, source_identity)
+        and ApprovalRecord.of_status(run.previous) is not None
+    )
+    if unchanged:
+        return {}
     record = ApprovalRecord(
         fingerprint,
         source_identity,

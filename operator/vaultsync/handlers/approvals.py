@@ -18,6 +18,7 @@ from kubernetes.client.rest import ApiException
 
 from vaultsync.api.approvalrequest import ApprovalPhase
 from vaultsync.approvals.admission import LAST_MODIFIED_BY
+from vaultsync.approvals.integrity import recall
 from vaultsync.approvals.lifecycle import (
     ApprovalStep,
     Outcome,
@@ -239,9 +240,11 @@ class ApprovalGate:
         return None
 
     def waiting_update(self, body: Mapping[str, Any], profiles: Sequence[ResolvedProfile]) -> str | None:
-        """The newest Update request of this ManagedSecret when it is still undecided, else ``None``.
+        """The newest Update request of this ManagedSecret while it is undecided, or approved but
+        not pushed yet; else ``None``.
 
-        Derived from its decisions and expiry like every phase (``approvals.lifecycle``).
+        Derived from its decisions and expiry like every phase (``approvals.lifecycle``), and from
+        the sealed record of the last push.
         """
         policy = policy_of([(p.key, p.approval) for p in profiles])
         if not policy.gates(Operation.UPDATE):
@@ -254,6 +257,10 @@ class ApprovalGate:
             return None  # a status can only let rotation go on (and open a new request)
         wanted = Wanted(newest.operation, newest.fingerprint, _generation(body))
         verdict = evaluate(newest, policy, wanted, _now())
+        if verdict.phase is ApprovalPhase.APPROVED:
+            uid = str(body["metadata"].get("uid") or "")
+            pushed = recall(body.get("status") or {}, uid, self.hmac_key)
+            return None if pushed.trusted and pushed.fingerprint == newest.fingerprint else newest.name
         return newest.name if verdict.phase is ApprovalPhase.PENDING else None
 
     # -- deletion -----------------------------------------------------------------------------
