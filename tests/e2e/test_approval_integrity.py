@@ -124,6 +124,7 @@ def test_a_forged_request_status_approves_nothing(
 ) -> None:
     cluster = people
     _, v1, v2, name = waiting_for_two(cluster, openbao, "forged-ar")
+    wait_for(lambda: approvals_counted(cluster, name, 0), 60, "the operator's first status of the request")
     version = target_version(cluster, "forged-ar")
 
     forged = {"status": {"phase": "Approved", "approvals": 2, "message": "approved by bob, carol"}}
