@@ -18,6 +18,9 @@ from vaultsync.devstack.kube import KubeControlPlane
 from vaultsync.devstack.lowkey_server import LowkeyVault
 from vaultsync.devstack.vaults import Moto, OpenBao
 
+pytest_plugins = ["e2e.operator_fixtures"]
+"""The operator, its CRDs and webhook certificate: shared by the e2e and docs suites."""
+
 _STACK: Stack | None = None
 _AZURE: AzureVault | None = None
 

@@ -1,74 +1,26 @@
-"""The operator as a real process against the real stack, plus helpers to drive resources."""
+"""Helpers to drive resources against the operator of ``e2e.operator_fixtures`` (a plugin of the
+root conftest, shared with the docs suite), and the webhook registration of each e2e module."""
 
 from __future__ import annotations
 
-import sys
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
+from e2e.operator_fixtures import GROUP, METRICS_PORT, OPERATOR_NAMESPACE, REPO, registered
 from e2e.support import Cluster, wait_for
-from vaultsync.devstack import Stack
 from vaultsync.devstack.kube import KubeControlPlane
-from vaultsync.devstack.process import ManagedProcess, free_port, port_open
+from vaultsync.devstack.process import ManagedProcess
 from vaultsync.devstack.vaults import Moto, OpenBao
-from vaultsync.devstack.webhook import WebhookServing, serve_webhooks, unregister_webhooks
+from vaultsync.devstack.webhook import WebhookServing
 
-REPO = Path(__file__).resolve().parents[2]
-OPERATOR_NAMESPACE = "vaultsync-system"
-METRICS_PORT = free_port()
-GROUP = "vaultsync.io"
+__all__ = ["GROUP", "METRICS_PORT", "OPERATOR_NAMESPACE", "REPO"]
 
 
-@pytest.fixture(scope="session")
-def crds(kube: KubeControlPlane) -> None:
-    applied = kube.kubectl("apply", "--server-side", "-f", str(REPO / "crds"))
-    assert applied.returncode == 0, applied.stderr
-    for plural in ("vaultprofiles", "managedsecrets", "approvalrequests"):
-        kube.wait_established(f"{plural}.{GROUP}")
-
-
-@pytest.fixture(scope="session")
-def webhooks(stack: Stack, kube: KubeControlPlane, crds: None) -> Iterator[WebhookServing]:
-    """The operator's admission webhooks, registered against the local apiserver with their own CA.
-
-    They stay registered until the session ends (the ApprovalRequest ones fail closed), which is
-    why the end-to-end suite runs last (``testpaths`` in pyproject.toml).
-    """
-    yield serve_webhooks(kube, stack.state)
-    unregister_webhooks(kube)
-
-
-@pytest.fixture(scope="session")
-def operator(
-    stack: Stack, kube: KubeControlPlane, crds: None, webhooks: WebhookServing
-) -> Iterator[ManagedProcess]:
-    kube.kubectl("create", "namespace", OPERATOR_NAMESPACE)
-    log = stack.state / "operator" / "logs" / "operator.log"
-    process = ManagedProcess(
-        name="vaultsync-operator",
-        command=[sys.executable, "-m", "vaultsync", "run", "--standalone"],
-        log_path=log,
-        ready=lambda: "vaultsync started" in log.read_text(errors="replace") and port_open(webhooks.port),
-        env={
-            "KUBECONFIG": str(kube.kubeconfig),
-            "VAULTSYNC_NAMESPACE": OPERATOR_NAMESPACE,
-            "VAULTSYNC_MIN_REFRESH_SECONDS": "1",
-            "VAULTSYNC_HTTP_TIMEOUT": "3",
-            "VAULTSYNC_METRICS_PORT": str(METRICS_PORT),
-            "VAULTSYNC_METRICS_ADDRESS": "127.0.0.1",
-            "VAULTSYNC_WEBHOOK_ADDRESS": "127.0.0.1",
-            "VAULTSYNC_ORPHAN_RELEASE_SECONDS": "15",
-            **webhooks.env,
-        },
-        start_timeout=60,
-    )
-    stack.attached.append(process)
-    process.start()
-    yield process
-    process.stop()
+@pytest.fixture(scope="module", autouse=True)
+def webhooks(kube: KubeControlPlane, webhook_serving: WebhookServing) -> Iterator[WebhookServing]:
+    yield from registered(kube, webhook_serving)
 
 
 @pytest.fixture
@@ -130,3 +82,12 @@ def managed_secrets_removed(cluster: Cluster) -> Iterator[None]:
     for name in names():
         cluster.delete("managedsecrets", name)
     wait_for(lambda: not names(), 60, "ManagedSecrets of the test deleted")
+
+
+@pytest.fixture
+def people(cluster: Cluster) -> Cluster:
+    """RBAC of the test namespace for alice, bob, carol and dave (``e2e.approval_people``):
+    everyone may edit ManagedSecrets and decide; approval policy and the webhook do the rest."""
+    from e2e.approval_people import grant_people  # noqa: PLC0415 - only the approval suites need it
+
+    return grant_people(cluster)

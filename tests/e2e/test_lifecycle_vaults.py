@@ -108,7 +108,9 @@ def test_delete_keeps_a_recovery_window_and_recreating_restores(
     wait_for(lambda: cluster.gone("managedsecrets", "app"), 60, "ManagedSecret gone")
 
     cluster.create("managedsecrets", "app", spec)
-    wait_for(lambda: phase_is(cluster, "app", "Synced", 1), 60, "recreated and synced")
+    synced = wait_for(lambda: phase_is(cluster, "app", "Synced", 1), 60, "recreated and synced")
+    versions = {t["path"]: t.get("version") for t in synced["targets"]}
+    assert all(versions[p] for p in (aws_path, bao_path)), f"restored copies show their version: {versions}"
     restored = _reasons(cluster, "app").get("Restored", [])
     assert any(aws_path in m for m in restored), restored
     assert any(bao_path in m for m in restored), restored

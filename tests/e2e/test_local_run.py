@@ -35,3 +35,5 @@ def test_scripts_dev_reaches_synced(tmp_path: Path) -> None:
     assert "vaultprofile.vaultsync.io/openbao" in table
     assert "Stop: press Ctrl-C" not in table, "--exit-when-synced must not wait for Ctrl-C"
     assert "BEGIN" not in done.stdout + done.stderr, "no key or certificate material is printed"
+    assert f"state kept in {tmp_path / 'state'}" in done.stdout, "--state is kept, and it says where"
+    assert (tmp_path / "state" / "kube").is_dir()

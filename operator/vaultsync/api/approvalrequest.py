@@ -87,6 +87,12 @@ class ApprovalDecision(Model):
         items=SHORT_TEXT,
     )
     at: datetime | None = prop("When the decision was made, stamped by the admission webhook.", default=None)
+    seal: str | None = prop(
+        "The admission webhook's HMAC over this decision; a decision without a valid seal "
+        "(written while the webhook was not registered) never counts.",
+        default=None,
+        schema=FINGERPRINT,
+    )
 
 
 @model(

@@ -74,6 +74,9 @@ APPROVAL_REQUEST = Kind(
         PrinterColumn(
             "Phase", "string", ".status.phase", "Pending, Approved, Rejected, Expired or Superseded."
         ),
+        PrinterColumn(
+            "Approvals", "integer", ".status.approvals", "Distinct eligible approvals counted (display only)."
+        ),
         AGE,
     ),
 )

@@ -157,6 +157,33 @@ class ComplianceStatus(Model):
 
 
 @model()
+class SealedApprovalRecord(Model):
+    """What the operator remembers about the content it last pushed, sealed with its own key.
+
+    Status is writable by others, so the operator trusts these fields only while ``seal``
+    verifies; an edited or forged record is ignored and reported.
+    """
+
+    fingerprint: str = prop("Fingerprint of the content last pushed.", schema=FINGERPRINT)
+    source_identity: str | None = prop(
+        "The source (profile and path) that content was read from.", default=None, schema=SHORT_TEXT
+    )
+    request: str | None = prop(
+        "The ApprovalRequest whose decisions approved the push; empty when it was not gated.",
+        default=None,
+        schema=DNS_SUBDOMAIN,
+    )
+    request_uid: str | None = prop("The uid of that ApprovalRequest.", default=None, schema=SHORT_TEXT)
+    decisions_digest: str | None = prop(
+        "Digest of the sealed decisions the approval rested on.", default=None, schema=SHORT_TEXT
+    )
+    seal: str = prop(
+        "HMAC under the installation key over the ManagedSecret's uid and the fields above.",
+        schema=FINGERPRINT,
+    )
+
+
+@model()
 class ManagedSecretStatus(Model):
     """Observed state of a ManagedSecret, written by the operator."""
 
@@ -209,9 +236,14 @@ class ManagedSecretStatus(Model):
         schema=SHORT_TEXT,
     )
     approved_fingerprint: str | None = prop(
-        "Fingerprint of the content the last Approved ApprovalRequest allows to be pushed.",
+        "Fingerprint of the content the last Approved ApprovalRequest allowed to be pushed "
+        "(display only: the operator trusts status.approval, whose seal it checks).",
         default=None,
         schema=FINGERPRINT,
+    )
+    approval: SealedApprovalRecord | None = prop(
+        "The operator's sealed record of the content last pushed and the request that approved it.",
+        default=None,
     )
     last_rotated_at: datetime | None = prop(
         "When spec.generate last wrote new content into the source (creation or rotation).", default=None

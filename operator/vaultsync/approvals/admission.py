@@ -3,7 +3,8 @@
 Pure: functions of the old and new objects, the authenticated identity of the API request,
 the combined policy and the time. The kopf webhook in ``handlers/webhook.py`` calls them:
 ``stamp_decisions`` from the mutating webhook (overwrites ``user``, ``groups`` and ``at`` of
-new decisions with the real identity, whatever the client sent) and ``admission_problem``
+new decisions with the real identity, whatever the client sent, and seals them: see
+``approvals.integrity``) and ``admission_problem``
 from the validating webhook (a message when the write must be refused, else ``None``).
 """
 
@@ -14,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from vaultsync.api.approvalrequest import ApprovalPhase, Decision
+from vaultsync.approvals.integrity import decision_is_sealed, decision_seal
 from vaultsync.approvals.lifecycle import FINAL_PHASES, format_time, parse_time
 from vaultsync.approvals.policy import ApprovalPolicy, Approver
 
@@ -27,17 +29,20 @@ def _decisions(body: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
 
 
 def stamp_decisions(
-    old: Mapping[str, Any] | None, new: Mapping[str, Any], who: Approver, now: datetime
+    old: Mapping[str, Any] | None, new: Mapping[str, Any], who: Approver, now: datetime, key: bytes
 ) -> list[dict[str, Any]] | None:
-    """``spec.decisions`` with every decision added by this write stamped; ``None`` if none was added."""
+    """``spec.decisions`` with every decision added by this write stamped and sealed under ``key``;
+    ``None`` if none was added."""
     before = len(_decisions(old))
     decisions = [dict(d) for d in _decisions(new)]
     if len(decisions) <= before:
         return None
-    for decision in decisions[before:]:
+    request_uid = str(((old or {}).get("metadata") or {}).get("uid") or "")
+    for index, decision in enumerate(decisions[before:], start=before):
         decision["user"] = who.user
         decision["groups"] = list(who.groups)
         decision["at"] = format_time(now)
+        decision["seal"] = decision_seal(key, request_uid, index, decision)
     return decisions
 
 
@@ -49,12 +54,14 @@ def admission_problem(
     who: Approver,
     policy: ApprovalPolicy,
     now: datetime,
+    key: bytes,
     operator_user: str | None = None,
 ) -> str | None:
     """Why this CREATE or UPDATE of an ApprovalRequest must be refused, or ``None`` to admit it.
 
     ``operator_user`` is the operator's own identity: when known, only it may open requests,
-    so nobody can pre-create one with a convenient ``requestedBy``.
+    so nobody can pre-create one with a convenient ``requestedBy``. ``key`` tells sealed
+    decisions from ones written while the webhook was away (those never block anyone).
     """
     if operation == "CREATE":
         if operator_user is not None and who.user != operator_user:
@@ -74,7 +81,7 @@ def admission_problem(
     added = after[len(before) :]
     if not added:
         return None
-    return _decision_problem(old, added, before, who=who, policy=policy, now=now)
+    return _decision_problem(old, added, before, who=who, policy=policy, now=now, key=key)
 
 
 def _decision_problem(
@@ -85,9 +92,11 @@ def _decision_problem(
     who: Approver,
     policy: ApprovalPolicy,
     now: datetime,
+    key: bytes,
 ) -> str | None:
     spec = old.get("spec") or {}
     name = (old.get("metadata") or {}).get("name", "")
+    uid = str((old.get("metadata") or {}).get("uid") or "")
     operation = str(spec.get("operation"))
     if len(added) > 1:
         return "add one decision at a time"
@@ -102,7 +111,7 @@ def _decision_problem(
         return "spec.decisions[].user is stamped by the admission webhook and must be the requesting user"
     if not policy.is_approver(operation, who):
         return f"{who.user} is not an approver of {operation} for ManagedSecret {spec.get('managedSecret')}"
-    if any(d.get("user") == who.user for d in before):
+    if any(d.get("user") == who.user and decision_is_sealed(key, uid, i, d) for i, d in enumerate(before)):
         return f"{who.user} has already decided on ApprovalRequest {name}"
     if (
         decision.get("decision") == Decision.APPROVE

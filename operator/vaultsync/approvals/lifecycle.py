@@ -4,6 +4,11 @@ Pure. The operator lists the requests of one ManagedSecret, says which change is
 (operation and fingerprint of exactly the content that would be pushed) and calls
 ``next_step``; it gets back the phases to write, whether to open a new request, what the
 ManagedSecret may do now, and which decided requests to prune from the audit trail.
+
+A request's phase is derived, never read back: from its sealed decisions (see
+``approvals.integrity``), recounted against the policy of now, from its ``expiresAt`` and from
+the change waiting now. ``status.phase`` is display only: the operator writes it, and reads it
+only to leave a decided request's audit entry alone and to notice a status it did not write.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from vaultsync.api.approvalrequest import ApprovalPhase, Decision
+from vaultsync.approvals.integrity import decision_is_sealed, decisions_digest
 from vaultsync.approvals.policy import ApprovalPolicy, Approver
 
 GENERATION_ANNOTATION = "vaultsync.io/managed-secret-generation"
@@ -34,6 +40,9 @@ class DecisionView:
     user: str | None
     groups: tuple[str, ...] = ()
     comment: str | None = None
+    at: datetime | None = None
+    sealed: bool = True
+    """Whether the admission webhook's seal verifies; an unsealed decision never counts."""
 
 
 @dataclass(frozen=True)
@@ -44,20 +53,27 @@ class RequestView:
     operation: str
     fingerprint: str
     phase: ApprovalPhase = ApprovalPhase.PENDING
+    """The phase its status displays: never an input to what counts."""
     requested_by: str | None = None
     expires_at: datetime | None = None
     decisions: tuple[DecisionView, ...] = ()
     generation: int | None = None
     attempt: int = 1
     created: str = ""
+    uid: str = ""
+    digest: str = ""
+    """``decisions_digest`` of its decisions, for the ManagedSecret's approval record."""
 
     @classmethod
-    def of(cls, body: Mapping[str, Any]) -> RequestView:
+    def of(cls, body: Mapping[str, Any], key: bytes) -> RequestView:
+        """The view of a request body; ``key`` checks the seal of each decision."""
         meta = body.get("metadata") or {}
         spec = body.get("spec") or {}
         annotations = meta.get("annotations") or {}
         phase = (body.get("status") or {}).get("phase")
         generation = annotations.get(GENERATION_ANNOTATION)
+        uid = str(meta.get("uid") or "")
+        raw = list(spec.get("decisions") or ())
         return cls(
             name=str(meta.get("name")),
             operation=str(spec.get("operation")),
@@ -67,20 +83,38 @@ class RequestView:
             expires_at=parse_time(spec.get("expiresAt")),
             decisions=tuple(
                 DecisionView(
-                    Decision(d["decision"]), d.get("user"), tuple(d.get("groups") or ()), d.get("comment")
+                    Decision(d["decision"]),
+                    d.get("user"),
+                    tuple(d.get("groups") or ()),
+                    d.get("comment"),
+                    parse_time(d.get("at")),
+                    decision_is_sealed(key, uid, index, d),
                 )
-                for d in spec.get("decisions") or ()
+                for index, d in enumerate(raw)
             ),
             generation=int(generation) if generation and str(generation).isdigit() else None,
-            attempt=int(annotations.get(ATTEMPT_ANNOTATION) or 1),
+            attempt=_attempt(annotations.get(ATTEMPT_ANNOTATION)),
             created=str(meta.get("creationTimestamp") or ""),
+            uid=uid,
+            digest=decisions_digest(raw),
+        )
+
+    @property
+    def counted(self) -> tuple[DecisionView, ...]:
+        """The decisions that can count: sealed, stamped with a user, made before ``expiresAt``."""
+        return tuple(
+            d
+            for d in self.decisions
+            if d.sealed and d.user and (self.expires_at is None or d.at is None or d.at < self.expires_at)
         )
 
     @property
     def approvers(self) -> tuple[Approver, ...]:
-        return tuple(
-            Approver(d.user, d.groups) for d in self.decisions if d.decision is Decision.APPROVE and d.user
-        )
+        return tuple(Approver(str(d.user), d.groups) for d in self.counted if d.decision is Decision.APPROVE)
+
+
+def _attempt(text: Any) -> int:
+    return int(text) if text and str(text).isdigit() and int(text) > 0 else 1
 
 
 def parse_time(text: Any) -> datetime | None:
@@ -110,11 +144,42 @@ class Verdict:
     message: str
 
 
-def evaluate(request: RequestView, policy: ApprovalPolicy, wanted: Wanted | None, now: datetime) -> Verdict:
-    """The phase a request should be in now. Final phases never change."""
+def decided(request: RequestView, policy: ApprovalPolicy) -> Verdict | None:
+    """Approved or Rejected by its counted decisions, in the order they were made; else ``None``.
+
+    Recounted against ``policy`` as it is now: an approver removed from the policy no longer counts.
+    """
+    counted: list[Approver] = []
+    operation = request.operation
+    for decision in request.counted:
+        who = Approver(str(decision.user), decision.groups)
+        if not policy.is_approver(operation, who):
+            continue
+        if decision.decision is Decision.REJECT:
+            approvals = policy.eligible_count(operation, counted, request.requested_by)
+            return Verdict(ApprovalPhase.REJECTED, approvals, f"rejected by {decision.user}")
+        counted.append(who)
+        if policy.gates(operation) and not policy.missing_approvals(operation, counted, request.requested_by):
+            names = ", ".join(sorted({a.user for a in counted}))
+            approvals = policy.eligible_count(operation, counted, request.requested_by)
+            return Verdict(ApprovalPhase.APPROVED, approvals, f"approved by {names}")
+    return None
+
+
+def evaluate(
+    request: RequestView,
+    policy: ApprovalPolicy,
+    wanted: Wanted | None,
+    now: datetime,
+    *,
+    newer: bool = False,
+) -> Verdict:
+    """The phase a request is in now, derived from its decisions, its expiry and the change waiting.
+
+    ``newer`` is True when a request for another change of the same ManagedSecret was opened
+    after this one: the change it describes went away, so its approval cannot come back with it.
+    """
     approvals = policy.eligible_count(request.operation, request.approvers, request.requested_by)
-    if request.phase in FINAL_PHASES:
-        return Verdict(request.phase, approvals, "")
     if wanted is None or (wanted.operation, wanted.fingerprint) != (request.operation, request.fingerprint):
         return Verdict(
             ApprovalPhase.SUPERSEDED,
@@ -123,18 +188,37 @@ def evaluate(request: RequestView, policy: ApprovalPolicy, wanted: Wanted | None
         )
     if _spec_moved(request, wanted):
         return Verdict(ApprovalPhase.SUPERSEDED, approvals, "superseded: the ManagedSecret's spec changed")
-    for decision in request.decisions:
-        rejects = decision.decision is Decision.REJECT and decision.user
-        if rejects and policy.is_approver(request.operation, Approver(str(decision.user), decision.groups)):
-            return Verdict(ApprovalPhase.REJECTED, approvals, f"rejected by {decision.user}")
-    missing = policy.missing_approvals(request.operation, request.approvers, request.requested_by)
-    if not missing:
-        names = ", ".join(sorted({a.user for a in request.approvers}))
-        return Verdict(ApprovalPhase.APPROVED, approvals, f"approved by {names}")
+    if newer:
+        return Verdict(ApprovalPhase.SUPERSEDED, approvals, "superseded: a later change was requested")
+    verdict = decided(request, policy)
+    if verdict is not None:
+        return verdict
     if request.expires_at is not None and now >= request.expires_at:
         return Verdict(ApprovalPhase.EXPIRED, approvals, f"expired at {format_time(request.expires_at)}")
+    missing = policy.missing_approvals(request.operation, request.approvers, request.requested_by)
     needed = "; ".join(f"{count} more from {profile}" for profile, count in sorted(missing.items()))
     return Verdict(ApprovalPhase.PENDING, approvals, f"waiting for approvals: {needed}")
+
+
+def displayed(request: RequestView, verdict: Verdict, policy: ApprovalPolicy) -> Verdict | None:
+    """The status to write for ``request``, or ``None`` to leave its status as it is.
+
+    A decided request keeps its entry in the audit trail when it is later superseded or expires;
+    a final phase its own decisions do not support (a status someone else wrote) is corrected.
+    """
+    shown = request.phase
+    keep = verdict.phase in (ApprovalPhase.SUPERSEDED, ApprovalPhase.EXPIRED) or verdict.phase is shown
+    if shown in FINAL_PHASES and keep and displayed_is_genuine(request, policy):
+        return None
+    return verdict
+
+
+def displayed_is_genuine(request: RequestView, policy: ApprovalPolicy) -> bool:
+    """Whether the phase its status shows could have been written by the operator."""
+    if request.phase in (ApprovalPhase.APPROVED, ApprovalPhase.REJECTED):
+        verdict = decided(request, policy)
+        return verdict is not None and verdict.phase is request.phase
+    return True
 
 
 SPEC_OPERATIONS = frozenset({"Create", "ChangeSource"})
@@ -178,9 +262,20 @@ class ApprovalStep:
     attempt: int = 1
     """Attempt number of a request to open."""
     updates: Mapping[str, Verdict] = field(default_factory=dict)
-    """Requests whose phase (or approval count) must be written."""
+    """Requests whose status (phase, approval count, message) must be written."""
     prune: tuple[str, ...] = ()
     message: str = ""
+    approved_by: RequestView | None = None
+    """The request whose counted decisions approve the change (``Outcome.APPROVED``)."""
+    forged: tuple[str, ...] = ()
+    """Requests whose status shows a decision their own decisions do not support."""
+
+
+def _effective(request: RequestView, verdict: Verdict) -> ApprovalPhase:
+    """The phase that decides what happens: the derived one. A status can only withhold: a
+    request shown Superseded or Expired stays dead even if its change comes back."""
+    dead = request.phase in (ApprovalPhase.SUPERSEDED, ApprovalPhase.EXPIRED)
+    return request.phase if dead and verdict.phase is ApprovalPhase.PENDING else verdict.phase
 
 
 def next_step(
@@ -194,33 +289,47 @@ def next_step(
 ) -> ApprovalStep:
     """What to do with the requests of one ManagedSecret, given the change waiting now."""
     updates: dict[str, Verdict] = {}
+    verdicts: dict[str, Verdict] = {}
     current_views: list[RequestView] = []
+    forged: list[str] = []
     for request in requests:
-        verdict = evaluate(request, policy, wanted, now)
-        if request.phase not in FINAL_PHASES:
-            updates[request.name] = verdict
-        current_views.append(replace(request, phase=verdict.phase))
-    prune = _prunable(current_views, keep)
+        newer = any(
+            (other.operation, other.fingerprint) != (request.operation, request.fingerprint)
+            and other.created > request.created
+            for other in requests
+        )
+        verdict = verdicts[request.name] = evaluate(request, policy, wanted, now, newer=newer)
+        if not displayed_is_genuine(request, policy):
+            forged.append(request.name)
+        shown = displayed(request, verdict, policy)
+        if shown is not None:
+            updates[request.name] = shown
+        current_views.append(replace(request, phase=_effective(request, verdict)))
+    common: dict[str, Any] = {
+        "updates": updates,
+        "prune": _prunable(current_views, keep),
+        "forged": tuple(forged),
+    }
     if wanted is None:
-        return ApprovalStep(Outcome.NONE, updates=updates, prune=prune)
+        return ApprovalStep(Outcome.NONE, **common)
     matching = sorted(
         (r for r in current_views if (r.operation, r.fingerprint) == (wanted.operation, wanted.fingerprint)),
         key=lambda r: r.attempt,
     )
     if not matching:
-        return ApprovalStep(Outcome.OPEN, attempt=1, updates=updates, prune=prune)
+        return ApprovalStep(Outcome.OPEN, attempt=1, **common)
     latest = matching[-1]
-    verdict = updates.get(latest.name) or Verdict(latest.phase, 0, f"request {latest.name} is {latest.phase}")
-    reopen = ApprovalStep(Outcome.OPEN, attempt=latest.attempt + 1, updates=updates, prune=prune)
+    message = verdicts[latest.name].message
+    reopen = ApprovalStep(Outcome.OPEN, attempt=latest.attempt + 1, **common)
     if latest.phase is ApprovalPhase.PENDING:
-        return ApprovalStep(Outcome.WAIT, latest.name, updates=updates, prune=prune, message=verdict.message)
+        return ApprovalStep(Outcome.WAIT, latest.name, message=message, **common)
     if latest.phase is ApprovalPhase.APPROVED:
-        return ApprovalStep(Outcome.APPROVED, latest.name, updates=updates, prune=prune)
+        return ApprovalStep(Outcome.APPROVED, latest.name, approved_by=latest, **common)
     if latest.phase in (ApprovalPhase.REJECTED, ApprovalPhase.EXPIRED):
         if latest.generation is not None and generation is not None and latest.generation != generation:
             return reopen
         outcome = Outcome.REJECTED if latest.phase is ApprovalPhase.REJECTED else Outcome.EXPIRED
-        return ApprovalStep(outcome, latest.name, updates=updates, prune=prune, message=verdict.message)
+        return ApprovalStep(outcome, latest.name, message=message, **common)
     return reopen
 
 

@@ -40,7 +40,8 @@ class Verdict:
 def judge(
     policies: Sequence[PolicySource], content: SecretContent, created_at: datetime | None, now: datetime
 ) -> Verdict:
-    configured = [p for p in policies if p.policy and p.policy.get("rules")]
+    unique = {p.profile: p for p in reversed(policies)}  # a profile used twice is judged once
+    configured = [p for p in policies if unique.get(p.profile) is p and p.policy and p.policy.get("rules")]
     if not configured:
         return Verdict(False, (TRUE, "NoRules", "no compliance rules apply"))
     prefixed = len(configured) > 1

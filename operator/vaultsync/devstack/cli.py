@@ -8,18 +8,20 @@ ManagedSecret reaching Synced. ``--no-demo`` stops after starting the servers.
 
 from __future__ import annotations
 
+import shutil
 import signal
 import sys
 import threading
 from pathlib import Path
 
 from vaultsync.devstack import demo
+from vaultsync.devstack.localenv import write_env
 from vaultsync.devstack.lowkey import LowkeyUnavailable
 from vaultsync.devstack.process import ServerStartError, port_open
 from vaultsync.devstack.stack import Stack, default_cache_dir
 
 
-def _describe(stack: Stack) -> str:
+def _describe(stack: Stack, env_file: Path) -> str:
     kube, bao, moto = stack.kube, stack.openbao, stack.moto
     lines = [
         "vaultsync local stack:",
@@ -31,13 +33,28 @@ def _describe(stack: Stack) -> str:
         lines.append(f"  Lowkey (Azure)  {stack._lowkey.vault_url}")
     lines += [
         "",
-        "Use it from another shell:",
-        f"  export KUBECONFIG={kube.kubeconfig}",
-        f"  export PATH={kube.bin_dir}:$PATH",
+        "Use it from another shell (KUBECONFIG, VAULTSYNC_USERS, VAULT_ADDR/VAULT_TOKEN, AWS_*, PATH):",
+        f"  source {env_file}",
         f"  kubectl get {demo.KINDS} -n {demo.DEMO_NAMESPACE}",
         f"Logs: {stack.state}/*/logs/",
     ]
     return "\n".join(lines)
+
+
+def stop_notice(state: Path, kept: bool) -> str:
+    """What stopping does to the stack's data: the state directory (etcd data, kubeconfigs, the
+    OpenBao root token, logs) is removed unless ``--state`` named it."""
+    if kept:
+        return f"every server is stopped; its state stays in {state} (--state): remove it with rm -rf {state}"
+    return f"every server is stopped and its state directory {state} is removed"
+
+
+def discard_state(state: Path, kept: bool) -> str:
+    """Removes the state directory unless it is to be kept; the line to print either way."""
+    if not kept:
+        shutil.rmtree(state, ignore_errors=True)
+        return f"removed {state}"
+    return f"state kept in {state}"
 
 
 def run_devstack(
@@ -62,26 +79,23 @@ def run_devstack(
             f"building/fetching into {stack.cache}; starting servers (state in {stack.state}) ...", flush=True
         )
         stack.start("kube", "openbao", "moto")
-        (stack.state / "openbao" / "root-token").write_text(stack.openbao.root_token)
+        env_file = write_env(stack.state, stack.kube, stack.openbao, stack.moto)
         try:
             stack.start("lowkey")
         except (LowkeyUnavailable, ServerStartError) as e:
             print(f"Lowkey Vault (Azure) not started: {e}", file=sys.stderr, flush=True)
             stack._lowkey = None
-        print(_describe(stack), flush=True)
+        print(_describe(stack, env_file), flush=True)
         if with_demo:
             demo.prepare(stack.kube, stack.openbao, stack.moto)
             stack.attached.append(demo.start_operator(stack.kube, stack.state))
-            demo.apply_examples(stack.kube)
+            demo.apply_examples(stack.kube, stack.openbao, stack.moto)
             print("operator running; waiting for every ManagedSecret to reach Synced ...", flush=True)
             print(demo.wait_until_synced(stack.kube), flush=True)
-            print(demo.approval_walkthrough(stack.kube, stack.openbao), flush=True)
+            print(demo.approval_walkthrough(env_file), flush=True)
         if exit_when_synced:
             return 0
-        print(
-            "Stop: press Ctrl-C (or send SIGTERM); every server is stopped and its data discarded.",
-            flush=True,
-        )
+        print(f"Stop: press Ctrl-C (or send SIGTERM); {stop_notice(stack.state, bool(state))}.", flush=True)
         stop.wait()
     except KeyboardInterrupt:
         pass
@@ -91,4 +105,5 @@ def run_devstack(
     finally:
         print("stopping the local stack ...", flush=True)
         stack.stop()
+        print(discard_state(stack.state, bool(state)), flush=True)
     return 0

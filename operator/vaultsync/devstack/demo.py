@@ -2,7 +2,9 @@
 
 Source content is generated here at start (random passwords, fresh keys and certificates)
 and written into OpenBao; nothing of it is in the repository. The examples' ``local``
-overlay expects OpenBao on 127.0.0.1:18200 and moto on 127.0.0.1:15000.
+overlay names OpenBao on 127.0.0.1:18200 and moto on 127.0.0.1:15000 (``./scripts/dev``'s
+ports); :func:`prepare` points them at the servers it is given, so a test stack on other ports
+gets the same demo.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from vaultsync.devstack.kube import KubeControlPlane
+from vaultsync.devstack.localenv import render_example
 from vaultsync.devstack.process import ManagedProcess, port_open
 from vaultsync.devstack.vaults import Moto, OpenBao
 from vaultsync.devstack.webhook import serve_webhooks
@@ -122,11 +125,12 @@ def _secret_manifest(name: str, data: dict[str, str]) -> str:
 
 
 def prepare(kube: KubeControlPlane, bao: OpenBao, moto: Moto) -> None:
-    """CRDs, namespaces, credential Secrets and source content (``apply_examples`` follows)."""
+    """CRDs, namespaces, credential Secrets and source content (idempotent; ``apply_examples`` follows)."""
     _kubectl(kube, "apply", "--server-side", "-f", str(REPO / "crds"))
     for plural in KINDS.split(","):
         kube.wait_established(f"{plural}.vaultsync.io")
-    _kubectl(kube, "create", "namespace", OPERATOR_NAMESPACE)
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": OPERATOR_NAMESPACE}}
+    _kubectl(kube, "apply", "-f", "-", input=json.dumps(namespace))
     _kubectl(kube, "apply", "-f", str(REPO / "examples" / "base" / "namespace.yaml"))
     _kubectl(kube, "apply", "-f", "-", input=_secret_manifest("openbao-token", {"token": bao.root_token}))
     _kubectl(
@@ -142,10 +146,13 @@ def prepare(kube: KubeControlPlane, bao: OpenBao, moto: Moto) -> None:
         _bao_write(bao, path, document)
 
 
-def apply_examples(kube: KubeControlPlane) -> None:
-    """The examples, once the operator's webhooks run: they record who wrote each spec."""
-    _kubectl(kube, "apply", "-k", str(REPO / "examples" / "local"))
-    _kubectl(kube, "apply", "-k", str(REPO / "examples" / "approvals"))
+
+def apply_examples(kube: KubeControlPlane, bao: OpenBao, moto: Moto) -> None:
+    """The examples, pointed at the stack's ports, once the operator's webhooks run: they record
+    who wrote each spec."""
+    for example in ("local", "approvals"):
+        rendered = _kubectl(kube, "kustomize", str(REPO / "examples" / example))
+        _kubectl(kube, "apply", "-f", "-", input=render_example(rendered, bao, moto))
 
 
 def start_operator(kube: KubeControlPlane, state: Path) -> ManagedProcess:
@@ -186,20 +193,13 @@ def all_synced(kube: KubeControlPlane) -> tuple[bool, str]:
     return len(phases) == expected and all(p == "Synced" for p in phases), table
 
 
-def approval_walkthrough(kube: KubeControlPlane, bao: OpenBao) -> str:
-    """How to see the approval gate on the running demo (payments-db is gated by examples/approvals)."""
-    configs = kube.kubeconfig.parent
-    ns = f"-n {DEMO_NAMESPACE}"
-    token_file = configs.parent.parent / "openbao" / "root-token"
+def approval_walkthrough(env_file: Path) -> str:
+    """Where to try the approval gate on the running demo (payments-db is gated by examples/approvals)."""
     return "\n".join(
         [
             "Try the approval gate (payments-db needs 2 approvals from group vaultsync:security):",
-            f"  export VAULT_ADDR={bao.address} VAULT_TOKEN=$(cat {token_file})",
-            "  .venv/bin/bao kv put secret/demo/payments-db username=payments \\",
-            "    password=$(openssl rand -hex 16)",
-            f"  KUBECONFIG={configs / 'bob.yaml'} .venv/bin/vaultsync approvals {ns}",
-            f"  KUBECONFIG={configs / 'bob.yaml'} .venv/bin/vaultsync approve NAME {ns}",
-            f"  KUBECONFIG={configs / 'carol.yaml'} .venv/bin/vaultsync approve NAME {ns}",
+            f"  source {env_file}",
+            "  then follow docs/approvals.md, section 'Walkthrough on the local stack'.",
         ]
     )
 

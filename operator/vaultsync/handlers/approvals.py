@@ -16,13 +16,16 @@ from typing import Any
 
 from kubernetes.client.rest import ApiException
 
+from vaultsync.api.approvalrequest import ApprovalPhase
 from vaultsync.approvals.admission import LAST_MODIFIED_BY
+from vaultsync.approvals.integrity import recall
 from vaultsync.approvals.lifecycle import (
     ApprovalStep,
     Outcome,
     RequestView,
     Verdict,
     Wanted,
+    evaluate,
     format_time,
     next_step,
     summary_of,
@@ -41,6 +44,7 @@ from vaultsync.secrets.errors import SecretModelError
 from vaultsync.secrets.fingerprint import fingerprint_of
 
 PLURAL = "approvalrequests"
+DEAD_PHASES = (ApprovalPhase.SUPERSEDED, ApprovalPhase.EXPIRED)
 LOGGER = logging.getLogger(__name__)
 SOURCE_VAULT = "source vault"
 """``requestedBy`` of a change that came from the source vault rather than from a person."""
@@ -52,6 +56,7 @@ class ApprovalEvent:
     REJECTED = "Rejected"
     EXPIRED = "ApprovalExpired"
     FAILED = "ApprovalFailed"
+    FORGED = "ApprovalStatusForged"
 
 
 @dataclass
@@ -59,7 +64,9 @@ class GateResult:
     held_status: dict[str, Any] | None = None
     """The status to write when the change must wait (or was rejected); ``None`` to go ahead."""
     approved_fingerprint: str | None = None
-    """Set when an Approved request covers exactly the content that would be pushed."""
+    """Set when a request's counted decisions approve exactly the content that would be pushed."""
+    approved_by: RequestView | None = None
+    """That request, for the sealed record of the push."""
     fields: dict[str, Any] = field(default_factory=dict)
     """Status fields to set when the change goes ahead."""
     events: list[tuple[str, str, str]] = field(default_factory=list)
@@ -137,16 +144,18 @@ class ApprovalGate:
             keep=self.audit_trail,
         )
         self._write_phases(meta["namespace"], step, requests)
+        forged = _forged_events(step)
         if step.outcome is Outcome.NONE or wanted is None:
-            return GateResult(fields={"approvalRequest": None})
+            return GateResult(fields={"approvalRequest": None}, events=forged)
         if step.outcome is Outcome.APPROVED:
             message = f"{wanted.operation} approved by ApprovalRequest {step.current}"
             return GateResult(
                 approved_fingerprint=wanted.fingerprint,
+                approved_by=step.approved_by,
                 fields={"approvalRequest": None, "approvedFingerprint": wanted.fingerprint},
-                events=[("Normal", ApprovalEvent.APPROVED, message)],
+                events=[*forged, ("Normal", ApprovalEvent.APPROVED, message)],
             )
-        name, events = step.current, []
+        name, events = step.current, forged
         if step.outcome is Outcome.OPEN:
             body = self._request_body(gate, policy, wanted, step.attempt)
             name = self._create(meta["namespace"], body)
@@ -230,6 +239,30 @@ class ApprovalGate:
                 return dict(content.fields)
         return None
 
+    def waiting_update(self, body: Mapping[str, Any], profiles: Sequence[ResolvedProfile]) -> str | None:
+        """The newest Update request of this ManagedSecret while it is undecided, or approved but
+        not pushed yet; else ``None``.
+
+        Derived from its decisions and expiry like every phase (``approvals.lifecycle``), and from
+        the sealed record of the last push.
+        """
+        policy = policy_of([(p.key, p.approval) for p in profiles])
+        if not policy.gates(Operation.UPDATE):
+            return None
+        requests = [view for view, _ in self._requests(body)]
+        if not requests:
+            return None
+        newest = max(requests, key=lambda r: (r.created, r.attempt))
+        if newest.operation != Operation.UPDATE or newest.phase in DEAD_PHASES:
+            return None  # a status can only let rotation go on (and open a new request)
+        wanted = Wanted(newest.operation, newest.fingerprint, _generation(body))
+        verdict = evaluate(newest, policy, wanted, _now())
+        if verdict.phase is ApprovalPhase.APPROVED:
+            uid = str(body["metadata"].get("uid") or "")
+            pushed = recall(body.get("status") or {}, uid, self.hmac_key)
+            return None if pushed.trusted and pushed.fingerprint == newest.fingerprint else newest.name
+        return newest.name if verdict.phase is ApprovalPhase.PENDING else None
+
     # -- deletion -----------------------------------------------------------------------------
 
     def delete_gate(self, body: Mapping[str, Any], policy: ApprovalPolicy, now: str) -> GateResult:
@@ -250,11 +283,12 @@ class ApprovalGate:
             keep=self.audit_trail,
         )
         self._write_phases(meta["namespace"], step, requests)
+        forged = _forged_events(step)
         if step.outcome is Outcome.APPROVED:
             return GateResult(
-                events=[("Normal", ApprovalEvent.APPROVED, f"Delete approved by {step.current}")]
+                events=[*forged, ("Normal", ApprovalEvent.APPROVED, f"Delete approved by {step.current}")]
             )
-        name, events = step.current, []
+        name, events = step.current, forged
         if step.outcome is Outcome.OPEN:
             summary = summary_of(None, {})
             request = request_body(
@@ -276,7 +310,7 @@ class ApprovalGate:
         meta = body["metadata"]
         listed = self.kube.custom.list_namespaced_custom_object(GROUP, VERSION, meta["namespace"], PLURAL)
         return [
-            (RequestView.of(item), item.get("status") or {})
+            (RequestView.of(item, self.hmac_key), item.get("status") or {})
             for item in listed.get("items", [])
             if (item.get("spec") or {}).get("managedSecret") == meta["name"]
             and any(o.get("uid") == meta.get("uid") for o in item["metadata"].get("ownerReferences") or [])
@@ -316,6 +350,18 @@ class ApprovalGate:
         except ApiException as e:
             if e.status != 404:
                 raise
+
+
+def _forged_events(step: ApprovalStep) -> list[tuple[str, str, str]]:
+    return [
+        (
+            "Warning",
+            ApprovalEvent.FORGED,
+            f"ApprovalRequest {name} shows a decision in its status that its sealed decisions, recounted "
+            "now, do not support; status is display only: it was ignored and corrected",
+        )
+        for name in step.forged
+    ]
 
 
 def _request_status(verdict: Verdict) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from vaultsync.backends.errors import BackendError, NotFound, PermissionDenied
 from vaultsync.backends.interface import RemoteSecret
-from vaultsync.handlers import activation, k8s_targets, rollout, templating
+from vaultsync.handlers import activation, approval_memory, k8s_targets, rollout, templating
 from vaultsync.handlers.access_guard import AccessRefused
 from vaultsync.handlers.approvals import ApprovalGate, GateInput
 from vaultsync.handlers.consumer_index import ConsumerIndex, consumers_field
@@ -38,7 +38,7 @@ from vaultsync.handlers.sync_run import (
 from vaultsync.handlers.sync_status import final_status, judge_compliance, non_compliant, version_fields
 from vaultsync.reconcile.boundary import kubernetes_namespace, secret_problems
 from vaultsync.reconcile.expiry import apply_expiry
-from vaultsync.reconcile.plan import ObservedTarget, SyncInput, SyncPlan, WriteReason, plan_sync
+from vaultsync.reconcile.plan import ObservedTarget, SyncPlan, WriteReason, plan_sync
 from vaultsync.reconcile.retention import CopyDeletion
 from vaultsync.reconcile.status import Phase, Reason, TargetOutcome, TargetState, next_status
 from vaultsync.reconcile.targets import TargetKey, TargetKind, secret_target, vault_target
@@ -72,6 +72,10 @@ class SyncEngine:
     @serialized_per_resource(body_at=1, when_retired=lambda body: SyncResult(dict(body.get("status") or {})))
     def sync(self, body: Mapping[str, Any]) -> SyncResult:
         run = SyncRun(body)
+        if body["metadata"].get("deletionTimestamp"):
+            # Deletion is the finalizer's (with its own Delete approval): a sync now would read
+            # the generation bump of the delete as a spec change and ask again for old changes.
+            return SyncResult(dict(body.get("status") or {}))
         problems = secret_problems(body, self.settings.boundary)
         if problems:
             # Nothing is read or written: the spec reaches past its namespace.
@@ -80,7 +84,10 @@ class SyncEngine:
             )
             return refused.result
         try:
-            return self._with_lifecycle(run, self._sync(run))
+            result = self._sync(run)
+            if run.memory is not None:
+                result = approval_memory.report(result, run, run.memory)
+            return self._with_lifecycle(run, result)
         finally:
             self.profiles.ledger.settle(run.owner)
 
@@ -100,7 +107,7 @@ class SyncEngine:
             source_key = vault_target(
                 source.key, run.spec["source"]["path"], run.spec["source"].get("environment")
             )
-            self._generate(run, source, source_key)
+            self._generate(run, [source, *targets], source_key)
             remote, content = self._read_source(run, source, source_key)
             run.rendered = self._render(run, content)
         except SyncAborted as aborted:
@@ -112,14 +119,13 @@ class SyncEngine:
         notices = activation.reactivate_targets(targets, body)
         observed, failures = self._observe(run, targets)
         gated = gated_operations([source, *targets])
-        sync_input = SyncInput(
+        sync_input = approval_memory.plan_input(
+            run,
+            self.hmac_key,
+            gated,
             source_fingerprint=fingerprint,
             source_identity=source_key.id,
-            last_fingerprint=run.previous.get("fingerprint"),
-            last_source_identity=run.previous.get("sourceIdentity"),
             targets=[o for o in observed.values() if o is not None],
-            gated=gated,
-            approved_fingerprint=run.previous.get("approvedFingerprint"),
         )
         plan = plan_sync(sync_input)
         gate = self.approvals.review(
@@ -164,7 +170,17 @@ class SyncEngine:
             history_limit=self.settings.version_history,
         )
         fields["sourceIdentity"] = source_key.id
-        fields.update(gate.fields)
+        fields.update(
+            gate.fields,
+            **approval_memory.record_fields(
+                run,
+                self.hmac_key,
+                gated,
+                fingerprint=fingerprint,
+                source_identity=source_key.id,
+                approved_by=gate.approved_by,
+            ),
+        )
         events.extend(Event(*e) for e in gate.events)
         if plan.new_version:
             events.append(
@@ -194,10 +210,14 @@ class SyncEngine:
             raise run.abort(e.reason, e.message, EventReason.SOURCE_FAILED) from e
         return source, targets
 
-    def _generate(self, run: SyncRun, source: ResolvedProfile, key: TargetKey) -> None:
+    def _generate(self, run: SyncRun, profiles: list[ResolvedProfile], key: TargetKey) -> None:
         try:
             generated = prepare_source(
-                source.backend, key.path, run.body, remember=lambda v: self.profiles.ledger.add(run.owner, v)
+                profiles[0].backend,
+                key.path,
+                run.body,
+                remember=lambda v: self.profiles.ledger.add(run.owner, v),
+                waiting=lambda: self.approvals.waiting_update(run.body, profiles),
             )
         except GenerationFailed as e:
             raise run.abort(Reason.SOURCE_UNAVAILABLE, str(e), EventReason.SOURCE_FAILED) from e
@@ -285,6 +305,7 @@ class SyncEngine:
             except BackendError as e:
                 observed[key.id] = None
                 failed[key.id] = TargetOutcome(key, TargetState.FAILED, message=str(e))
+        run.observed_versions = {k: o.version for k, o in observed.items() if o is not None}
         return observed, failed
 
     def _render(self, run: SyncRun, content: SecretContent) -> dict[str, templating.RenderedTarget]:
@@ -330,7 +351,10 @@ class SyncEngine:
         content: SecretContent,
         fingerprint: str,
     ) -> tuple[dict[str, TargetOutcome], list[Event]]:
-        outcomes = {key.id: TargetOutcome(key, TargetState.SYNCED, fingerprint) for key in plan.in_sync}
+        outcomes = {
+            key.id: TargetOutcome(key, TargetState.SYNCED, fingerprint, run.observed_versions.get(key.id))
+            for key in plan.in_sync
+        }
         events: list[Event] = []
         document = formats.to_document(content)
         by_key = {p.key: p for p in targets}

@@ -103,10 +103,13 @@ def prepare_source(
     now: datetime | None = None,
     *,
     remember: Callable[[Iterable[str]], None] | None = None,
+    waiting: Callable[[], str | None] = lambda: None,
 ) -> Generated | None:
     """Creates missing content, or rotates due content, in the source; None when nothing was due.
 
     ``remember`` receives the generated values before they are written (redaction of logs).
+    ``waiting`` names the pending Update request a due rotation must wait for (asked only when
+    a rotation is due); ``None`` when there is none.
     """
     spec = body.get("spec") or {}
     generate = spec.get("generate")
@@ -123,7 +126,7 @@ def prepare_source(
         return None  # reading the source reports it
     if current is not None:
         baseline = rotation_baseline(body.get("status") or {}, current.metadata.updated_at)
-        if not rotation_due(rotation_interval(spec), baseline, now):
+        if not rotation_due(rotation_interval(spec), baseline, now) or waiting() is not None:
             return None
     try:
         fields = generated_fields(spec["type"], generate)

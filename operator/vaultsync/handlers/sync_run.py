@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from vaultsync.approvals.integrity import Recall
 from vaultsync.compliance.verdict import Verdict
 from vaultsync.handlers import templating
 from vaultsync.handlers.notices import Notice
@@ -99,6 +100,10 @@ class SyncRun:
     rotated_at: str | None = None
     compliance: Verdict | None = None
     """What the compliance rules of the secret's profiles said about the content."""
+    observed_versions: dict[str, str | None] = field(default_factory=dict)
+    """Target id -> the version each target held when observed (kept in status for targets in sync)."""
+    memory: Recall | None = None
+    """The last push as the sealed approval record vouches for it (``handlers.approval_memory``)."""
 
     @property
     def spec(self) -> Mapping[str, Any]:

@@ -98,7 +98,8 @@ def _policy_for(namespace: str, managed_secret: str) -> ApprovalPolicy:
 def stamp_decision_identity(
     userinfo: kopf.UserInfo, patch: kopf.Patch, body: kopf.Body, old: kopf.Body | None = None, **_: Any
 ) -> None:
-    decisions = stamp_decisions(old, body, _who(userinfo), datetime.now(UTC))
+    key = runtime().engine.hmac_key  # the seal makes a decision count (approvals.integrity)
+    decisions = stamp_decisions(old, body, _who(userinfo), datetime.now(UTC), key)
     if decisions is not None:
         patch.setdefault("spec", {})["decisions"] = decisions
 
@@ -125,6 +126,7 @@ async def check_decision(
         who=_who(userinfo),
         policy=policy,
         now=datetime.now(UTC),
+        key=rt.engine.hmac_key,
         operator_user=operator_user,
     )
     if problem:

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from vaultsync.api.common import parse_duration
+from vaultsync.api.managedsecret_status import Phase
 from vaultsync.reconcile.expiry import CONDITION, effective_expiry, expiry_state, seconds_until_expiry_change
 from vaultsync.reconcile.rotation import parse_time, rotation_baseline, seconds_until_rotation
 
@@ -22,7 +23,8 @@ def seconds_until_lifecycle_sync(
     """Seconds until a sync is due for time alone (0 or less: now); None when time never forces one."""
     waits: list[float] = []
     interval_text = (spec.get("generate") or {}).get("rotationInterval")
-    if interval_text:
+    # A due rotation waits while a change is pending approval; the decision wakes the secret.
+    if interval_text and status.get("phase") != Phase.PENDING_APPROVAL:
         rotation = seconds_until_rotation(parse_duration(interval_text), rotation_baseline(status), now)
         if rotation is not None:
             waits.append(rotation)

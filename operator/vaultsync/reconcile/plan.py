@@ -56,7 +56,10 @@ class SyncInput:
     gated: Collection[Operation] = ()
     """Operations the governing approval policy gates."""
     approved_fingerprint: str | None = None
-    """Content an approval already covers (an Approved request's fingerprint)."""
+    """Content an approval covers (the fingerprint of a request its decisions approve, this sync)."""
+    last_trusted: bool = True
+    """False when the operator cannot vouch for ``last_fingerprint`` (its sealed record is missing
+    or does not verify): then any push is a change, gated as such."""
 
 
 @dataclass(frozen=True)
@@ -81,17 +84,35 @@ class SyncPlan:
 
 
 def change_operation(data: SyncInput) -> Operation | None:
-    """Create before the first sync, ChangeSource when the source moved, Update when content changed."""
+    """Create before the first sync, ChangeSource when the source moved, Update when content changed.
+
+    When the last push cannot be vouched for, the change is whichever of them is gated, so an
+    edited status never turns a gated change into drift repair.
+    """
     if data.last_fingerprint is None:
         return Operation.CREATE
-    if data.last_source_identity is not None and data.last_source_identity != data.source_identity:
+    moved = data.last_source_identity is not None and data.last_source_identity != data.source_identity
+    natural = Operation.CHANGE_SOURCE if moved else Operation.UPDATE
+    if not data.last_trusted:
+        preferred = (natural, Operation.UPDATE, Operation.CHANGE_SOURCE)
+        gated = next((op for op in preferred if op in data.gated), None)
+        if gated is not None:
+            return gated
+    if moved:
         return Operation.CHANGE_SOURCE
     if data.last_fingerprint != data.source_fingerprint:
         return Operation.UPDATE
     return None
 
 
+def _all_hold_source(data: SyncInput) -> bool:
+    return all(t.exists and t.fingerprint == data.source_fingerprint for t in data.targets)
+
+
 def plan_sync(data: SyncInput) -> SyncPlan:
+    if not data.last_trusted and data.last_fingerprint is not None and _all_hold_source(data) and data.gated:
+        # Nothing to push: every target already holds the source; the record is written again.
+        return SyncPlan(operation=None, in_sync=tuple(t.key for t in data.targets))
     operation = change_operation(data)
     if (
         operation is not None

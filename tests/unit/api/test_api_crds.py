@@ -210,7 +210,7 @@ def test_managed_secret_type_lists_the_eleven_types_of_the_design() -> None:
     [
         (VAULT_PROFILE, "vp", ["Provider", "Ready", "Age"]),
         (MANAGED_SECRET, "ms", ["Type", "Phase", "Version", "Fingerprint", "Expires", "Age"]),
-        (APPROVAL_REQUEST, "ar", ["Secret", "Operation", "Phase", "Age"]),
+        (APPROVAL_REQUEST, "ar", ["Secret", "Operation", "Phase", "Approvals", "Age"]),
     ],
     ids=KIND_IDS,
 )

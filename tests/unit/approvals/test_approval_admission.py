@@ -16,8 +16,10 @@ from vaultsync.approvals.admission import (
     stamp_decisions,
     stamp_last_modified_by,
 )
+from vaultsync.approvals.integrity import decision_is_sealed, decision_seal
 from vaultsync.approvals.policy import ApprovalPolicy, Approver
 
+KEY = b"k" * 32
 NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)
 POLICY = ApprovalPolicy.of_profiles(
     [
@@ -47,7 +49,7 @@ def body(
         "decisions": decisions or [],
     }
     base.update(spec)
-    found: dict[str, Any] = {"metadata": {"name": "db-changesource-aaaaaaaaaa"}, "spec": base}
+    found: dict[str, Any] = {"metadata": {"name": "db-changesource-aaaaaaaaaa", "uid": "r-1"}, "spec": base}
     if phase:
         found["status"] = {"phase": phase}
     return found
@@ -55,6 +57,11 @@ def body(
 
 def stamped(who: Approver, decision: str = "Approve") -> dict[str, Any]:
     return {"decision": decision, "user": who.user, "groups": list(who.groups), "at": "2026-01-01T11:00:00Z"}
+
+
+def sealed(who: Approver, index: int = 0) -> dict[str, Any]:
+    found = stamped(who)
+    return {**found, "seal": decision_seal(KEY, "r-1", index, found)}
 
 
 def appended(old: dict[str, Any], who: Approver, decision: str = "Approve") -> dict[str, Any]:
@@ -66,7 +73,7 @@ def appended(old: dict[str, Any], who: Approver, decision: str = "Approve") -> d
 def problem(
     old: dict[str, Any] | None, new: dict[str, Any], who: Approver, operation: str = "UPDATE"
 ) -> str | None:
-    return admission_problem(operation, old, new, who=who, policy=POLICY, now=NOW)
+    return admission_problem(operation, old, new, who=who, policy=POLICY, now=NOW, key=KEY)
 
 
 @pytest.mark.parametrize(
@@ -77,8 +84,9 @@ def problem(
         (body(), ALICE, "Reject", None),
         (body(), ALICE, "Approve", "cannot approve it"),
         (body(), DAVE, "Approve", "is not an approver"),
-        (body([stamped(BOB)]), BOB, "Approve", "already decided"),
-        (body([stamped(BOB)]), CAROL, "Approve", None),
+        (body([sealed(BOB)]), BOB, "Approve", "already decided"),
+        (body([stamped(BOB)]), BOB, "Approve", None),
+        (body([sealed(BOB)]), CAROL, "Approve", None),
         (body(phase="Approved"), CAROL, "Approve", "already Approved"),
         (body(phase="Superseded"), CAROL, "Approve", "already Superseded"),
         (body(expiresAt="2026-01-01T11:59:59Z"), CAROL, "Approve", "expired"),
@@ -90,6 +98,7 @@ def problem(
         "self-approval-refused",
         "outsider-refused",
         "second-decision-refused",
+        "unsealed-decision-in-my-name-blocks-nobody",
         "second-approver-admitted",
         "closed-approved",
         "closed-superseded",
@@ -115,7 +124,10 @@ def test_self_approval_when_every_policy_allows_it() -> None:
         ]
     )
     old = body()
-    assert admission_problem("UPDATE", old, appended(old, ALICE), who=ALICE, policy=allowing, now=NOW) is None
+    found = admission_problem(
+        "UPDATE", old, appended(old, ALICE), who=ALICE, policy=allowing, now=NOW, key=KEY
+    )
+    assert found is None
 
 
 @pytest.mark.parametrize(
@@ -170,6 +182,7 @@ def test_only_the_operator_opens_requests(creator: str, expected: str | None) ->
         who=Approver(creator),
         policy=POLICY,
         now=NOW,
+        key=KEY,
         operator_user="system:serviceaccount:vaultsync-system:vaultsync",
     )
     assert found == expected if expected is None else expected in (found or "")
@@ -181,16 +194,21 @@ def test_stamp_overwrites_forged_identity_of_new_decisions_only() -> None:
     new["spec"]["decisions"].append(
         {"decision": "Approve", "user": "carol", "groups": ["admins"], "at": "1999"}
     )
-    decisions = stamp_decisions(old, new, BOB, NOW)
+    decisions = stamp_decisions(old, new, BOB, NOW, KEY)
     assert decisions is not None
     assert decisions[0] == stamped(CAROL)
+    seal = decisions[1].pop("seal")
     assert decisions[1] == {
         "decision": "Approve",
         "user": "bob",
         "groups": ["sec"],
         "at": "2026-01-01T12:00:00Z",
     }
-    assert stamp_decisions(old, old, BOB, NOW) is None
+    assert decision_is_sealed(KEY, "r-1", 1, {**decisions[1], "seal": seal})
+    assert not decision_is_sealed(KEY, "r-1", 0, {**decisions[1], "seal": seal}), "bound to its position"
+    assert not decision_is_sealed(KEY, "r-2", 1, {**decisions[1], "seal": seal}), "bound to its request"
+    assert not decision_is_sealed(b"x" * 32, "r-1", 1, {**decisions[1], "seal": seal})
+    assert stamp_decisions(old, old, BOB, NOW, KEY) is None
 
 
 @given(
@@ -201,7 +219,7 @@ def test_stamped_decisions_always_carry_the_requesting_user(kinds: list[str], fo
     new = copy.deepcopy(old)
     for kind, user in zip(kinds, forged + [""] * len(kinds), strict=False):
         new["spec"]["decisions"].append({"decision": kind, "user": user})
-    decisions = stamp_decisions(old, new, BOB, NOW) or [stamped(CAROL)]
+    decisions = stamp_decisions(old, new, BOB, NOW, KEY) or [stamped(CAROL)]
     assert all(d["user"] == "bob" for d in decisions[1:])
     assert decisions[0] == stamped(CAROL)
 
@@ -235,6 +253,6 @@ def test_expiry_boundary_is_closed() -> None:
     old = body(expiresAt="2026-01-01T12:00:00Z")
     assert "expired" in (problem(old, appended(old, BOB), BOB) or "")
     later = admission_problem(
-        "UPDATE", old, appended(old, BOB), who=BOB, policy=POLICY, now=NOW - timedelta(seconds=1)
+        "UPDATE", old, appended(old, BOB), who=BOB, policy=POLICY, now=NOW - timedelta(seconds=1), key=KEY
     )
     assert later is None

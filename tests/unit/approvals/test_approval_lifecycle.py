@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from vaultsync.api.approvalrequest import ApprovalPhase, Decision
+from vaultsync.approvals.integrity import decision_seal
 from vaultsync.approvals.lifecycle import (
     DecisionView,
     Outcome,
@@ -39,8 +40,15 @@ POLICY = ApprovalPolicy.of_profiles(
 APPROVE = "Approve"
 
 
-def decision(user: str, kind: str = APPROVE, groups: tuple[str, ...] = ("sec",)) -> DecisionView:
-    return DecisionView(Decision(kind), user, groups)
+def decision(
+    user: str,
+    kind: str = APPROVE,
+    groups: tuple[str, ...] = ("sec",),
+    *,
+    at: datetime | None = None,
+    sealed: bool = True,
+) -> DecisionView:
+    return DecisionView(Decision(kind), user, groups, at=at, sealed=sealed)
 
 
 def req(**overrides: Any) -> RequestView:
@@ -58,6 +66,7 @@ def req(**overrides: Any) -> RequestView:
 
 
 WANTED_A = Wanted("Update", FP_A)
+REJECTS = decision("carol", "Reject")
 
 
 @pytest.mark.parametrize(
@@ -89,8 +98,32 @@ WANTED_A = Wanted("Update", FP_A)
             NOW + timedelta(hours=2),
             ApprovalPhase.APPROVED,
         ),
-        (req(phase=ApprovalPhase.REJECTED), Wanted("Update", FP_B), NOW, ApprovalPhase.REJECTED),
-        (req(phase=ApprovalPhase.APPROVED), None, NOW, ApprovalPhase.APPROVED),
+        (
+            req(decisions=(decision("carol", "Reject"),)),
+            Wanted("Update", FP_B),
+            NOW,
+            ApprovalPhase.SUPERSEDED,
+        ),
+        (req(phase=ApprovalPhase.APPROVED), WANTED_A, NOW, ApprovalPhase.PENDING),
+        (req(phase=ApprovalPhase.REJECTED), WANTED_A, NOW, ApprovalPhase.PENDING),
+        (
+            req(decisions=(decision("bob", sealed=False), decision("carol", sealed=False))),
+            WANTED_A,
+            NOW,
+            ApprovalPhase.PENDING,
+        ),
+        (
+            req(decisions=(decision("bob"), decision("carol", at=NOW + timedelta(hours=1)))),
+            WANTED_A,
+            NOW + timedelta(hours=2),
+            ApprovalPhase.EXPIRED,
+        ),
+        (
+            req(decisions=(decision("bob"), decision("carol"), decision("dave", "Reject", ("sec",)))),
+            WANTED_A,
+            NOW,
+            ApprovalPhase.APPROVED,
+        ),
     ],
     ids=[
         "no-decision-pending",
@@ -104,8 +137,12 @@ WANTED_A = Wanted("Update", FP_A)
         "nothing-waits-superseded",
         "past-expiry-expired",
         "approved-in-time-stays-approved",
-        "final-phase-is-sticky",
-        "approved-is-kept-as-audit",
+        "decided-but-moved-superseded",
+        "status-approved-is-not-an-approval",
+        "status-rejected-is-not-a-rejection",
+        "unsealed-decisions-never-count",
+        "decision-at-expiry-does-not-count",
+        "decisions-count-in-order",
     ],
 )
 def test_phase_of_a_request(
@@ -126,11 +163,19 @@ def test_phase_of_a_request(
             "db-update-aaaaaaaaaa",
             1,
         ),
-        ([req(phase=ApprovalPhase.REJECTED)], 3, Outcome.REJECTED, "db-update-aaaaaaaaaa", 1),
-        ([req(phase=ApprovalPhase.REJECTED)], 4, Outcome.OPEN, None, 2),
-        ([req(phase=ApprovalPhase.EXPIRED)], 3, Outcome.EXPIRED, "db-update-aaaaaaaaaa", 1),
+        ([req(decisions=(REJECTS,))], 3, Outcome.REJECTED, "db-update-aaaaaaaaaa", 1),
+        ([req(decisions=(REJECTS,))], 4, Outcome.OPEN, None, 2),
+        ([req(expires_at=NOW)], 3, Outcome.EXPIRED, "db-update-aaaaaaaaaa", 1),
         ([req(phase=ApprovalPhase.SUPERSEDED)], 3, Outcome.OPEN, None, 2),
         ([req(fingerprint=FP_B, name="db-update-bbbbbbbbbb")], 3, Outcome.OPEN, None, 1),
+        ([req(phase=ApprovalPhase.APPROVED)], 3, Outcome.WAIT, "db-update-aaaaaaaaaa", 1),
+        (
+            [req(), req(name="db-update-bbbbbbbbbb", fingerprint=FP_B, created="2026-01-01T11:30:00Z")],
+            3,
+            Outcome.OPEN,
+            None,
+            2,
+        ),
     ],
     ids=[
         "first-request-opened",
@@ -141,6 +186,8 @@ def test_phase_of_a_request(
         "expired-holds-until-a-change",
         "superseded-content-back-asks-again",
         "other-content-gets-its-own-request",
+        "status-approved-waits-for-decisions",
+        "replayed-after-a-later-change-asks-again",
     ],
 )
 def test_next_step(
@@ -178,10 +225,16 @@ def test_spec_operations_are_superseded_by_a_spec_change(
 
 def test_pending_requests_of_other_content_are_superseded_and_final_ones_untouched() -> None:
     old = req(fingerprint=FP_B, name="old")
-    done = req(fingerprint=FP_B, name="done", phase=ApprovalPhase.APPROVED)
+    done = req(
+        fingerprint=FP_B,
+        name="done",
+        phase=ApprovalPhase.APPROVED,
+        decisions=(decision("bob"), decision("carol")),
+    )
     step = next_step([old, done], WANTED_A, POLICY, now=NOW, generation=3)
     assert step.updates["old"].phase is ApprovalPhase.SUPERSEDED
-    assert "done" not in step.updates
+    assert "done" not in step.updates, "a decided request keeps its audit entry"
+    assert step.forged == ()
     nothing = next_step([old], None, POLICY, now=NOW, generation=3)
     assert nothing.outcome is Outcome.NONE
     assert nothing.updates["old"].phase is ApprovalPhase.SUPERSEDED
@@ -211,10 +264,14 @@ def test_request_name(secret: str, operation: str, attempt: int, expected: str) 
     assert len(name) <= 253
 
 
-def test_request_view_reads_a_body() -> None:
+def test_request_view_reads_a_body_and_counts_only_sealed_decisions() -> None:
+    key = b"k" * 32
+    bob = {"decision": "Approve", "user": "bob", "groups": ["sec"], "at": "2026-01-01T10:00:00Z"}
+    carol = {"decision": "Approve", "user": "carol", "groups": ["sec"], "at": "2026-01-01T10:00:00Z"}
     body = {
         "metadata": {
             "name": "r",
+            "uid": "r-1",
             "creationTimestamp": "2026-01-01T00:00:00Z",
             "annotations": {"vaultsync.io/managed-secret-generation": "7", "vaultsync.io/attempt": "2"},
         },
@@ -222,19 +279,32 @@ def test_request_view_reads_a_body() -> None:
             "operation": "Delete",
             "fingerprint": FP_A,
             "expiresAt": "2026-01-02T00:00:00Z",
-            "decisions": [{"decision": "Approve", "user": "bob", "groups": ["sec"]}, {"decision": "Reject"}],
+            "decisions": [
+                {**bob, "seal": decision_seal(key, "r-1", 0, bob)},
+                {**carol, "seal": decision_seal(key, "r-1", 0, carol)},
+                {"decision": "Reject"},
+            ],
         },
         "status": {"phase": "Rejected"},
     }
-    view = RequestView.of(body)
-    assert (view.operation, view.phase, view.generation, view.attempt) == (
+    view = RequestView.of(body, key)
+    assert (view.operation, view.phase, view.generation, view.attempt, view.uid) == (
         "Delete",
         ApprovalPhase.REJECTED,
         7,
         2,
+        "r-1",
     )
     assert view.expires_at == datetime(2026, 1, 2, tzinfo=UTC)
-    assert [a.user for a in view.approvers] == ["bob"], "unstamped decisions never count"
+    assert [a.user for a in view.approvers] == ["bob"], "a seal of another position or none never counts"
+
+
+def test_a_forged_status_is_corrected_and_reported() -> None:
+    forged = req(phase=ApprovalPhase.APPROVED, decisions=(decision("bob"),))
+    step = next_step([forged], WANTED_A, POLICY, now=NOW, generation=3)
+    assert step.outcome is Outcome.WAIT
+    assert step.forged == (forged.name,)
+    assert step.updates[forged.name].phase is ApprovalPhase.PENDING
 
 
 @pytest.mark.parametrize(
@@ -265,3 +335,13 @@ def test_summary_never_contains_a_value(old: dict[str, str], new: dict[str, str]
     listed = {k for keys in summary.values() for k in keys}
     assert listed <= set(old) | set(new)
     assert not listed & (set(old.values()) | set(new.values())) - set("abcdef")
+
+
+def test_approvals_are_recounted_against_the_policy_of_now() -> None:
+    approved = req(decisions=(decision("bob"), decision("carol")))
+    assert evaluate(approved, POLICY, WANTED_A, NOW).phase is ApprovalPhase.APPROVED
+    without_carol = ApprovalPolicy.of_profiles(
+        [("ns/vault", {"operations": ["Update"], "requiredApprovals": 2, "approvers": {"users": ["bob"]}})]
+    )
+    step = next_step([approved], WANTED_A, without_carol, now=NOW, generation=3)
+    assert step.outcome is Outcome.WAIT, "carol left the approvers: her approval no longer counts"

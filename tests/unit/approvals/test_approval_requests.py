@@ -28,7 +28,7 @@ def test_request_body_is_owned_by_the_secret_and_reads_back() -> None:
     assert body["metadata"]["name"] == "db-update-cccccccccc-2"
     assert body["spec"]["expiresAt"] == "2026-01-04T00:00:00Z"
     assert "decisions" not in body["spec"]
-    view = RequestView.of(body)
+    view = RequestView.of(body, b"k" * 32)
     assert (view.operation, view.fingerprint, view.generation, view.attempt) == ("Update", FP, 5, 2)
     assert view.requested_by == "source vault"
 

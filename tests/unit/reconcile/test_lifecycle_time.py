@@ -145,6 +145,14 @@ def test_lifecycle_sync_for_rotation() -> None:
     assert seconds_until_lifecycle_sync(status, {}, NOW, HORIZON) is None
 
 
+def test_a_due_rotation_does_not_wake_a_secret_waiting_for_approval() -> None:
+    spec = {"generate": {"kind": "password", "rotationInterval": "1h"}}
+    status, _ = apply_expiry({"lastRotatedAt": _z(NOW - 2 * DAY)}, None, NOW, HORIZON)
+    assert seconds_until_lifecycle_sync(status, spec, NOW, HORIZON) == -2 * DAY.total_seconds() + 3600
+    waiting = {**status, "phase": "PendingApproval"}
+    assert seconds_until_lifecycle_sync(waiting, spec, NOW, HORIZON) is None
+
+
 @given(
     st.integers(min_value=-400, max_value=400).map(lambda d: NOW + timedelta(hours=d)),
     st.integers(min_value=0, max_value=400).map(lambda h: timedelta(hours=h)),

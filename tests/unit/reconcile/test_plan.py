@@ -116,6 +116,47 @@ CASES = [
         False,
         id="drift-repair-of-approved-content-is-not-gated",
     ),
+    pytest.param(
+        {
+            "gated": [Operation.UPDATE],
+            "last_trusted": False,
+            "targets": [ObservedTarget(AWS, True, OLD, "9")],
+        },
+        Operation.UPDATE,
+        [],
+        False,
+        True,
+        id="unvouched-last-push-turns-drift-repair-into-a-gated-update",
+    ),
+    pytest.param(
+        {
+            "last_source_identity": "ns/old:x",
+            "gated": [Operation.UPDATE],
+            "last_trusted": False,
+            "targets": [ObservedTarget(AWS, True, OLD, "9")],
+        },
+        Operation.UPDATE,
+        [],
+        False,
+        True,
+        id="unvouched-source-change-is-gated-as-whatever-is-gated",
+    ),
+    pytest.param(
+        {"gated": [Operation.UPDATE], "last_trusted": False},
+        None,
+        [],
+        False,
+        False,
+        id="unvouched-but-every-target-holds-the-source-pushes-nothing",
+    ),
+    pytest.param(
+        {"last_trusted": False, "targets": [ObservedTarget(AWS, True, OLD, "9")]},
+        None,
+        [(AWS, WriteReason.DRIFT, "9")],
+        False,
+        False,
+        id="trust-is-irrelevant-when-nothing-is-gated",
+    ),
 ]
 
 
