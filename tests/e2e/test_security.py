@@ -30,14 +30,13 @@ from e2e.scenario import (
     unique_value,
 )
 from e2e.support import VERSION, Cluster, operator_log, wait_for
-from e2e.test_approvals import people, webhooks_down
+from e2e.test_approvals import webhooks_down
 from vaultsync.devstack.kube import KubeControlPlane
 from vaultsync.devstack.process import ManagedProcess, free_port
 from vaultsync.devstack.vaults import OpenBao
 from vaultsync.devstack.webhook import WebhookServing
 
 pytestmark = pytest.mark.stack
-__all__ = ["people"]
 
 ATTACKER = "alice"
 
