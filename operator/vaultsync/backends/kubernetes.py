@@ -76,6 +76,27 @@ def _retry_after(error: ApiException) -> float | None:
         return None
 
 
+def api_error(error: ApiException, what: str, *, missing: str) -> BackendError:
+    """The backend error for an API server answer; ``missing`` names the permission a 401/403 lacks.
+
+    Shared with the handlers' own Kubernetes calls, so every API refusal means the same everywhere.
+    """
+    status = error.status or 0
+    if status == 404:
+        return NotFound(f"{what}: not found")
+    if status in (401, 403):
+        return PermissionDenied(f"{what}: forbidden", missing=[missing])
+    if status == 409:
+        return Conflict(f"{what}: resourceVersion is not the expected one")
+    if status == 429:
+        return Throttled(f"{what}: throttled", retry_after=_retry_after(error))
+    if status == 413:
+        return InvalidConfig(f"{what}: request too large for the API server (HTTP 413)")
+    if status in (400, 422):
+        return InvalidConfig(f"{what}: rejected by the API server (HTTP {status})")
+    return Unavailable(f"{what}: API server failed (HTTP {status})")
+
+
 class KubernetesBackend:
     """Secrets of ``namespace`` through one shared ``ApiClient``."""
 
@@ -106,25 +127,13 @@ class KubernetesBackend:
                 return method(*args, _request_timeout=self._timeout, **kwargs)
             except ApiException as e:
                 raise self._translate(e, verb, what) from e
-            except Urllib3Error as e:
+            except (Urllib3Error, OSError) as e:
                 raise Unavailable(f"{what}: API server unreachable ({type(e).__name__})") from e
 
         return call_with_retry(once, self._retry)
 
     def _translate(self, error: ApiException, verb: str, what: str) -> BackendError:
-        status = error.status or 0
-        if status == 404:
-            return NotFound(f"{what}: not found")
-        if status in (401, 403):
-            missing = f"{verb} secrets in namespace {self._namespace}"
-            return PermissionDenied(f"{what}: forbidden", missing=[missing])
-        if status == 409:
-            return Conflict(f"{what}: resourceVersion is not the expected one")
-        if status == 429:
-            return Throttled(f"{what}: throttled", retry_after=_retry_after(error))
-        if status in (400, 422):
-            return InvalidConfig(f"{what}: rejected by the API server (HTTP {status})")
-        return Unavailable(f"{what}: API server failed (HTTP {status})")
+        return api_error(error, what, missing=f"{verb} secrets in namespace {self._namespace}")
 
     def _get(self, name: str) -> Any | None:
         try:

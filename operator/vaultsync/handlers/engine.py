@@ -12,6 +12,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from kubernetes.client.rest import ApiException
+
 from vaultsync.backends.errors import BackendError, NotFound
 from vaultsync.backends.interface import RemoteSecret
 from vaultsync.handlers import activation, k8s_targets, rollout, templating
@@ -19,7 +21,7 @@ from vaultsync.handlers.approvals import ApprovalGate, GateInput
 from vaultsync.handlers.consumer_index import ConsumerIndex, consumers_field
 from vaultsync.handlers.exclusive import serialized_per_resource
 from vaultsync.handlers.generation import GenerationFailed, prepare_source
-from vaultsync.handlers.kubeapi import KubeApi
+from vaultsync.handlers.kubeapi import KubeApi, kube_error
 from vaultsync.handlers.notices import NoticeReason
 from vaultsync.handlers.profiles import ProfileError, ProfileResolver, ResolvedProfile
 from vaultsync.handlers.retention import RESTORED, delete_copies, read_or_restore
@@ -61,7 +63,14 @@ class SyncEngine:
     @serialized_per_resource(body_at=1, when_retired=lambda body: SyncResult(dict(body.get("status") or {})))
     def sync(self, body: Mapping[str, Any]) -> SyncResult:
         run = SyncRun(body)
-        return self._with_lifecycle(run, self._sync(run))
+        try:
+            result = self._sync(run)
+        except (BackendError, ApiException) as e:
+            # An outage met by a step without its own report (approvals, consumers, rollout):
+            # a Failed status and a retry, never a dead sync loop.
+            message = f"sync stopped: {kube_error(e, 'Kubernetes API call')}"
+            result = run.abort(Reason.UNAVAILABLE, message, EventReason.SYNC_FAILED).result
+        return self._with_lifecycle(run, result)
 
     def _sync(self, run: SyncRun) -> SyncResult:
         body = run.body

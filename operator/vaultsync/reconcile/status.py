@@ -37,6 +37,8 @@ class Reason(StrEnum):
     REJECTED = "Rejected"
     INACTIVE = "Inactive"
     TEMPLATE_FAILED = "TemplateFailed"
+    UNAVAILABLE = "Unavailable"
+    """A vault or the API server failed in a step that has no more precise reason (an outage)."""
 
 
 @dataclass(frozen=True)
