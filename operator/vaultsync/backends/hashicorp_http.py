@@ -7,7 +7,6 @@ of error responses are never copied into messages (Vault echoes request data in 
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 import threading
@@ -147,7 +146,10 @@ class VaultHttp:
                 )
             if response.status_code != 200:
                 raise _error_for(response, self._login.describe, f"login via auth/{self._login.mount}")
-            self._adapter.token = response.json()["auth"]["client_token"]
+            try:
+                self._adapter.token = str(response.json()["auth"]["client_token"])
+            except (ValueError, KeyError, TypeError) as e:
+                raise Unavailable(f"{self._login.describe}: the vault's answer holds no client token") from e
 
     def request(
         self,
@@ -179,7 +181,7 @@ class VaultHttp:
             return None
         try:
             decoded: dict[str, Any] = response.json()
-        except json.JSONDecodeError as e:
+        except ValueError as e:  # json's and requests' decode errors are both ValueErrors
             raise Unavailable(f"{method} {api_path}: vault sent a body that is not JSON") from e
         return decoded
 

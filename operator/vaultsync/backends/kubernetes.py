@@ -59,6 +59,7 @@ _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9
 _TYPE_BY_KUBERNETES_TYPE = {KUBERNETES_TLS: "certificate", KUBERNETES_BASIC_AUTH: "basic-auth"}
 _VERB_OF = {"read": "get", "list": "list", "create": "create", "replace": "update", "delete": "delete"}
 PAGE_SIZE = 500
+_OBJECT_ANSWERS = {"read", "list", "create", "replace"}
 
 
 def _secret_name(path: str) -> str:
@@ -124,11 +125,16 @@ class KubernetesBackend:
         def once() -> Any:
             self.calls.add(operation)
             try:
-                return method(*args, _request_timeout=self._timeout, **kwargs)
+                result = method(*args, _request_timeout=self._timeout, **kwargs)
             except ApiException as e:
                 raise self._translate(e, verb, what) from e
             except (Urllib3Error, OSError) as e:
                 raise Unavailable(f"{what}: API server unreachable ({type(e).__name__})") from e
+            except ValueError as e:  # an answer the client cannot decode (a broken proxy in between)
+                raise Unavailable(f"{what}: the API server's answer does not decode") from e
+            if operation in _OBJECT_ANSWERS and getattr(result, "metadata", None) is None:
+                raise Unavailable(f"{what}: the API server's answer is not a Secret or a list")
+            return result
 
         return call_with_retry(once, self._retry)
 
