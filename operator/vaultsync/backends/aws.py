@@ -45,6 +45,7 @@ from vaultsync.backends.interface import (
     metadata_from_marks,
     ownership_marks,
 )
+from vaultsync.backends.limits import AWS_SECRET_STRING_BYTES, check_size, utf8_size
 from vaultsync.backends.paths import check_path
 from vaultsync.backends.registry import BackendContext
 from vaultsync.backends.retry import RetryPolicy, call_with_retry
@@ -166,6 +167,7 @@ class AwsBackend:
     ) -> str:
         name = check_path(path)
         text = document_to_json(document)
+        check_size(name, utf8_size(text), AWS_SECRET_STRING_BYTES, "an AWS Secrets Manager secret")
         wanted_tags = {**ownership_marks(owner), TYPE_KEY: secret_type}
         description = self._describe(name)
         if description is None:

@@ -45,6 +45,7 @@ from vaultsync.backends.interface import (
     metadata_from_marks,
     ownership_marks,
 )
+from vaultsync.backends.limits import check_kubernetes_secret
 from vaultsync.backends.registry import BackendContext
 from vaultsync.backends.retry import RetryPolicy, call_with_retry
 from vaultsync.secrets.errors import SecretModelError
@@ -167,11 +168,19 @@ class KubernetesBackend:
         metadata = metadata_from_marks(marks, updated_at=None)
         return RemoteSecret(document, str(secret.metadata.resource_version), metadata)
 
-    def _body(self, name: str, secret_type: str, document: Document, owner: str, existing: Any) -> Any:
+    def _data(self, name: str, secret_type: str, document: Document) -> tuple[str, dict[str, bytes]]:
+        """The Secret type and data of ``document``, refused before any call when too large."""
         try:
             kubernetes_type, data = to_kubernetes_data(secret_type, document)
         except SecretModelError as e:
             raise InvalidConfig(f"{name}: document does not fit a {secret_type} Secret ({e})") from e
+        check_kubernetes_secret(self._namespace, name, data)
+        return kubernetes_type, data
+
+    def _body(
+        self, name: str, encoded: tuple[str, dict[str, bytes]], secret_type: str, owner: str, existing: Any
+    ) -> Any:
+        kubernetes_type, data = encoded
         labels = dict(existing.metadata.labels or {}) if existing else {}
         annotations = dict(existing.metadata.annotations or {}) if existing else {}
         labels[MANAGED_BY_KEY] = ownership_marks(owner)[MANAGED_BY_KEY]
@@ -199,18 +208,19 @@ class KubernetesBackend:
         adopt: bool = False,
     ) -> str:
         name = _secret_name(path)
+        encoded = self._data(name, secret_type, document)
         existing = self._get(name)
         if existing is None:
             if expected_version is not None:
                 raise Conflict(f"{name}: expected version {expected_version} but the secret does not exist")
-            body = self._body(name, secret_type, document, owner, None)
+            body = self._body(name, encoded, secret_type, owner, None)
             created = self._call("create", name, self._api.create_namespaced_secret, self._namespace, body)
             return str(created.metadata.resource_version)
         check_ownership(name, metadata_from_marks(self._marks(existing)), owner, adopt=adopt)
         current = str(existing.metadata.resource_version)
         if expected_version is not None and expected_version != current:
             raise Conflict(f"{name}: expected version {expected_version}, API server has {current}")
-        body = self._body(name, secret_type, document, owner, existing)
+        body = self._body(name, encoded, secret_type, owner, existing)
         if body.type != existing.type:
             # The type of a Secret is immutable: replace it, guarded by the version we checked.
             self._delete_at(name, current)

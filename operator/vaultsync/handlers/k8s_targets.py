@@ -18,6 +18,7 @@ from kubernetes.client.rest import ApiException
 
 from vaultsync.backends.errors import Conflict, NotFound, NotOwned
 from vaultsync.backends.interface import MANAGED_BY_KEY, MANAGED_BY_VALUE, OWNER_KEY
+from vaultsync.backends.limits import check_kubernetes_secret
 from vaultsync.handlers.kubeapi import KubeApi, kube_error
 from vaultsync.secrets import formats
 
@@ -81,6 +82,7 @@ def write_target(
     else:
         k8s_type, data = formats.KUBERNETES_OPAQUE, dict(rendered[0])
     k8s_type = spec.get("secretType") or k8s_type
+    check_kubernetes_secret(namespace, name, data)
     if expected is not None and not adopt and (not expected.managed or expected.owner != owner):
         raise NotOwned(
             f"Secret {namespace}/{name} exists and is not managed by {owner}; set adopt to take it over"

@@ -149,6 +149,7 @@ class ProfileResolver:
                 http_timeout=self.settings.http_timeout,
                 kube_api_client=self.kube.api_client,
                 environ=self.settings.environ,
+                vault_max_request_bytes=self.settings.vault_max_request_bytes,
             )
             built = create_backend(provider_key, spec, credentials, context=context)
         except BackendError as e:

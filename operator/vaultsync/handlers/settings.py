@@ -35,6 +35,8 @@ class OperatorSettings:
     """Recovery window of ``deletionPolicy: Delete``: days a deleted copy can still be restored."""
     expiry_warning_days: float = 14.0
     """Horizon of the ``ExpiringSoon`` condition and its Warning event."""
+    vault_max_request_bytes: int = 32 * 1024 * 1024
+    """``max_request_size`` of the Vault/OpenBao listeners: larger writes are refused before sending."""
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), repr=False)
     """The environment the ``env`` provider reads."""
 
@@ -55,5 +57,8 @@ class OperatorSettings:
             metrics_port=int(env.get("VAULTSYNC_METRICS_PORT", cls.metrics_port)),
             retention_days=int(env.get("VAULTSYNC_RETENTION_DAYS", cls.retention_days)),
             expiry_warning_days=float(env.get("VAULTSYNC_EXPIRY_WARNING_DAYS", cls.expiry_warning_days)),
+            vault_max_request_bytes=int(
+                env.get("VAULTSYNC_VAULT_MAX_REQUEST_BYTES", cls.vault_max_request_bytes)
+            ),
             environ=env,
         )
