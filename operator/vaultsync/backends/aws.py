@@ -1,16 +1,25 @@
 """AWS Secrets Manager backend: documents as JSON ``SecretString``, ownership in tags.
 
 Compare-and-set: Secrets Manager has no conditional put, but moving the ``AWSCURRENT`` stage
-is conditional. A write stores the new version under the ``VAULTSYNC_PENDING`` stage, then
-moves ``AWSCURRENT`` to it with ``RemoveFromVersionId=<expected>``, which AWS refuses when
+is conditional. A write stores the new version under the ``VAULTSYNC_PENDING`` stage (a put
+needs at least one label, and a put without one would move ``AWSCURRENT`` unconditionally),
+then moves ``AWSCURRENT`` to it with ``RemoveFromVersionId=<expected>``, which AWS refuses when
 ``AWSCURRENT`` is no longer on the expected version: the loser of a race gets :class:`Conflict`
-and its version never becomes current. Deletes are soft (7-30 day recovery window) unless
-``recovery_days=0``. Changes are noticed with ``ListSecrets`` (100 secrets per call): the
-``AWSCURRENT`` version id of each secret is its change token.
+and its version never becomes current. Either way the write then removes ``VAULTSYNC_PENDING``
+from its version, so no custom label outlives a write (a label left by a crash in between is
+moved by the next write's put: a label is on one version at a time). Deletes are soft (7-30
+day recovery window) unless ``recovery_days=0``. Changes are noticed with ``ListSecrets``
+(100 secrets per call): the ``AWSCURRENT`` version id of each secret is its change token.
+
+Reads fetch the version the description names as current, by id, so the content and its
+version id always belong together. Real Secrets Manager keeps ``AWSCURRENT`` on one version;
+moto, after a stage move followed by another client's plain put, shows it on two: the newest
+(listed last) is the one that put, so the last one listed counts, and the put is seen as drift.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
 from collections.abc import Collection, Mapping
@@ -101,10 +110,8 @@ def _tags(description: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _current_version(description: Mapping[str, Any]) -> str | None:
-    for version_id, stages in (description.get("VersionIdsToStages") or {}).items():
-        if CURRENT in stages:
-            return str(version_id)
-    return None
+    current = [v for v, stages in (description.get("VersionIdsToStages") or {}).items() if CURRENT in stages]
+    return str(current[-1]) if current else None
 
 
 class AwsBackend:
@@ -143,9 +150,10 @@ class AwsBackend:
     def read(self, path: str) -> RemoteSecret:
         name = check_path(path)
         description = self._describe(name)
-        if description is None or description.get("DeletedDate"):
+        current = _current_version(description or {})
+        if description is None or description.get("DeletedDate") or current is None:
             raise NotFound(f"{name}: not found")
-        value = self._call("GetSecretValue", name, SecretId=name, VersionStage=CURRENT)
+        value = self._call("GetSecretValue", name, SecretId=name, VersionId=current)
         if "SecretString" not in value:
             raise InvalidConfig(f"{name}: holds binary data, not a vaultsync JSON document")
         try:
@@ -219,8 +227,25 @@ class AwsBackend:
                 **previous,
             )
         except (InvalidConfig, Conflict) as e:
+            self._unstage(name, new_version)
             raise Conflict(f"{name}: another writer moved {CURRENT} first") from e
+        self._unstage(name, new_version)
         return new_version
+
+    def _unstage(self, name: str, version: str) -> None:
+        """Take ``VAULTSYNC_PENDING`` off ``version``: a custom label must not outlive the write.
+
+        Best effort: the content is already where it belongs, and a label left behind by a failure
+        here moves to the next write's version and is removed then.
+        """
+        with contextlib.suppress(BackendError):
+            self._call(
+                "UpdateSecretVersionStage",
+                name,
+                SecretId=name,
+                VersionStage=PENDING,
+                RemoveFromVersionId=version,
+            )
 
     def delete(
         self, path: str, *, owner: str, adopt: bool = False, recovery_days: int | None = None
