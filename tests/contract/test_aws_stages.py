@@ -13,9 +13,9 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 
+from e2e.scenario import secrets_manager
 from vaultsync.backends.aws import PENDING, AwsBackend
 from vaultsync.backends.errors import Conflict
 from vaultsync.backends.interface import Credentials
@@ -42,13 +42,7 @@ def backend(moto: Moto) -> Iterator[AwsBackend]:
 
 @pytest.fixture
 def raw(moto: Moto) -> Any:
-    return boto3.client(
-        "secretsmanager",
-        region_name=moto.region,
-        endpoint_url=moto.endpoint,
-        aws_access_key_id=moto.access_key_id,
-        aws_secret_access_key=moto.secret_access_key,
-    )
+    return secrets_manager(moto)
 
 
 def _stages(raw: Any, name: str) -> dict[str, list[str]]:
