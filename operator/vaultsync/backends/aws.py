@@ -328,7 +328,7 @@ def from_spec(spec: Mapping[str, Any], credentials: Credentials, context: Backen
     Credentials: ``accessKeyId`` and ``secretAccessKey`` (and optional ``sessionToken``) for
     accessKey auth; ``webIdentityToken`` may replace the token file of webIdentity auth.
     """
-    config = client_config(context.http_timeout)
+    config = client_config(context.http_timeout, context.pool_size)
     session = session_for(spec, credentials, config)
     client = session.client("secretsmanager", endpoint_url=spec.get("endpoint") or None, config=config)
     return AwsBackend(client, kms_key_id=spec.get("kmsKeyId") or None, retry=context.retry)

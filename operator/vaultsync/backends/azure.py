@@ -19,7 +19,9 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from azure.core import exceptions as azure_errors
+from azure.core.pipeline.transport import RequestsTransport
 from azure.keyvault.secrets import SecretClient, SecretProperties
+from urllib3.util.retry import Retry
 
 from vaultsync.backends.errors import (
     BackendError,
@@ -48,6 +50,7 @@ from vaultsync.backends.interface import (
 )
 from vaultsync.backends.limits import AZURE_SECRET_VALUE_BYTES, check_size, utf8_size
 from vaultsync.backends.paths import check_path
+from vaultsync.backends.pools import pooled_session
 from vaultsync.backends.registry import BackendContext
 from vaultsync.backends.retry import RetryPolicy, call_with_retry
 from vaultsync.secrets.errors import SecretModelError
@@ -64,6 +67,7 @@ REVISION_KEY = "vaultsync.io/revision"
 PROBE_NAME = "vaultsync-permission-probe"
 POLL_INTERVAL = 0.25
 POLL_ATTEMPTS = 120
+NO_RETRY = Retry(total=False, redirect=False, raise_on_status=False)
 
 
 def _translate(error: Exception, permission: str, what: str) -> BackendError:
@@ -354,5 +358,7 @@ def from_spec(spec: Mapping[str, Any], credentials: Credentials, context: Backen
         retry_total=0,
         connection_timeout=context.http_timeout,
         read_timeout=context.http_timeout,
+        # azure-core's own session pools 10 connections; retries stay off as retry_total says.
+        transport=RequestsTransport(session=pooled_session(context.pool_size, NO_RETRY), session_owner=True),
     )
     return AzureBackend(client, retry=context.retry)

@@ -419,6 +419,7 @@ def from_spec(spec: Mapping[str, Any], credentials: Credentials, context: Backen
         timeout=context.http_timeout,
         retry=context.retry,
         calls=CallCounter(),
+        pool_size=context.pool_size,
     )
     return HashicorpBackend(
         http,

@@ -17,7 +17,6 @@ from typing import Any
 
 import requests
 from hvac.adapters import RawAdapter
-from requests.adapters import HTTPAdapter
 
 from vaultsync.backends.errors import (
     BackendError,
@@ -29,9 +28,8 @@ from vaultsync.backends.errors import (
     Unavailable,
 )
 from vaultsync.backends.interface import CallCounter
+from vaultsync.backends.pools import DEFAULT_POOL_SIZE, pooled_session
 from vaultsync.backends.retry import RetryPolicy, call_with_retry
-
-POOL_SIZE = 16
 
 
 @dataclass(frozen=True)
@@ -84,6 +82,7 @@ class VaultHttp:
         timeout: float,
         retry: RetryPolicy,
         calls: CallCounter,
+        pool_size: int = DEFAULT_POOL_SIZE,
     ) -> None:
         if not address.startswith(("http://", "https://")):
             raise InvalidConfig("hashicorp.address: must be an http:// or https:// URL")
@@ -95,10 +94,7 @@ class VaultHttp:
                 out.write(ca_bundle)
             self._ca_file = Path(name)
             verify = name
-        session = requests.Session()
-        pooled = HTTPAdapter(pool_connections=POOL_SIZE, pool_maxsize=POOL_SIZE, max_retries=0)
-        session.mount("http://", pooled)
-        session.mount("https://", pooled)
+        session = pooled_session(pool_size)
         session.verify = verify
         self._adapter = RawAdapter(
             base_uri=address.rstrip("/"),

@@ -29,8 +29,10 @@ from vaultsync.backends.errors import BackendError, Unavailable
 from vaultsync.backends.kubernetes import api_error
 
 GROUP, VERSION = "vaultsync.io", "v1alpha1"
-POOL_SIZE = 48
-"""Connections kept to the API server: the sync worker threads (32) plus the handlers' own calls."""
+HANDLER_CONNECTIONS = 16
+"""Connections for the handlers' own calls (kopf's event handlers run in threads too)."""
+POOL_SIZE = 32 + HANDLER_CONNECTIONS
+"""Connections kept to the API server by default: the sync worker threads plus the handlers'."""
 TIMEOUT = (5.0, 30.0)
 """(connect, read) seconds of a call that sets no timeout of its own."""
 
@@ -89,8 +91,8 @@ def kube_error(error: BaseException, what: str) -> BackendError:
 class KubeApi:
     """Typed access to the resources the operator reads and writes."""
 
-    def __init__(self, api_client: Any) -> None:
-        self.api_client = guard(api_client)
+    def __init__(self, api_client: Any, *, pool_size: int = POOL_SIZE) -> None:
+        self.api_client = guard(api_client, pool_size)
         self.core = client.CoreV1Api(api_client)
         self.custom = client.CustomObjectsApi(api_client)
         self.apps = client.AppsV1Api(api_client)

@@ -19,6 +19,8 @@ class OperatorSettings:
     """Refresh interval of ManagedSecrets and profiles that set none."""
     min_refresh_seconds: float = 5.0
     """Floor for refresh intervals, to protect vaults from a typo like ``1s``."""
+    sync_workers: int = 32
+    """Threads running syncs; every HTTP connection pool is sized to it."""
     backend_concurrency: int = 8
     """Vault calls in flight at once per VaultProfile."""
     http_timeout: float = 10.0
@@ -52,6 +54,7 @@ class OperatorSettings:
                 env.get("VAULTSYNC_DEFAULT_REFRESH_SECONDS", cls.default_refresh_seconds)
             ),
             min_refresh_seconds=float(env.get("VAULTSYNC_MIN_REFRESH_SECONDS", cls.min_refresh_seconds)),
+            sync_workers=int(env.get("VAULTSYNC_SYNC_WORKERS", cls.sync_workers)),
             backend_concurrency=int(env.get("VAULTSYNC_BACKEND_CONCURRENCY", cls.backend_concurrency)),
             http_timeout=float(env.get("VAULTSYNC_HTTP_TIMEOUT", cls.http_timeout)),
             metrics_port=int(env.get("VAULTSYNC_METRICS_PORT", cls.metrics_port)),

@@ -12,7 +12,7 @@ from kubernetes import config
 from vaultsync.handlers import metrics, webhook
 from vaultsync.handlers import runtime as runtime_module
 from vaultsync.handlers.engine import SyncEngine
-from vaultsync.handlers.kubeapi import KubeApi
+from vaultsync.handlers.kubeapi import HANDLER_CONNECTIONS, KubeApi
 from vaultsync.handlers.profiles import ProfileResolver
 from vaultsync.handlers.settings import OperatorSettings
 from vaultsync.secrets.redaction import install_redaction
@@ -36,7 +36,7 @@ async def start(settings: kopf.OperatorSettings, logger: kopf.Logger, **_: Any) 
     settings.posting.level = logging.INFO
     settings.watching.server_timeout = 300
     settings.admission.server = webhook.webhook_server()
-    kube = KubeApi(_api_client())
+    kube = KubeApi(_api_client(), pool_size=ours.sync_workers + HANDLER_CONNECTIONS)
     hmac_key = kube.ensure_hmac_key(ours.namespace, ours.hmac_secret_name)
     profiles = ProfileResolver(kube, ours)
     runtime_module.RUNTIME = runtime_module.Runtime(
@@ -44,7 +44,9 @@ async def start(settings: kopf.OperatorSettings, logger: kopf.Logger, **_: Any) 
         kube=kube,
         profiles=profiles,
         engine=SyncEngine(kube, profiles, ours, hmac_key),
-        executor=concurrent.futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="vaultsync-sync"),
+        executor=concurrent.futures.ThreadPoolExecutor(
+            max_workers=ours.sync_workers, thread_name_prefix="vaultsync-sync"
+        ),
     )
     metrics.serve(ours.metrics_port, profiles.call_counts)
     logger.info("vaultsync started (namespace %s)", ours.namespace)
