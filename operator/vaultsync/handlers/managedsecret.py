@@ -17,6 +17,7 @@ import kopf
 from vaultsync.api.common import parse_duration
 from vaultsync.backends.interface import OWNER_KEY
 from vaultsync.handlers import approvalrequest, metrics, retention
+from vaultsync.handlers.failure_log import FAILURES, observe_sync
 from vaultsync.handlers.k8s_targets import MANAGED_LABEL
 from vaultsync.handlers.notices import post_related
 from vaultsync.handlers.runtime import runtime, sleep_until
@@ -106,6 +107,7 @@ async def keep_in_sync(
         rt.wakeups.pop(owner, None)
         rt.track_usage(owner, {})
         metrics.forget(owner)
+        FAILURES.forget(owner)
 
 
 @kopf.on.event("", "v1", "secrets", labels={MANAGED_LABEL: "vaultsync"})
@@ -167,12 +169,17 @@ async def _apply(result: SyncResult, synced: dict[str, Any], body: kopf.Body, lo
     patch = status_patch(dict(synced.get("status") or {}), result.status)
     if patch:
         await rt.run(rt.kube.patch_status, PLURAL, meta["namespace"], meta["name"], patch)
+    source = result.watched.get("source", (None, ""))[0]
+    worth_logging = observe_sync(
+        f"{meta['namespace']}/{meta['name']}", result.status, str(source.key) if source else None
+    )
     for event in result.events:
         if event.type == "Warning":
             kopf.warn(body, reason=event.reason, message=event.message)
         else:
             kopf.info(body, reason=event.reason, message=event.message)
-        logger.info("%s: %s", event.reason, event.message)
+        if worth_logging or event.type != "Warning":
+            logger.info("%s: %s", event.reason, event.message)
     post_related(result.related)
 
 
