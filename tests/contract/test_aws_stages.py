@@ -103,16 +103,31 @@ def test_another_clients_plain_put_after_our_write_is_drift(backend: AwsBackend,
     assert _custom_labels(raw, path) == set()
 
 
-def test_a_label_left_by_a_crash_between_put_and_move_is_gone_after_the_next_write(
+def test_a_label_left_by_a_crash_between_put_and_move_is_gone_after_the_next_read(
     backend: AwsBackend, raw: Any
 ) -> None:
     path = _path()
-    first = backend.write(path, "key-value", {"v": "1"}, owner=OWNER, expected_version=None)
+    backend.write(path, "key-value", {"v": "1"}, owner=OWNER, expected_version=None)
     # What a write that died after its put (before moving AWSCURRENT) leaves behind.
     raw.put_secret_value(SecretId=path, SecretString=json.dumps({"v": "half"}), VersionStages=[PENDING])
     assert _custom_labels(raw, path) == {PENDING}
     assert backend.read(path).document == {"v": "1"}, "a staged version is not current"
-
-    backend.write(path, "key-value", {"v": "2"}, owner=OWNER, expected_version=first)
     assert _custom_labels(raw, path) == set()
-    assert backend.read(path).document == {"v": "2"}
+
+
+def test_a_label_left_by_a_crash_after_the_move_is_gone_after_the_next_read(
+    backend: AwsBackend, raw: Any
+) -> None:
+    path = _path()
+    first = backend.write(path, "key-value", {"v": "1"}, owner=OWNER, expected_version=None)
+    # What a write that died after moving AWSCURRENT (before taking its label off) leaves behind.
+    staged = raw.put_secret_value(
+        SecretId=path, SecretString=json.dumps({"v": "2"}), VersionStages=[PENDING]
+    )["VersionId"]
+    raw.update_secret_version_stage(
+        SecretId=path, VersionStage="AWSCURRENT", MoveToVersionId=staged, RemoveFromVersionId=first
+    )
+    assert _custom_labels(raw, path) == {PENDING}
+    seen = backend.read(path)
+    assert (seen.document, seen.version) == ({"v": "2"}, staged)
+    assert _custom_labels(raw, path) == set()

@@ -7,7 +7,7 @@ then moves ``AWSCURRENT`` to it with ``RemoveFromVersionId=<expected>``, which A
 ``AWSCURRENT`` is no longer on the expected version: the loser of a race gets :class:`Conflict`
 and its version never becomes current. Either way the write then removes ``VAULTSYNC_PENDING``
 from its version, so no custom label outlives a write (a label left by a crash in between is
-moved by the next write's put: a label is on one version at a time). Deletes are soft (7-30
+moved by the next write's put, and the next read removes it). Deletes are soft (7-30
 day recovery window) unless ``recovery_days=0``. Changes are noticed with ``ListSecrets``
 (100 secrets per call): the ``AWSCURRENT`` version id of each secret is its change token.
 
@@ -153,6 +153,7 @@ class AwsBackend:
         current = _current_version(description or {})
         if description is None or description.get("DeletedDate") or current is None:
             raise NotFound(f"{name}: not found")
+        self._sweep(name, description)
         value = self._call("GetSecretValue", name, SecretId=name, VersionId=current)
         if "SecretString" not in value:
             raise InvalidConfig(f"{name}: holds binary data, not a vaultsync JSON document")
@@ -231,6 +232,16 @@ class AwsBackend:
             raise Conflict(f"{name}: another writer moved {CURRENT} first") from e
         self._unstage(name, new_version)
         return new_version
+
+    def _sweep(self, name: str, description: Mapping[str, Any]) -> None:
+        """Remove a ``VAULTSYNC_PENDING`` left by a write that died between its put and its unstage.
+
+        Without this, a write killed after moving ``AWSCURRENT`` leaves the label until the content
+        next changes (the copy is in sync, so nothing writes it). Costs a call only when one is found.
+        """
+        for version, stages in (description.get("VersionIdsToStages") or {}).items():
+            if PENDING in stages:
+                self._unstage(name, str(version))
 
     def _unstage(self, name: str, version: str) -> None:
         """Take ``VAULTSYNC_PENDING`` off ``version``: a custom label must not outlive the write.
