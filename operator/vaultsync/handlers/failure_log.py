@@ -149,6 +149,16 @@ FAILURES = FailureLog(logging.getLogger("vaultsync.failures"))
 """The operator's one failure log (the sync loop reports every sync's status to it)."""
 
 
+API_SERVER = "kubernetes-api"
+"""The backend name of the API server itself, for failures to write status."""
+
+
+def status_not_written(owner: str, error: Exception, logger: logging.Logger | Any) -> None:
+    """A status PATCH failed (API server outage): log it once per outage, not once per attempt."""
+    if FAILURES.observe(owner, ("StatusNotWritten",), str(error), [API_SERVER]):
+        logger.warning("status not written, retrying: %s", error)
+
+
 def observe_sync(owner: str, status: Mapping[str, Any], source: str | None) -> bool:
     """Report a sync's resulting ``status``; True when its lines are worth logging.
 

@@ -107,3 +107,20 @@ def test_the_blamed_backends_of_a_status(
     status: dict[str, object], source: str | None, expected: set[str]
 ) -> None:
     assert failing_backends(status, source) == expected
+
+
+def test_a_status_that_cannot_be_written_is_logged_once_per_outage() -> None:
+    from vaultsync.handlers.failure_log import API_SERVER, FAILURES, status_not_written  # noqa: PLC0415
+
+    lines: list[str] = []
+
+    class Logger:
+        def warning(self, message: str, *args: object) -> None:
+            lines.append(message % args)
+
+    for _ in range(5):
+        status_not_written("VaultProfile ns/bao-test", RuntimeError("API server unreachable"), Logger())
+    assert lines == ["status not written, retrying: API server unreachable"]
+    failing = FAILURES.failing()[API_SERVER]
+    FAILURES.forget("VaultProfile ns/bao-test")
+    assert FAILURES.failing().get(API_SERVER, 0) == failing - 1
