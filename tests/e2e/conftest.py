@@ -19,6 +19,9 @@ from vaultsync.devstack.webhook import WebhookServing, serve_webhooks, unregiste
 REPO = Path(__file__).resolve().parents[2]
 OPERATOR_NAMESPACE = "vaultsync-system"
 METRICS_PORT = free_port()
+E2E_LABEL = "vaultsync.io/e2e-webhooks"
+E2E_NAMESPACES = {"matchLabels": {E2E_LABEL: "on"}}
+"""The session's admission webhooks apply to the end-to-end suite's namespaces only."""
 GROUP = "vaultsync.io"
 
 
@@ -34,10 +37,10 @@ def crds(kube: KubeControlPlane) -> None:
 def webhooks(stack: Stack, kube: KubeControlPlane, crds: None) -> Iterator[WebhookServing]:
     """The operator's admission webhooks, registered against the local apiserver with their own CA.
 
-    They stay registered until the session ends (the ApprovalRequest ones fail closed), which is
-    why the end-to-end suite runs last (``testpaths`` in pyproject.toml).
+    They stay registered until the session ends, limited to the namespaces labelled
+    :data:`E2E_LABEL` (the ApprovalRequest ones fail closed): other suites may run before or after.
     """
-    yield serve_webhooks(kube, stack.state)
+    yield serve_webhooks(kube, stack.state, E2E_NAMESPACES)
     unregister_webhooks(kube)
 
 
@@ -72,6 +75,7 @@ def operator(
 def cluster(kube: KubeControlPlane, operator: ManagedProcess) -> Cluster:
     namespace = f"e2e-{uuid.uuid4().hex[:8]}"
     assert kube.kubectl("create", "namespace", namespace).returncode == 0
+    assert kube.kubectl("label", "namespace", namespace, f"{E2E_LABEL}=on").returncode == 0
     return Cluster(kube, namespace)
 
 

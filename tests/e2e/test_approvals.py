@@ -8,10 +8,10 @@ with the same RBAC as the approvers, so only the admission webhook can stop him.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from e2e.scenario import bao_write, phase_is, status_of, unique_value
+from e2e.conftest import E2E_NAMESPACES, METRICS_PORT
+from e2e.scenario import bao_write, operator_worked_on, phase_is, status_of, unique_value
 from e2e.support import GROUP, VERSION, Cluster, wait_for
 from vaultsync.cli_approvals import JSON_PATCH, DecisionRefused, add_decision, list_requests
 from vaultsync.devstack.kube import KubeControlPlane
@@ -200,7 +201,7 @@ def test_update_needs_two_distinct_approvers_and_pushes_exactly_the_approved_con
         )
     assert "opened by the vaultsync operator only" in str(opened.value.body)
     assert "not an approver" in refused(cluster, "dave", name, "Approve")
-    time.sleep(3)
+    operator_worked_on(METRICS_PORT, cluster.namespace)
     assert (request(cluster, name).get("status") or {}).get("phase") == "Pending"
     assert password(cluster, "two") == v1, "one approval of two pushes nothing"
 
@@ -260,7 +261,7 @@ def test_source_change_supersedes_reject_holds_and_self_approval_is_refused(
 
     decide(cluster, "carol", second, "Reject", "not in the change window")
     wait_for(lambda: phase_is(cluster, "one", "Rejected"), 60, "ManagedSecret Rejected")
-    time.sleep(4)
+    operator_worked_on(METRICS_PORT, cluster.namespace)
     assert phase_is(cluster, "one", "Rejected")
     assert password(cluster, "one") == v1
 
@@ -322,7 +323,7 @@ def test_gated_delete_waits_rejection_keeps_the_resource_and_approval_deletes(
     assert cluster.secret_data("keep-k8s"), "nothing is deleted before approval"
     decide(cluster, "bob", first, "Reject", "still used by payments")
     wait_for(lambda: phase_is(cluster, "keep", "Rejected"), 60, "deletion rejected")
-    time.sleep(3)
+    wait_for(lambda: _delete_retry_scheduled(cluster, "keep"), 60, "the rejected delete handler done")
     assert not cluster.gone("managedsecrets", "keep")
     assert cluster.secret_data("keep-k8s")
 
@@ -337,11 +338,11 @@ def test_gated_delete_waits_rejection_keeps_the_resource_and_approval_deletes(
 @contextmanager
 def webhooks_down(kube: KubeControlPlane, webhooks: WebhookServing) -> Iterator[None]:
     """Points the webhook configurations at a port where nothing listens, then back."""
-    register_webhooks(kube, webhooks, port=free_port())
+    register_webhooks(kube, webhooks, port=free_port(), namespaces=E2E_NAMESPACES)
     try:
         yield
     finally:
-        register_webhooks(kube, webhooks)
+        register_webhooks(kube, webhooks, namespaces=E2E_NAMESPACES)
 
 
 def test_webhook_unavailable_refuses_decisions_and_ungated_sync_continues(
@@ -375,3 +376,14 @@ def test_webhook_unavailable_refuses_decisions_and_ungated_sync_continues(
         assert not request(cluster, name)["spec"].get("decisions")
     decide(cluster, "bob", name, "Approve")
     wait_for(lambda: phase_is(cluster, "gated", "Synced", 2), 60, "approved once the webhook is back")
+
+
+def _delete_retry_scheduled(cluster: Cluster, name: str) -> bool:
+    """True once kopf recorded the delete handler's run as a retry for later (its progress annotation).
+
+    The handler that set Rejected then raised: until its retry is due, nothing can delete the
+    object, so this is the end of the window in which a deletion would have happened.
+    """
+    annotations = cluster.get("managedsecrets", name)["metadata"].get("annotations") or {}
+    progress = json.loads(annotations.get("kopf.zalando.org/remove_from_targets") or "{}")
+    return bool(progress.get("delayed")) and int(progress.get("retries") or 0) >= 1
