@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from vaultsync.handlers.kubeapi import kube_error
+
 SUMMARY_INTERVAL = 60.0
 """Seconds between two summaries of one failing backend."""
 BURST = 5
@@ -155,8 +157,9 @@ API_SERVER = "kubernetes-api"
 
 def status_not_written(owner: str, error: Exception, logger: logging.Logger | Any) -> None:
     """A status PATCH failed (API server outage): log it once per outage, not once per attempt."""
-    if FAILURES.observe(owner, ("StatusNotWritten",), str(error), [API_SERVER]):
-        logger.warning("status not written, retrying: %s", error)
+    message = str(kube_error(error, "status PATCH"))  # short, no response body
+    if FAILURES.observe(owner, ("StatusNotWritten",), message, [API_SERVER]):
+        logger.warning("status not written, retrying: %s", message)
 
 
 def observe_sync(owner: str, status: Mapping[str, Any], source: str | None) -> bool:

@@ -77,6 +77,10 @@ def guard(api_client: Any, pool_size: int = POOL_SIZE, timeout: tuple[float, flo
     return api_client
 
 
+KUBE_ERRORS = (BackendError, ApiException)
+"""What a call through :class:`KubeApi` can raise: catch these, then map them with :func:`kube_error`."""
+
+
 def kube_error(error: BaseException, what: str) -> BackendError:
     """Any Kubernetes client failure as a backend error naming ``what`` failed."""
     if isinstance(error, KubeUnavailable):

@@ -15,11 +15,11 @@ from typing import Any
 import kopf
 
 from vaultsync.api.common import parse_duration
-from vaultsync.backends.errors import BackendError
 from vaultsync.backends.interface import OWNER_KEY
 from vaultsync.handlers import approvalrequest, metrics, retention
 from vaultsync.handlers.failure_log import FAILURES, observe_sync, status_not_written
 from vaultsync.handlers.k8s_targets import MANAGED_LABEL
+from vaultsync.handlers.kubeapi import KUBE_ERRORS
 from vaultsync.handlers.notices import post_related
 from vaultsync.handlers.runtime import runtime, sleep_until
 from vaultsync.handlers.sync_run import SyncResult
@@ -171,7 +171,7 @@ async def _apply(result: SyncResult, synced: dict[str, Any], body: kopf.Body, lo
     if patch:
         try:
             await rt.run(rt.kube.patch_status, PLURAL, meta["namespace"], meta["name"], patch)
-        except BackendError as e:  # the API server is down: sync again (with backoff) and re-patch
+        except KUBE_ERRORS as e:  # the API server is down: sync again (with backoff) and re-patch
             status_not_written(f"{meta['namespace']}/{meta['name']}", e, logger)
             result.status, result.failed = dict(synced.get("status") or {}), True
             return

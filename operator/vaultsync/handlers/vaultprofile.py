@@ -11,6 +11,7 @@ import kopf
 
 from vaultsync.backends.errors import BackendError
 from vaultsync.handlers.failure_log import FAILURES, status_not_written
+from vaultsync.handlers.kubeapi import KUBE_ERRORS
 from vaultsync.handlers.profiles import ProfileError, provider_of
 from vaultsync.handlers.runtime import runtime, sleep_until
 from vaultsync.reconcile.conditions import FALSE, TRUE, set_condition, status_patch
@@ -119,7 +120,7 @@ async def verify(
         if patch:
             try:
                 await rt.run(rt.kube.patch_status, PLURAL, body.metadata.namespace, body.metadata.name, patch)
-            except BackendError as e:  # the API server is down: try again soon, not in 5 minutes
+            except KUBE_ERRORS as e:  # the API server is down: try again soon, not in 5 minutes
                 status_not_written(f"VaultProfile {key}", e, logger)
                 await sleep_until(memo.wakeup, stopped, STATUS_RETRY_SECONDS)
                 continue

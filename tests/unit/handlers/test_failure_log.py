@@ -110,6 +110,8 @@ def test_the_blamed_backends_of_a_status(
 
 
 def test_a_status_that_cannot_be_written_is_logged_once_per_outage() -> None:
+    from kubernetes.client.rest import ApiException  # noqa: PLC0415
+
     from vaultsync.handlers.failure_log import API_SERVER, FAILURES, status_not_written  # noqa: PLC0415
 
     lines: list[str] = []
@@ -119,8 +121,8 @@ def test_a_status_that_cannot_be_written_is_logged_once_per_outage() -> None:
             lines.append(message % args)
 
     for _ in range(5):
-        status_not_written("VaultProfile ns/bao-test", RuntimeError("API server unreachable"), Logger())
-    assert lines == ["status not written, retrying: API server unreachable"]
+        status_not_written("VaultProfile ns/bao-test", ApiException(status=503, reason="x"), Logger())
+    assert lines == ["status not written, retrying: status PATCH: API server failed (HTTP 503)"]
     failing = FAILURES.failing()[API_SERVER]
     FAILURES.forget("VaultProfile ns/bao-test")
     assert FAILURES.failing().get(API_SERVER, 0) == failing - 1
