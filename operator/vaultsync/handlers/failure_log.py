@@ -51,6 +51,24 @@ class _Backend:
         return False
 
 
+class _NoRetryNotes(logging.Filter):
+    """Drops urllib3's "Retrying (...)" warnings: one per call and attempt in an outage.
+
+    The failure itself still surfaces (and is logged here once per change); "Connection pool
+    is full" and every other urllib3 warning still pass.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Retrying (")
+
+
+def quiet_transport_retries() -> None:
+    """Install the filter on urllib3's pool logger (idempotent)."""
+    pool_logger = logging.getLogger("urllib3.connectionpool")
+    if not any(isinstance(f, _NoRetryNotes) for f in pool_logger.filters):
+        pool_logger.addFilter(_NoRetryNotes())
+
+
 def failing_backends(status: Mapping[str, Any], source: str | None) -> set[str]:
     """The backends a status blames: failed targets' profiles (or "kubernetes"), else the source's."""
     blamed = {

@@ -12,6 +12,7 @@ from kubernetes import config
 from vaultsync.handlers import metrics, webhook
 from vaultsync.handlers import runtime as runtime_module
 from vaultsync.handlers.engine import SyncEngine
+from vaultsync.handlers.failure_log import quiet_transport_retries
 from vaultsync.handlers.kubeapi import HANDLER_CONNECTIONS, KubeApi
 from vaultsync.handlers.profiles import ProfileResolver
 from vaultsync.handlers.settings import OperatorSettings
@@ -31,6 +32,7 @@ def _api_client() -> Any:
 @kopf.on.startup()
 async def start(settings: kopf.OperatorSettings, logger: kopf.Logger, **_: Any) -> None:
     install_redaction(logging.getLogger())
+    quiet_transport_retries()
     ours = OperatorSettings.from_env()
     settings.persistence.finalizer = "vaultsync.io/finalizer"
     settings.posting.level = logging.INFO

@@ -126,3 +126,37 @@ def test_a_status_that_cannot_be_written_is_logged_once_per_outage() -> None:
     failing = FAILURES.failing()[API_SERVER]
     FAILURES.forget("VaultProfile ns/bao-test")
     assert FAILURES.failing().get(API_SERVER, 0) == failing - 1
+
+
+def test_urllib3_retry_notes_are_dropped_and_other_warnings_kept(caplog: pytest.LogCaptureFixture) -> None:
+    import socket  # noqa: PLC0415
+
+    import urllib3  # noqa: PLC0415
+
+    from vaultsync.handlers.failure_log import quiet_transport_retries  # noqa: PLC0415
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    pool_logger = logging.getLogger("urllib3.connectionpool")
+
+    def retries_logged() -> int:
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="urllib3"), pytest.raises(urllib3.exceptions.HTTPError):
+            urllib3.PoolManager(retries=urllib3.Retry(2, backoff_factor=0)).request(
+                "GET", f"http://127.0.0.1:{port}/"
+            )
+        return sum(1 for r in caplog.records if r.getMessage().startswith("Retrying ("))
+
+    saved = list(pool_logger.filters)
+    try:
+        assert retries_logged() == 2, "urllib3 notes every retry"
+        quiet_transport_retries()
+        quiet_transport_retries()
+        assert retries_logged() == 0
+        pool_logger.warning("Connection pool is full, discarding connection: %s", "h")
+        assert [r.getMessage() for r in caplog.records] == [
+            "Connection pool is full, discarding connection: h"
+        ]
+    finally:
+        pool_logger.filters[:] = saved
