@@ -71,9 +71,10 @@ def _phases(custom: Any) -> dict[str, int]:
     return counts
 
 
-def _start_operator(stack: Stack, metrics_port: int) -> None:
-    """The operator with its admission webhooks: they record who wrote each spec, which the operator
-    needs before it uses a profile's credentials."""
+def start_operator(stack: Stack, metrics_port: int, **env: str) -> ManagedProcess:
+    """The operator as a process of the stack (stopped with it), with its admission webhooks: they
+    record who wrote each spec, which the operator needs before it uses a profile's credentials;
+    ``env`` adds settings."""
     kube = stack.kube
     serving = serve_webhooks(kube, stack.state)
     log = stack.state / "operator" / "logs" / "operator.log"
@@ -88,10 +89,12 @@ def _start_operator(stack: Stack, metrics_port: int) -> None:
             "VAULTSYNC_NAMESPACE": demo.OPERATOR_NAMESPACE,
             "VAULTSYNC_METRICS_PORT": str(metrics_port),
             "VAULTSYNC_MIN_REFRESH_SECONDS": "1",
+            **env,
         },
     )
     stack.attached.append(operator)
     operator.start()
+    return operator
 
 
 def run(secrets: int, refresh: int, cycles: int) -> dict[str, Any]:
@@ -123,7 +126,7 @@ def run(secrets: int, refresh: int, cycles: int) -> dict[str, Any]:
                 )
             )
         metrics_port = free_port()
-        _start_operator(stack, metrics_port)
+        start_operator(stack, metrics_port)
         api = kube.api_client()
         custom = client.CustomObjectsApi(api)
         custom.create_namespaced_custom_object(

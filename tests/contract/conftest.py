@@ -23,6 +23,7 @@ from kubernetes import client as k8s
 from keyvault_server.target import AzureVault
 from vaultsync.backends.interface import Backend, Credentials, Document
 from vaultsync.backends.registry import BackendContext, create_backend
+from vaultsync.handlers.kubeapi import guard
 from vaultsync.secrets.formats import azure_name_for_path
 
 HTTP_TIMEOUT = 2.0
@@ -96,7 +97,7 @@ def _aws(request: pytest.FixtureRequest) -> Iterator[Target]:
 def _kubernetes(request: pytest.FixtureRequest) -> Iterator[Target]:
     kube = request.getfixturevalue("kube")
     namespace = f"contract-{uuid.uuid4().hex[:10]}"
-    admin = kube.api_client()
+    admin = guard(kube.api_client())  # as the operator's KubeApi shares it: pool and timeouts
     core = k8s.CoreV1Api(admin)
     core.create_namespace(k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name=namespace)))
     backend = create_backend(

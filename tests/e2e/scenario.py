@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from kubernetes import client
 
-from e2e.support import Cluster, as_json, operator_log
+from e2e.support import Cluster, as_json, operator_log, wait_for
 from vaultsync.devstack.kube import KubeControlPlane
 from vaultsync.devstack.process import ManagedProcess
 from vaultsync.devstack.vaults import Moto, OpenBao
@@ -288,3 +288,36 @@ def create_gated_profile(cluster: Cluster, openbao: Any, name: str = "bao-gated"
             },
         },
     )
+
+
+def _namespace_calls(metrics_port: int, namespace: str) -> int:
+    return sum(operator_backend_calls(metrics_port, namespace).values())
+
+
+def operator_worked_on(metrics_port: int, namespace: str, timeout: float = 60) -> None:
+    """Returns once the operator has called the vaults of ``namespace`` in two separate moments.
+
+    The proof of absence of the e2e suite: "nothing happened" means something only over a window
+    in which the operator demonstrably worked on the namespace. Called after the event whose
+    (lack of) consequence is asserted: the first call after it is a sync or a refresh that already
+    saw the event, the second one comes after that one began, so whatever it would do is done.
+    """
+    for moment in ("a call after the event", "a later call"):
+        before = _namespace_calls(metrics_port, namespace)
+        wait_for(lambda before=before: _namespace_calls(metrics_port, namespace) > before, timeout, moment)
+
+
+_SYNCS = re.compile(r"^vaultsync_syncs_total\{[^}]*\}\s+(?P<value>[0-9.e+]+)$")
+
+
+def operator_syncs(metrics_port: int) -> int:
+    """Syncs the operator has run, of any ManagedSecret (its ``vaultsync_syncs_total``)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    return int(sum(float(m["value"]) for line in text.splitlines() if (m := _SYNCS.match(line))))
+
+
+def operator_ran_syncs(metrics_port: int, count: int = 2, timeout: float = 60) -> None:
+    """Returns once the operator has run ``count`` more syncs: a window that saw it at work."""
+    before = operator_syncs(metrics_port)
+    wait_for(lambda: operator_syncs(metrics_port) >= before + count, timeout, f"{count} more syncs")

@@ -6,7 +6,7 @@ The people and their moves are in ``e2e.approval_people``.
 from __future__ import annotations
 
 import contextlib
-import time
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -26,7 +26,8 @@ from e2e.approval_people import (
     request_phase,
     vaultsync_cli,
 )
-from e2e.scenario import bao_write, phase_is, unique_value
+from e2e.operator_fixtures import METRICS_PORT
+from e2e.scenario import bao_write, operator_worked_on, phase_is, unique_value
 from e2e.support import GROUP, VERSION, Cluster, wait_for
 from vaultsync.cli_approvals import JSON_PATCH, DecisionRefused, list_requests
 from vaultsync.devstack.kube import KubeControlPlane
@@ -86,7 +87,7 @@ def test_update_needs_two_distinct_approvers_and_pushes_exactly_the_approved_con
         )
     assert "opened by the vaultsync operator only" in str(opened.value.body)
     assert "not an approver" in refused(cluster, "dave", name, "Approve")
-    time.sleep(3)
+    operator_worked_on(METRICS_PORT, cluster.namespace)
     assert (request(cluster, name).get("status") or {}).get("phase") == "Pending"
     assert password(cluster, "two") == v1, "one approval of two pushes nothing"
 
@@ -146,7 +147,7 @@ def test_source_change_supersedes_reject_holds_and_self_approval_is_refused(
 
     decide(cluster, "carol", second, "Reject", "not in the change window")
     wait_for(lambda: phase_is(cluster, "one", "Rejected"), 60, "ManagedSecret Rejected")
-    time.sleep(4)
+    operator_worked_on(METRICS_PORT, cluster.namespace)
     assert phase_is(cluster, "one", "Rejected")
     assert password(cluster, "one") == v1
 
@@ -208,7 +209,7 @@ def test_gated_delete_waits_rejection_keeps_the_resource_and_approval_deletes(
     assert cluster.secret_data("keep-k8s"), "nothing is deleted before approval"
     decide(cluster, "bob", first, "Reject", "still used by payments")
     wait_for(lambda: phase_is(cluster, "keep", "Rejected"), 60, "deletion rejected")
-    time.sleep(3)
+    wait_for(lambda: _delete_retry_scheduled(cluster, "keep"), 60, "the rejected delete handler done")
     assert not cluster.gone("managedsecrets", "keep")
     assert cluster.secret_data("keep-k8s")
 
@@ -261,3 +262,14 @@ def test_webhook_unavailable_refuses_decisions_and_ungated_sync_continues(
         assert not request(cluster, name)["spec"].get("decisions")
     decide(cluster, "bob", name, "Approve")
     wait_for(lambda: phase_is(cluster, "gated", "Synced", 2), 60, "approved once the webhook is back")
+
+
+def _delete_retry_scheduled(cluster: Cluster, name: str) -> bool:
+    """True once kopf recorded the delete handler's run as a retry for later (its progress annotation).
+
+    The handler that set Rejected then raised: until its retry is due, nothing can delete the
+    object, so this is the end of the window in which a deletion would have happened.
+    """
+    annotations = cluster.get("managedsecrets", name)["metadata"].get("annotations") or {}
+    progress = json.loads(annotations.get("kopf.zalando.org/remove_from_targets") or "{}")
+    return bool(progress.get("delayed")) and int(progress.get("retries") or 0) >= 1

@@ -104,3 +104,35 @@ def test_invalid_certificate_is_not_pushed_anywhere_until_fixed(
     assert aws_document(moto, aws_path)["certificate"].strip() == certificate.strip()
     assert_no_leak(cluster, operator, ["tls"], [private_key])
     assert status_of(cluster, "tls").get("expiresAt")
+
+
+def test_a_value_too_large_for_one_target_fails_it_by_name_and_the_others_still_sync(
+    cluster: Cluster, vault_profiles: dict[str, str], openbao: OpenBao, moto: Moto, operator: ManagedProcess
+) -> None:
+    ns = cluster.namespace
+    source_path, aws_path = f"e2e/{ns}/big", f"e2e/{ns}/big-copy"
+    marker = unique_value("big")
+    big = marker + "x" * 100_000  # fits OpenBao and a Secret; AWS takes 64 KiB
+    bao_write(openbao, source_path, {"blob": big})
+    cluster.create(
+        "managedsecrets",
+        "big",
+        {
+            "type": "key-value",
+            "source": {"vaultProfile": {"name": "bao"}, "path": source_path},
+            "syncTargets": [{"vaultProfile": {"name": "aws"}, "path": aws_path}],
+            "kubernetesSecrets": [{"name": "big"}],
+            "refreshInterval": "2s",
+        },
+    )
+    failed = wait_for(lambda: phase_is(cluster, "big", "Failed"), 60, "Failed on the AWS size limit")
+    synced = condition(failed, "Synced")
+    assert (synced["status"], synced["reason"]) == ("False", "TargetsFailed")
+    size = len('{"blob":""}') + len(big)
+    for part in (aws_path, "limit of 65536 bytes", f"{size} bytes", "AWS Secrets Manager"):
+        assert part in synced["message"], synced["message"]
+    aws_key, secret_key = f"{ns}/aws:{aws_path}", f"{ns}/big"
+    assert target_states(failed) == {aws_key: "Failed", secret_key: "Synced"}
+    assert cluster.secret_data("big")["blob"] == big, "the target it fits is written"
+    assert not aws_exists(moto, aws_path), "the one it does not fit is not touched, whatever moto accepts"
+    assert_no_leak(cluster, operator, ["big"], [marker])

@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from kubernetes import client
 
+from e2e.conftest import METRICS_PORT
 from e2e.scenario import (
     assert_no_leak,
     aws_document,
     bao_write,
     condition,
     create_gated_profile,
+    operator_ran_syncs,
+    operator_worked_on,
     phase_is,
     secret_exists,
     status_of,
@@ -147,10 +150,10 @@ def _basic_auth(source: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _status_still(cluster: Cluster, name: str, seconds: float) -> bool:
-    """True when the ManagedSecret's status does not change for ``seconds`` (steady state: no PATCH)."""
+def _status_still(cluster: Cluster, name: str, activity: Callable[[], None]) -> bool:
+    """True when the ManagedSecret is not written while ``activity`` proves the operator at work."""
     before = cluster.get("managedsecrets", name)["metadata"]["resourceVersion"]
-    time.sleep(seconds)
+    activity()
     return bool(cluster.get("managedsecrets", name)["metadata"]["resourceVersion"] == before)
 
 
@@ -195,7 +198,10 @@ def test_deactivate_removes_secrets_loudly_and_reactivate_restores_them(
     )
     for expected_text in ("db-creds", f"{cluster.namespace}/db", "Inactive"):
         assert expected_text in on_workload[0]
-    assert _status_still(cluster, "db", 6), "an Inactive secret in steady state patches nothing"
+    # An Inactive secret is synced (deactivation re-checked) every refresh, without vault calls.
+    assert _status_still(cluster, "db", lambda: operator_ran_syncs(METRICS_PORT, count=3)), (
+        "an Inactive secret in steady state patches nothing"
+    )
     assert len(_reasons(cluster, "db")["SecretRemoved"]) == 1, "the removal is reported once"
 
     cluster.patch("managedsecrets", "db", {"spec": {"state": "Active"}})
@@ -255,8 +261,9 @@ def test_templates_render_references_rerender_on_change_and_fail_without_writing
         "app-config", cluster.namespace, {"stringData": {"API_KEY": "tampered"}}
     )
     wait_for(lambda: cluster.secret_data("app-config")["API_KEY"] == api_key, 30, "templated drift repaired")
-    assert "DriftCorrected" in _reasons(cluster, "app")
-    time.sleep(2)
+    # The event is posted after the whole sync, restarts included: the window is closed.
+    wait_for(lambda: "DriftCorrected" in _reasons(cluster, "app"), 30, "the repair's sync done")
+    operator_worked_on(METRICS_PORT, cluster.namespace)
     assert workloads.restarted_at("Deployment", "payments") == restarted, "a drift repair restarts nothing"
 
     cluster.patch("managedsecrets", "db", {"spec": {"state": "Inactive"}})
@@ -315,7 +322,12 @@ def test_consumers_follow_workloads_and_where_used_prints_them(
     )
     # Once the list has settled (workload events of the set-up may still wake one more sync),
     # a stable consumer list patches nothing.
-    wait_for(lambda: _status_still(cluster, "shared", 6), 40, "a stable consumer list patches nothing")
+    # In steady state no sync runs: the refreshes' vault listings are the operator's activity.
+    wait_for(
+        lambda: _status_still(cluster, "shared", lambda: operator_worked_on(METRICS_PORT, cluster.namespace)),
+        120,
+        "a stable consumer list patches nothing",
+    )
 
     workloads.apps.delete_namespaced_deployment("web", ns)
     workloads.deployment("late", Workloads.pod_spec(volume="shared-b"))
@@ -418,8 +430,15 @@ def test_rollout_restart_after_a_new_version_only(
     cluster.core.patch_namespaced_secret(
         "api-creds", cluster.namespace, {"stringData": {"password": "tampered"}}
     )
+    drift_events = len(_reasons(cluster, "api").get("DriftCorrected", []))
     wait_for(lambda: cluster.secret_data("api-creds")["password"] == v2, 30, "drift repaired")
-    time.sleep(3)
+    # The event is posted after the whole sync, restarts included: the window is closed.
+    wait_for(
+        lambda: len(_reasons(cluster, "api").get("DriftCorrected", [])) > drift_events,
+        30,
+        "the repair's sync",
+    )
+    operator_worked_on(METRICS_PORT, cluster.namespace)
     assert {n: workloads.restarted_at(k, n) for k, n in kinds} == stamps, "a drift repair restarts nothing"
     assert_no_leak(cluster, operator, ["api", "web", "frozen"], [v1, v2])
 

@@ -1,16 +1,25 @@
 """AWS Secrets Manager backend: documents as JSON ``SecretString``, ownership in tags.
 
 Compare-and-set: Secrets Manager has no conditional put, but moving the ``AWSCURRENT`` stage
-is conditional. A write stores the new version under the ``VAULTSYNC_PENDING`` stage, then
-moves ``AWSCURRENT`` to it with ``RemoveFromVersionId=<expected>``, which AWS refuses when
+is conditional. A write stores the new version under the ``VAULTSYNC_PENDING`` stage (a put
+needs at least one label, and a put without one would move ``AWSCURRENT`` unconditionally),
+then moves ``AWSCURRENT`` to it with ``RemoveFromVersionId=<expected>``, which AWS refuses when
 ``AWSCURRENT`` is no longer on the expected version: the loser of a race gets :class:`Conflict`
-and its version never becomes current. Deletes are soft (7-30 day recovery window) unless
-``recovery_days=0``. Changes are noticed with ``ListSecrets`` (100 secrets per call): the
-``AWSCURRENT`` version id of each secret is its change token.
+and its version never becomes current. Either way the write then removes ``VAULTSYNC_PENDING``
+from its version, so no custom label outlives a write (a label left by a crash in between is
+moved by the next write's put, and the next read removes it). Deletes are soft (7-30
+day recovery window) unless ``recovery_days=0``. Changes are noticed with ``ListSecrets``
+(100 secrets per call): the ``AWSCURRENT`` version id of each secret is its change token.
+
+Reads fetch the version the description names as current, by id, so the content and its
+version id always belong together. Real Secrets Manager keeps ``AWSCURRENT`` on one version;
+moto, after a stage move followed by another client's plain put, shows it on two: the newest
+(listed last) is the one that put, so the last one listed counts, and the put is seen as drift.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
 from collections.abc import Collection, Mapping
@@ -45,6 +54,7 @@ from vaultsync.backends.interface import (
     metadata_from_marks,
     ownership_marks,
 )
+from vaultsync.backends.limits import AWS_SECRET_STRING_BYTES, check_size, utf8_size
 from vaultsync.backends.paths import check_path
 from vaultsync.backends.registry import BackendContext
 from vaultsync.backends.retry import RetryPolicy, call_with_retry
@@ -100,10 +110,8 @@ def _tags(description: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _current_version(description: Mapping[str, Any]) -> str | None:
-    for version_id, stages in (description.get("VersionIdsToStages") or {}).items():
-        if CURRENT in stages:
-            return str(version_id)
-    return None
+    current = [v for v, stages in (description.get("VersionIdsToStages") or {}).items() if CURRENT in stages]
+    return str(current[-1]) if current else None
 
 
 class AwsBackend:
@@ -142,9 +150,11 @@ class AwsBackend:
     def read(self, path: str) -> RemoteSecret:
         name = check_path(path)
         description = self._describe(name)
-        if description is None or description.get("DeletedDate"):
+        current = _current_version(description or {})
+        if description is None or description.get("DeletedDate") or current is None:
             raise NotFound(f"{name}: not found")
-        value = self._call("GetSecretValue", name, SecretId=name, VersionStage=CURRENT)
+        self._sweep(name, description)
+        value = self._call("GetSecretValue", name, SecretId=name, VersionId=current)
         if "SecretString" not in value:
             raise InvalidConfig(f"{name}: holds binary data, not a vaultsync JSON document")
         try:
@@ -166,6 +176,7 @@ class AwsBackend:
     ) -> str:
         name = check_path(path)
         text = document_to_json(document)
+        check_size(name, utf8_size(text), AWS_SECRET_STRING_BYTES, "an AWS Secrets Manager secret")
         wanted_tags = {**ownership_marks(owner), TYPE_KEY: secret_type}
         description = self._describe(name)
         if description is None:
@@ -217,8 +228,35 @@ class AwsBackend:
                 **previous,
             )
         except (InvalidConfig, Conflict) as e:
+            self._unstage(name, new_version)
             raise Conflict(f"{name}: another writer moved {CURRENT} first") from e
+        self._unstage(name, new_version)
         return new_version
+
+    def _sweep(self, name: str, description: Mapping[str, Any]) -> None:
+        """Remove a ``VAULTSYNC_PENDING`` left by a write that died between its put and its unstage.
+
+        Without this, a write killed after moving ``AWSCURRENT`` leaves the label until the content
+        next changes (the copy is in sync, so nothing writes it). Costs a call only when one is found.
+        """
+        for version, stages in (description.get("VersionIdsToStages") or {}).items():
+            if PENDING in stages:
+                self._unstage(name, str(version))
+
+    def _unstage(self, name: str, version: str) -> None:
+        """Take ``VAULTSYNC_PENDING`` off ``version``: a custom label must not outlive the write.
+
+        Best effort: the content is already where it belongs, and a label left behind by a failure
+        here moves to the next write's version and is removed then.
+        """
+        with contextlib.suppress(BackendError):
+            self._call(
+                "UpdateSecretVersionStage",
+                name,
+                SecretId=name,
+                VersionStage=PENDING,
+                RemoveFromVersionId=version,
+            )
 
     def delete(
         self, path: str, *, owner: str, adopt: bool = False, recovery_days: int | None = None
@@ -301,7 +339,7 @@ def from_spec(spec: Mapping[str, Any], credentials: Credentials, context: Backen
     Credentials: ``accessKeyId`` and ``secretAccessKey`` (and optional ``sessionToken``) for
     accessKey auth; ``webIdentityToken`` may replace the token file of webIdentity auth.
     """
-    config = client_config(context.http_timeout)
+    config = client_config(context.http_timeout, context.pool_size)
     session = session_for(spec, credentials, config)
     client = session.client("secretsmanager", endpoint_url=spec.get("endpoint") or None, config=config)
     return AwsBackend(client, kms_key_id=spec.get("kmsKeyId") or None, retry=context.retry)

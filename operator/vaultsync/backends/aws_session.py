@@ -19,18 +19,18 @@ from botocore.session import get_session
 
 from vaultsync.backends.errors import InvalidConfig
 from vaultsync.backends.interface import Credentials
+from vaultsync.backends.pools import DEFAULT_POOL_SIZE
 
 DEFAULT_SESSION_NAME = "vaultsync"
-POOL_SIZE = 16
 
 
-def client_config(http_timeout: float) -> Config:
-    """Short timeouts, a connection pool, and no SDK retries (``retry.py`` retries throttling)."""
+def client_config(http_timeout: float, pool_size: int = DEFAULT_POOL_SIZE) -> Config:
+    """Short timeouts, a pool for every thread, and no SDK retries (``retry.py`` retries throttling)."""
     return Config(
         connect_timeout=http_timeout,
         read_timeout=http_timeout,
         retries={"total_max_attempts": 1, "mode": "standard"},
-        max_pool_connections=POOL_SIZE,
+        max_pool_connections=pool_size,
     )
 
 

@@ -52,6 +52,7 @@ from vaultsync.backends.interface import (
     metadata_from_marks,
     ownership_marks,
 )
+from vaultsync.backends.limits import AZURE_SECRET_VALUE_BYTES, check_size, utf8_size
 from vaultsync.backends.paths import check_path
 from vaultsync.backends.registry import BackendContext
 from vaultsync.backends.retry import RetryPolicy, call_with_retry
@@ -168,6 +169,7 @@ class AzureBackend:
     ) -> str:
         name = self._name(path)
         value, content_type = to_azure_value(secret_type, document)
+        check_size(name, utf8_size(value), AZURE_SECRET_VALUE_BYTES, "an Azure Key Vault secret")
         found = self._properties(name)
         enabled = True
         if found is None:

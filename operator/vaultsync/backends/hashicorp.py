@@ -39,6 +39,7 @@ from vaultsync.backends.interface import (
     metadata_from_marks,
     ownership_marks,
 )
+from vaultsync.backends.limits import VAULT_MAX_REQUEST_BYTES, check_size, json_request_size
 from vaultsync.backends.paths import join_path
 from vaultsync.backends.registry import BackendContext
 
@@ -81,6 +82,7 @@ class HashicorpBackend:
         mount: str,
         kv_version: int = 2,
         path_prefix: str = "",
+        max_request_bytes: int = VAULT_MAX_REQUEST_BYTES,
     ) -> None:
         if kv_version not in (1, 2):
             raise InvalidConfig("hashicorp.kvVersion: must be 1 or 2")
@@ -90,6 +92,7 @@ class HashicorpBackend:
         self._kv_version = kv_version
         self._prefix = path_prefix.strip("/")
         self._version_key = secrets.token_bytes(32)
+        self._max_request_bytes = max_request_bytes
         self.capabilities = Capabilities(soft_delete=kv_version == 2, atomic_compare_and_set=kv_version == 2)
 
     # -- paths --------------------------------------------------------------------------------
@@ -142,6 +145,13 @@ class HashicorpBackend:
         canonical = json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
         return "h" + hmac.new(self._version_key, canonical, hashlib.sha256).hexdigest()[:24]
 
+    def _request_size(self, document: Document) -> int:
+        """An upper bound of the write's body (the largest version counter, the marks of KV v1)."""
+        if self._kv_version == 2:
+            return json_request_size({"data": document, "options": {"cas": 2**63}})
+        marks = {"marks": {**ownership_marks("x" * 253 + "/" + "x" * 253), TYPE_KEY: "x" * 32}}
+        return json_request_size({**document, KV1_META_KEY: json.dumps({**marks, "version": 2**63})})
+
     # -- interface -----------------------------------------------------------------------------
     def read(self, path: str) -> RemoteSecret:
         if self._kv_version == 1:
@@ -169,6 +179,7 @@ class HashicorpBackend:
     ) -> str:
         if KV1_META_KEY in document:
             raise InvalidConfig(f"{path}: the field name {KV1_META_KEY} is reserved by vaultsync")
+        check_size(path, self._request_size(document), self._max_request_bytes, "a request to this vault")
         if self._kv_version == 1:
             return self._write_kv1(path, secret_type, document, owner, expected_version, adopt)
         meta = self._metadata(path)
@@ -408,12 +419,14 @@ def from_spec(spec: Mapping[str, Any], credentials: Credentials, context: Backen
         timeout=context.http_timeout,
         retry=context.retry,
         calls=CallCounter(),
+        pool_size=context.pool_size,
     )
     return HashicorpBackend(
         http,
         mount=spec.get("mount", "secret"),
         kv_version=int(spec.get("kvVersion", 2)),
         path_prefix=spec.get("pathPrefix", ""),
+        max_request_bytes=context.vault_max_request_bytes,
     )
 
 

@@ -7,7 +7,6 @@ of error responses are never copied into messages (Vault echoes request data in 
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 import threading
@@ -18,7 +17,6 @@ from typing import Any
 
 import requests
 from hvac.adapters import RawAdapter
-from requests.adapters import HTTPAdapter
 
 from vaultsync.backends.errors import (
     BackendError,
@@ -30,9 +28,8 @@ from vaultsync.backends.errors import (
     Unavailable,
 )
 from vaultsync.backends.interface import CallCounter
+from vaultsync.backends.pools import DEFAULT_POOL_SIZE, pooled_session
 from vaultsync.backends.retry import RetryPolicy, call_with_retry
-
-POOL_SIZE = 16
 
 
 @dataclass(frozen=True)
@@ -85,6 +82,7 @@ class VaultHttp:
         timeout: float,
         retry: RetryPolicy,
         calls: CallCounter,
+        pool_size: int = DEFAULT_POOL_SIZE,
     ) -> None:
         if not address.startswith(("http://", "https://")):
             raise InvalidConfig("hashicorp.address: must be an http:// or https:// URL")
@@ -96,10 +94,7 @@ class VaultHttp:
                 out.write(ca_bundle)
             self._ca_file = Path(name)
             verify = name
-        session = requests.Session()
-        pooled = HTTPAdapter(pool_connections=POOL_SIZE, pool_maxsize=POOL_SIZE, max_retries=0)
-        session.mount("http://", pooled)
-        session.mount("https://", pooled)
+        session = pooled_session(pool_size)
         session.verify = verify
         self._adapter = RawAdapter(
             base_uri=address.rstrip("/"),
@@ -147,7 +142,10 @@ class VaultHttp:
                 )
             if response.status_code != 200:
                 raise _error_for(response, self._login.describe, f"login via auth/{self._login.mount}")
-            self._adapter.token = response.json()["auth"]["client_token"]
+            try:
+                self._adapter.token = str(response.json()["auth"]["client_token"])
+            except (ValueError, KeyError, TypeError) as e:
+                raise Unavailable(f"{self._login.describe}: the vault's answer holds no client token") from e
 
     def request(
         self,
@@ -179,7 +177,7 @@ class VaultHttp:
             return None
         try:
             decoded: dict[str, Any] = response.json()
-        except json.JSONDecodeError as e:
+        except ValueError as e:  # json's and requests' decode errors are both ValueErrors
             raise Unavailable(f"{method} {api_path}: vault sent a body that is not JSON") from e
         return decoded
 

@@ -45,6 +45,7 @@ from vaultsync.backends.interface import (
     metadata_from_marks,
     ownership_marks,
 )
+from vaultsync.backends.limits import check_kubernetes_secret
 from vaultsync.backends.registry import BackendContext
 from vaultsync.backends.retry import RetryPolicy, call_with_retry
 from vaultsync.secrets.errors import SecretModelError
@@ -59,6 +60,7 @@ _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9
 _TYPE_BY_KUBERNETES_TYPE = {KUBERNETES_TLS: "certificate", KUBERNETES_BASIC_AUTH: "basic-auth"}
 _VERB_OF = {"read": "get", "list": "list", "create": "create", "replace": "update", "delete": "delete"}
 PAGE_SIZE = 500
+_OBJECT_ANSWERS = {"read", "list", "create", "replace"}
 
 
 def _secret_name(path: str) -> str:
@@ -74,6 +76,27 @@ def _retry_after(error: ApiException) -> float | None:
         return float(value) if value is not None else None
     except ValueError:
         return None
+
+
+def api_error(error: ApiException, what: str, *, missing: str) -> BackendError:
+    """The backend error for an API server answer; ``missing`` names the permission a 401/403 lacks.
+
+    Shared with the handlers' own Kubernetes calls, so every API refusal means the same everywhere.
+    """
+    status = error.status or 0
+    if status == 404:
+        return NotFound(f"{what}: not found")
+    if status in (401, 403):
+        return PermissionDenied(f"{what}: forbidden", missing=[missing])
+    if status == 409:
+        return Conflict(f"{what}: resourceVersion is not the expected one")
+    if status == 429:
+        return Throttled(f"{what}: throttled", retry_after=_retry_after(error))
+    if status == 413:
+        return InvalidConfig(f"{what}: request too large for the API server (HTTP 413)")
+    if status in (400, 422):
+        return InvalidConfig(f"{what}: rejected by the API server (HTTP {status})")
+    return Unavailable(f"{what}: API server failed (HTTP {status})")
 
 
 class KubernetesBackend:
@@ -103,28 +126,21 @@ class KubernetesBackend:
         def once() -> Any:
             self.calls.add(operation)
             try:
-                return method(*args, _request_timeout=self._timeout, **kwargs)
+                result = method(*args, _request_timeout=self._timeout, **kwargs)
             except ApiException as e:
                 raise self._translate(e, verb, what) from e
-            except Urllib3Error as e:
+            except (Urllib3Error, OSError) as e:
                 raise Unavailable(f"{what}: API server unreachable ({type(e).__name__})") from e
+            except ValueError as e:  # an answer the client cannot decode (a broken proxy in between)
+                raise Unavailable(f"{what}: the API server's answer does not decode") from e
+            if operation in _OBJECT_ANSWERS and getattr(result, "metadata", None) is None:
+                raise Unavailable(f"{what}: the API server's answer is not a Secret or a list")
+            return result
 
         return call_with_retry(once, self._retry)
 
     def _translate(self, error: ApiException, verb: str, what: str) -> BackendError:
-        status = error.status or 0
-        if status == 404:
-            return NotFound(f"{what}: not found")
-        if status in (401, 403):
-            missing = f"{verb} secrets in namespace {self._namespace}"
-            return PermissionDenied(f"{what}: forbidden", missing=[missing])
-        if status == 409:
-            return Conflict(f"{what}: resourceVersion is not the expected one")
-        if status == 429:
-            return Throttled(f"{what}: throttled", retry_after=_retry_after(error))
-        if status in (400, 422):
-            return InvalidConfig(f"{what}: rejected by the API server (HTTP {status})")
-        return Unavailable(f"{what}: API server failed (HTTP {status})")
+        return api_error(error, what, missing=f"{verb} secrets in namespace {self._namespace}")
 
     def _get(self, name: str) -> Any | None:
         try:
@@ -152,11 +168,19 @@ class KubernetesBackend:
         metadata = metadata_from_marks(marks, updated_at=None)
         return RemoteSecret(document, str(secret.metadata.resource_version), metadata)
 
-    def _body(self, name: str, secret_type: str, document: Document, owner: str, existing: Any) -> Any:
+    def _data(self, name: str, secret_type: str, document: Document) -> tuple[str, dict[str, bytes]]:
+        """The Secret type and data of ``document``, refused before any call when too large."""
         try:
             kubernetes_type, data = to_kubernetes_data(secret_type, document)
         except SecretModelError as e:
             raise InvalidConfig(f"{name}: document does not fit a {secret_type} Secret ({e})") from e
+        check_kubernetes_secret(self._namespace, name, data)
+        return kubernetes_type, data
+
+    def _body(
+        self, name: str, encoded: tuple[str, dict[str, bytes]], secret_type: str, owner: str, existing: Any
+    ) -> Any:
+        kubernetes_type, data = encoded
         labels = dict(existing.metadata.labels or {}) if existing else {}
         annotations = dict(existing.metadata.annotations or {}) if existing else {}
         labels[MANAGED_BY_KEY] = ownership_marks(owner)[MANAGED_BY_KEY]
@@ -184,18 +208,19 @@ class KubernetesBackend:
         adopt: bool = False,
     ) -> str:
         name = _secret_name(path)
+        encoded = self._data(name, secret_type, document)
         existing = self._get(name)
         if existing is None:
             if expected_version is not None:
                 raise Conflict(f"{name}: expected version {expected_version} but the secret does not exist")
-            body = self._body(name, secret_type, document, owner, None)
+            body = self._body(name, encoded, secret_type, owner, None)
             created = self._call("create", name, self._api.create_namespaced_secret, self._namespace, body)
             return str(created.metadata.resource_version)
         check_ownership(name, metadata_from_marks(self._marks(existing)), owner, adopt=adopt)
         current = str(existing.metadata.resource_version)
         if expected_version is not None and expected_version != current:
             raise Conflict(f"{name}: expected version {expected_version}, API server has {current}")
-        body = self._body(name, secret_type, document, owner, existing)
+        body = self._body(name, encoded, secret_type, owner, existing)
         if body.type != existing.type:
             # The type of a Secret is immutable: replace it, guarded by the version we checked.
             self._delete_at(name, current)

@@ -13,6 +13,8 @@ from typing import Any
 
 from vaultsync.backends.errors import InvalidConfig
 from vaultsync.backends.interface import Backend, Credentials
+from vaultsync.backends.limits import VAULT_MAX_REQUEST_BYTES
+from vaultsync.backends.pools import DEFAULT_POOL_SIZE
 from vaultsync.backends.retry import RetryPolicy
 
 
@@ -30,6 +32,10 @@ class BackendContext:
     """Namespace of the VaultProfile; the kubernetes backend's default namespace."""
     environ: Mapping[str, str] | None = None
     """The environment the env backend reads (``os.environ`` when ``None``)."""
+    pool_size: int = DEFAULT_POOL_SIZE
+    """HTTP connections kept per vault client: the number of threads that may call it at once."""
+    vault_max_request_bytes: int = VAULT_MAX_REQUEST_BYTES
+    """The ``max_request_size`` of the Vault/OpenBao servers; larger writes are refused before sending."""
 
 
 BackendFactory = Callable[[Mapping[str, Any], Credentials, BackendContext], Backend]

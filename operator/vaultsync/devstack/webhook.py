@@ -59,9 +59,17 @@ def issue_serving_certificate(cert_dir: Path, port: int) -> WebhookServing:
 
 
 def _webhook(
-    name: str, url: str, ca_bundle: str, rule: dict[str, Any], failure_policy: str
+    name: str,
+    url: str,
+    ca_bundle: str,
+    rule: dict[str, Any],
+    failure_policy: str,
+    *,
+    namespaces: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    scope = {"namespaceSelector": namespaces} if namespaces is not None else {}
     return {
+        **scope,
         "name": name,
         "admissionReviewVersions": ["v1"],
         "sideEffects": "None",
@@ -73,8 +81,14 @@ def _webhook(
     }
 
 
-def configurations(serving: WebhookServing, port: int | None = None) -> list[dict[str, Any]]:
-    """The Mutating- and ValidatingWebhookConfiguration (``port`` overrides the serving port)."""
+def configurations(
+    serving: WebhookServing, port: int | None = None, namespaces: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """The Mutating- and ValidatingWebhookConfiguration (``port`` overrides the serving port).
+
+    ``namespaces`` is a label selector that limits them to some namespaces (a test session's own),
+    so the fail-closed ApprovalRequest webhooks never refuse requests elsewhere.
+    """
     base = f"https://127.0.0.1:{port or serving.port}"
     ca = serving.ca_bundle
     meta = {"name": CONFIGURATION_NAME, "labels": {"app.kubernetes.io/managed-by": "vaultsync-devstack"}}
@@ -90,6 +104,7 @@ def configurations(serving: WebhookServing, port: int | None = None) -> list[dic
                     ca,
                     APPROVAL_RULE,
                     "Fail",
+                    namespaces=namespaces,
                 ),
                 "reinvocationPolicy": "Never",
             },
@@ -100,12 +115,20 @@ def configurations(serving: WebhookServing, port: int | None = None) -> list[dic
                     ca,
                     MANAGED_SECRET_RULE,
                     "Ignore",
+                    namespaces=namespaces,
                 ),
                 "reinvocationPolicy": "Never",
             },
             *(
                 {
-                    **_webhook(f"author.{kind}s.vaultsync.io", f"{base}/author-{kind}", ca, rule, "Ignore"),
+                    **_webhook(
+                        f"author.{kind}s.vaultsync.io",
+                        f"{base}/author-{kind}",
+                        ca,
+                        rule,
+                        "Ignore",
+                        namespaces=namespaces,
+                    ),
                     "reinvocationPolicy": "Never",
                 }
                 for kind, rule in SPEC_WEBHOOKS
@@ -123,9 +146,17 @@ def configurations(serving: WebhookServing, port: int | None = None) -> list[dic
                 ca,
                 APPROVAL_RULE,
                 "Fail",
+                namespaces=namespaces,
             ),
             *(
-                _webhook(f"validate.{kind}s.vaultsync.io", f"{base}/validate-{kind}", ca, rule, "Ignore")
+                _webhook(
+                    f"validate.{kind}s.vaultsync.io",
+                    f"{base}/validate-{kind}",
+                    ca,
+                    rule,
+                    "Ignore",
+                    namespaces=namespaces,
+                )
                 for kind, rule in SPEC_WEBHOOKS
             ),
         ],
@@ -133,18 +164,26 @@ def configurations(serving: WebhookServing, port: int | None = None) -> list[dic
     return [mutating, validating]
 
 
-def register_webhooks(kube: KubeControlPlane, serving: WebhookServing, port: int | None = None) -> None:
+def register_webhooks(
+    kube: KubeControlPlane,
+    serving: WebhookServing,
+    port: int | None = None,
+    namespaces: dict[str, Any] | None = None,
+) -> None:
     """Creates or replaces both configurations; ``port`` points them elsewhere (e.g. at nothing)."""
-    document = json.dumps({"apiVersion": "v1", "kind": "List", "items": configurations(serving, port)})
+    items = configurations(serving, port, namespaces)
+    document = json.dumps({"apiVersion": "v1", "kind": "List", "items": items})
     applied = kube.kubectl("apply", "-f", "-", input=document)
     if applied.returncode != 0:
         raise RuntimeError(f"registering the admission webhooks failed: {applied.stderr.strip()}")
 
 
-def serve_webhooks(kube: KubeControlPlane, state: Path) -> WebhookServing:
+def serve_webhooks(
+    kube: KubeControlPlane, state: Path, namespaces: dict[str, Any] | None = None
+) -> WebhookServing:
     """Certificate, free port and registration in one call: pass ``.env`` to the operator process."""
     serving = issue_serving_certificate(state / "operator" / "webhook-tls", free_port())
-    register_webhooks(kube, serving)
+    register_webhooks(kube, serving, namespaces=namespaces)
     return serving
 
 

@@ -12,6 +12,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from kubernetes.client.rest import ApiException
+
 from vaultsync.backends.errors import BackendError, NotFound, PermissionDenied
 from vaultsync.backends.interface import RemoteSecret
 from vaultsync.handlers import activation, approval_memory, k8s_targets, rollout, templating
@@ -20,7 +22,7 @@ from vaultsync.handlers.approvals import ApprovalGate, GateInput
 from vaultsync.handlers.consumer_index import ConsumerIndex, consumers_field
 from vaultsync.handlers.exclusive import serialized_per_resource
 from vaultsync.handlers.generation import GenerationFailed, prepare_source
-from vaultsync.handlers.kubeapi import KubeApi
+from vaultsync.handlers.kubeapi import KubeApi, kube_error
 from vaultsync.handlers.notices import NoticeReason
 from vaultsync.handlers.profiles import ProfileError, ProfileResolver, ResolvedProfile
 from vaultsync.handlers.retention import RESTORED, delete_copies, read_or_restore
@@ -84,7 +86,13 @@ class SyncEngine:
             )
             return refused.result
         try:
-            result = self._sync(run)
+            try:
+                result = self._sync(run)
+            except (BackendError, ApiException) as e:
+                # An outage met by a step without its own report (approvals, consumers, rollout):
+                # a Failed status and a retry, never a dead sync loop.
+                message = f"sync stopped: {kube_error(e, 'Kubernetes API call')}"
+                result = run.abort(Reason.UNAVAILABLE, message, EventReason.SYNC_FAILED).result
             if run.memory is not None:
                 result = approval_memory.report(result, run, run.memory)
             return self._with_lifecycle(run, result)

@@ -16,9 +16,10 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from vaultsync.backends.errors import Conflict, NotFound, NotOwned, Unavailable
+from vaultsync.backends.errors import Conflict, NotFound, NotOwned
 from vaultsync.backends.interface import MANAGED_BY_KEY, MANAGED_BY_VALUE, OWNER_KEY
-from vaultsync.handlers.kubeapi import KubeApi
+from vaultsync.backends.limits import check_kubernetes_secret
+from vaultsync.handlers.kubeapi import KubeApi, kube_error
 from vaultsync.secrets import formats
 
 MANAGED_LABEL = "app.kubernetes.io/managed-by"
@@ -43,7 +44,7 @@ def read_target(kube: KubeApi, namespace: str, name: str) -> SecretSnapshot:
     except ApiException as e:
         if e.status == 404:
             raise NotFound(f"Secret {namespace}/{name} not found") from e
-        raise Unavailable(f"reading Secret {namespace}/{name} failed: HTTP {e.status}") from e
+        raise kube_error(e, f"reading Secret {namespace}/{name}") from e
     labels = secret.metadata.labels or {}
     annotations = secret.metadata.annotations or {}
     return SecretSnapshot(
@@ -81,6 +82,7 @@ def write_target(
     else:
         k8s_type, data = formats.KUBERNETES_OPAQUE, dict(rendered[0])
     k8s_type = spec.get("secretType") or k8s_type
+    check_kubernetes_secret(namespace, name, data)
     if expected is not None and not adopt and (not expected.managed or expected.owner != owner):
         raise NotOwned(
             f"Secret {namespace}/{name} exists and is not managed by {owner}; set adopt to take it over"
@@ -113,7 +115,7 @@ def write_target(
             raise Conflict(f"Secret {namespace}/{name} changed while writing") from e
         if e.status == 422 and expected is not None:
             raise Conflict(f"Secret {namespace}/{name} cannot change type in place; delete it first") from e
-        raise Unavailable(f"writing Secret {namespace}/{name} failed: HTTP {e.status}") from e
+        raise kube_error(e, f"writing Secret {namespace}/{name}") from e
 
 
 def delete_target(kube: KubeApi, namespace: str, name: str, owner: str) -> bool:
@@ -136,5 +138,5 @@ def delete_target(kube: KubeApi, namespace: str, name: str, owner: str) -> bool:
     except ApiException as e:
         if e.status == 404:
             return False
-        raise Unavailable(f"deleting Secret {namespace}/{name} failed: HTTP {e.status}") from e
+        raise kube_error(e, f"deleting Secret {namespace}/{name}") from e
     return True

@@ -2,6 +2,12 @@
 
 Synchronous (the ``kubernetes`` client); callers run them in worker threads. Every call
 that writes a resource is counted, so tests can prove a steady state costs nothing.
+
+The shared ``ApiClient`` is guarded here: a transport failure (urllib3 ``MaxRetryError``,
+a refused connection, a timeout) becomes :class:`KubeUnavailable`, which is both an
+``ApiException`` (code that checks ``status`` keeps working) and the backend error tree's
+``Unavailable`` (a sync reports it instead of dying). Its connection pool is sized to the
+worker threads, so a busy operator never discards connections.
 """
 
 from __future__ import annotations
@@ -12,18 +18,85 @@ import threading
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from kubernetes import client
+from kubernetes.client import rest
 from kubernetes.client.rest import ApiException
+from urllib3.exceptions import HTTPError as Urllib3Error
+
+from vaultsync.backends.errors import BackendError, Unavailable
+from vaultsync.backends.kubernetes import api_error
 
 GROUP, VERSION = "vaultsync.io", "v1alpha1"
+HANDLER_CONNECTIONS = 16
+"""Connections for the handlers' own calls (kopf's event handlers run in threads too)."""
+POOL_SIZE = 32 + HANDLER_CONNECTIONS
+"""Connections kept to the API server by default: the sync worker threads plus the handlers'."""
+TIMEOUT = (5.0, 30.0)
+"""(connect, read) seconds of a call that sets no timeout of its own."""
+
+
+class KubeUnavailable(ApiException, Unavailable):  # type: ignore[misc]
+    """The API server could not be reached; HTTP status 503 for code that reads ``status``."""
+
+    def __init__(self, what: str, cause: BaseException) -> None:
+        ApiException.__init__(self, status=503, reason=f"API server unreachable ({type(cause).__name__})")
+        self.body = b""  # the client decodes the body of every ApiException it passes on
+        Unavailable.__init__(self, f"{what}: API server unreachable ({type(cause).__name__})")
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class _GuardedRest(rest.RESTClientObject):  # type: ignore[misc]
+    """The client's HTTP layer: a default timeout, transport failures as :class:`KubeUnavailable`."""
+
+    def __init__(self, configuration: Any, timeout: tuple[float, float]) -> None:
+        super().__init__(configuration)
+        self._timeout = timeout
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        # Without one, the client waits forever on a hung API server, holding a worker thread.
+        if kwargs.get("_request_timeout") is None:
+            kwargs["_request_timeout"] = self._timeout
+        try:
+            return super().request(method, url, *args, **kwargs)
+        except (Urllib3Error, OSError) as e:
+            raise KubeUnavailable(f"{method} {urlsplit(url).path}", e) from e
+
+
+def guard(api_client: Any, pool_size: int = POOL_SIZE, timeout: tuple[float, float] = TIMEOUT) -> Any:
+    """Give ``api_client`` the guarded HTTP layer and a pool of ``pool_size`` connections."""
+    if isinstance(api_client.rest_client, _GuardedRest):
+        return api_client
+    api_client.configuration.connection_pool_maxsize = pool_size
+    previous = api_client.rest_client
+    api_client.rest_client = _GuardedRest(api_client.configuration, timeout)
+    previous.pool_manager.clear()
+    return api_client
+
+
+KUBE_ERRORS = (BackendError, ApiException)
+"""What a call through :class:`KubeApi` can raise: catch these, then map them with :func:`kube_error`."""
+
+
+def kube_error(error: BaseException, what: str) -> BackendError:
+    """Any Kubernetes client failure as a backend error naming ``what`` failed."""
+    if isinstance(error, KubeUnavailable):
+        return Unavailable(f"{what}: {error.reason}")
+    if isinstance(error, BackendError):
+        return error
+    if isinstance(error, ApiException):
+        return api_error(error, what, missing=f"access needed for {what}")
+    return Unavailable(f"{what}: API server unreachable ({type(error).__name__})")
 
 
 class KubeApi:
     """Typed access to the resources the operator reads and writes."""
 
-    def __init__(self, api_client: Any) -> None:
-        self.api_client = api_client
+    def __init__(self, api_client: Any, *, pool_size: int = POOL_SIZE) -> None:
+        self.api_client = guard(api_client, pool_size)
         self.core = client.CoreV1Api(api_client)
         self.custom = client.CustomObjectsApi(api_client)
         self.apps = client.AppsV1Api(api_client)

@@ -17,7 +17,9 @@ import kopf
 from vaultsync.api.common import parse_duration
 from vaultsync.backends.interface import OWNER_KEY
 from vaultsync.handlers import approvalrequest, metrics, retention
+from vaultsync.handlers.failure_log import FAILURES, observe_sync, status_not_written
 from vaultsync.handlers.k8s_targets import MANAGED_LABEL
+from vaultsync.handlers.kubeapi import KUBE_ERRORS
 from vaultsync.handlers.notices import post_related
 from vaultsync.handlers.runtime import runtime, sleep_until
 from vaultsync.handlers.sync_run import SyncResult
@@ -106,6 +108,7 @@ async def keep_in_sync(
         rt.wakeups.pop(owner, None)
         rt.track_usage(owner, {})
         metrics.forget(owner)
+        FAILURES.forget(owner)
 
 
 @kopf.on.event("", "v1", "secrets", labels={MANAGED_LABEL: "vaultsync"})
@@ -166,13 +169,23 @@ async def _apply(result: SyncResult, synced: dict[str, Any], body: kopf.Body, lo
     meta = synced["metadata"]
     patch = status_patch(dict(synced.get("status") or {}), result.status)
     if patch:
-        await rt.run(rt.kube.patch_status, PLURAL, meta["namespace"], meta["name"], patch)
+        try:
+            await rt.run(rt.kube.patch_status, PLURAL, meta["namespace"], meta["name"], patch)
+        except KUBE_ERRORS as e:  # the API server is down: sync again (with backoff) and re-patch
+            status_not_written(f"{meta['namespace']}/{meta['name']}", e, logger)
+            result.status, result.failed = dict(synced.get("status") or {}), True
+            return
+    source = result.watched.get("source", (None, ""))[0]
+    worth_logging = observe_sync(
+        f"{meta['namespace']}/{meta['name']}", result.status, str(source.key) if source else None
+    )
     for event in result.events:
         if event.type == "Warning":
             kopf.warn(body, reason=event.reason, message=event.message)
         else:
             kopf.info(body, reason=event.reason, message=event.message)
-        logger.info("%s: %s", event.reason, event.message)
+        if worth_logging or event.type != "Warning":
+            logger.info("%s: %s", event.reason, event.message)
     post_related(result.related)
 
 

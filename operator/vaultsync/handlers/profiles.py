@@ -196,6 +196,8 @@ class ProfileResolver:
                 kube_api_client=self.kube.api_client,
                 profile_namespace=key.namespace,
                 environ=self.settings.environ,
+                vault_max_request_bytes=self.settings.vault_max_request_bytes,
+                pool_size=self.settings.sync_workers,
             )
             built = create_backend(provider_key, spec, credentials, context=context)
         except BackendError as e:

@@ -21,6 +21,8 @@ class OperatorSettings:
     """Refresh interval of ManagedSecrets and profiles that set none."""
     min_refresh_seconds: float = 5.0
     """Floor for refresh intervals, to protect vaults from a typo like ``1s``."""
+    sync_workers: int = 32
+    """Threads running syncs; every HTTP connection pool is sized to it."""
     backend_concurrency: int = 8
     """Vault calls in flight at once per VaultProfile."""
     http_timeout: float = 10.0
@@ -47,6 +49,8 @@ class OperatorSettings:
     """Interface the metrics endpoint listens on (the local run binds 127.0.0.1)."""
     webhook_address: str = "0.0.0.0"  # noqa: S104 - the apiserver reaches the pod through its Service
     """Interface the admission webhook server listens on when it serves TLS."""
+    vault_max_request_bytes: int = 32 * 1024 * 1024
+    """``max_request_size`` of the Vault/OpenBao listeners: larger writes are refused before sending."""
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), repr=False)
     """The environment the ``env`` provider reads."""
 
@@ -62,6 +66,7 @@ class OperatorSettings:
                 env.get("VAULTSYNC_DEFAULT_REFRESH_SECONDS", cls.default_refresh_seconds)
             ),
             min_refresh_seconds=float(env.get("VAULTSYNC_MIN_REFRESH_SECONDS", cls.min_refresh_seconds)),
+            sync_workers=int(env.get("VAULTSYNC_SYNC_WORKERS", cls.sync_workers)),
             backend_concurrency=int(env.get("VAULTSYNC_BACKEND_CONCURRENCY", cls.backend_concurrency)),
             http_timeout=float(env.get("VAULTSYNC_HTTP_TIMEOUT", cls.http_timeout)),
             metrics_port=int(env.get("VAULTSYNC_METRICS_PORT", cls.metrics_port)),
@@ -76,6 +81,9 @@ class OperatorSettings:
             ),
             metrics_address=env.get("VAULTSYNC_METRICS_ADDRESS", cls.metrics_address),
             webhook_address=env.get("VAULTSYNC_WEBHOOK_ADDRESS", cls.webhook_address),
+            vault_max_request_bytes=int(
+                env.get("VAULTSYNC_VAULT_MAX_REQUEST_BYTES", cls.vault_max_request_bytes)
+            ),
             environ=env,
         )
 

@@ -13,7 +13,8 @@ from vaultsync.handlers import metrics, webhook
 from vaultsync.handlers import runtime as runtime_module
 from vaultsync.handlers.access_guard import AccessGuard
 from vaultsync.handlers.engine import SyncEngine
-from vaultsync.handlers.kubeapi import KubeApi
+from vaultsync.handlers.failure_log import quiet_transport_retries
+from vaultsync.handlers.kubeapi import HANDLER_CONNECTIONS, KubeApi
 from vaultsync.handlers.profiles import ProfileResolver
 from vaultsync.handlers.settings import OperatorSettings
 from vaultsync.secrets.redaction import install_redaction
@@ -35,12 +36,13 @@ async def start(settings: kopf.OperatorSettings, logger: kopf.Logger, **_: Any) 
     # The kubernetes client logs whole response bodies (Secret data) at DEBUG, before anything
     # read could be registered for masking: never at that level, whatever VAULTSYNC_LOG_LEVEL says.
     logging.getLogger("kubernetes.client.rest").setLevel(logging.INFO)
+    quiet_transport_retries()
     ours = OperatorSettings.from_env()
     settings.persistence.finalizer = "vaultsync.io/finalizer"
     settings.posting.level = logging.INFO
     settings.watching.server_timeout = 300
     settings.admission.server = webhook.webhook_server()
-    kube = KubeApi(_api_client())
+    kube = KubeApi(_api_client(), pool_size=ours.sync_workers + HANDLER_CONNECTIONS)
     hmac_key = kube.ensure_hmac_key(ours.namespace, ours.hmac_secret_name)
     guard = AccessGuard(kube.api_client, hmac_key, ttl=ours.access_review_seconds)
     profiles = ProfileResolver(kube, ours, guard)
@@ -49,7 +51,9 @@ async def start(settings: kopf.OperatorSettings, logger: kopf.Logger, **_: Any) 
         kube=kube,
         profiles=profiles,
         engine=SyncEngine(kube, profiles, ours, hmac_key),
-        executor=concurrent.futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="vaultsync-sync"),
+        executor=concurrent.futures.ThreadPoolExecutor(
+            max_workers=ours.sync_workers, thread_name_prefix="vaultsync-sync"
+        ),
     )
     metrics.serve(ours.metrics_port, profiles.call_counts, ours.metrics_address)
     logger.info("vaultsync started (namespace %s)", ours.namespace)

@@ -33,6 +33,7 @@ class EventReason:
     PENDING_APPROVAL = "PendingApproval"
     NON_COMPLIANT = "NonCompliant"
     EXPIRING_SOON = "ExpiringSoon"
+    SYNC_FAILED = "SyncFailed"
 
 
 @dataclass(frozen=True)

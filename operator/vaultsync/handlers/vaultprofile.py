@@ -10,6 +10,8 @@ from typing import Any
 import kopf
 
 from vaultsync.backends.errors import BackendError
+from vaultsync.handlers.failure_log import FAILURES, status_not_written
+from vaultsync.handlers.kubeapi import KUBE_ERRORS
 from vaultsync.handlers.profiles import ProfileError, provider_of
 from vaultsync.handlers.runtime import runtime, sleep_until
 from vaultsync.reconcile.conditions import FALSE, TRUE, set_condition, status_patch
@@ -17,6 +19,7 @@ from vaultsync.reconcile.targets import ProfileKey
 
 GROUP, VERSION, PLURAL = "vaultsync.io", "v1alpha1", "vaultprofiles"
 VERIFY_SECONDS = 300.0
+STATUS_RETRY_SECONDS = 5.0
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL)
@@ -88,7 +91,12 @@ def _check(body: dict[str, Any]) -> dict[str, Any]:
 
 @kopf.daemon(GROUP, VERSION, PLURAL, cancellation_timeout=10)
 async def verify(
-    stopped: kopf.DaemonStopped, memo: kopf.Memo, body: kopf.Body, spec: kopf.Spec, **_: Any
+    stopped: kopf.DaemonStopped,
+    memo: kopf.Memo,
+    body: kopf.Body,
+    spec: kopf.Spec,
+    logger: kopf.Logger,
+    **_: Any,
 ) -> None:
     """Checks connectivity and permissions on change and every 5 minutes; keeps the usage count."""
     rt = runtime()
@@ -112,7 +120,13 @@ async def verify(
         status["managedSecrets"] = len(rt.profile_users.get(key, ()))
         patch = status_patch(dict(body.get("status") or {}), status)
         if patch:
-            await rt.run(rt.kube.patch_status, PLURAL, body.metadata.namespace, body.metadata.name, patch)
+            try:
+                await rt.run(rt.kube.patch_status, PLURAL, body.metadata.namespace, body.metadata.name, patch)
+            except KUBE_ERRORS as e:  # the API server is down: try again soon, not in 5 minutes
+                status_not_written(f"VaultProfile {key}", e, logger)
+                await sleep_until(memo.wakeup, stopped, STATUS_RETRY_SECONDS)
+                continue
+            FAILURES.forget(f"VaultProfile {key}")
         await sleep_until(memo.wakeup, stopped, VERIFY_SECONDS)
     rt.profile_wakeups.pop(key, None)
 

@@ -39,6 +39,8 @@ class Reason(StrEnum):
     TEMPLATE_FAILED = "TemplateFailed"
     NAMESPACE_BOUNDARY = "NamespaceBoundary"
     ACCESS_DENIED = "AccessDenied"
+    UNAVAILABLE = "Unavailable"
+    """A vault or the API server failed in a step that has no more precise reason (an outage)."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,133 @@
+"""Staging labels on moto: a compare-and-set write leaves no custom label, and another client's
+plain ``PutSecretValue`` after it is still seen as a change (drift), whatever moto does.
+
+The Secrets Manager API reference: a label is on at most one version; ``PutSecretValue``
+without ``VersionStages`` moves ``AWSCURRENT`` to the new version (``AWSPREVIOUS`` to the old);
+``UpdateSecretVersionStage`` with only ``RemoveFromVersionId`` takes a label off a version.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from e2e.scenario import secrets_manager
+from vaultsync.backends.aws import PENDING, AwsBackend
+from vaultsync.backends.errors import Conflict
+from vaultsync.backends.interface import Credentials
+from vaultsync.backends.registry import create_backend
+from vaultsync.devstack.vaults import Moto
+
+pytestmark = pytest.mark.stack
+
+OWNER = "team-a/app"
+AWS_LABELS = {"AWSCURRENT", "AWSPREVIOUS", "AWSPENDING"}
+
+
+@pytest.fixture
+def backend(moto: Moto) -> Iterator[AwsBackend]:
+    built = create_backend(
+        "aws",
+        {"region": moto.region, "endpoint": moto.endpoint, "auth": {"accessKey": {}}},
+        Credentials({"accessKeyId": moto.access_key_id, "secretAccessKey": moto.secret_access_key}),
+    )
+    assert isinstance(built, AwsBackend)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def raw(moto: Moto) -> Any:
+    return secrets_manager(moto)
+
+
+def _stages(raw: Any, name: str) -> dict[str, list[str]]:
+    return {v: sorted(s) for v, s in raw.describe_secret(SecretId=name)["VersionIdsToStages"].items()}
+
+
+def _custom_labels(raw: Any, name: str) -> set[str]:
+    return {label for stages in _stages(raw, name).values() for label in stages} - AWS_LABELS
+
+
+def _path() -> str:
+    return f"stages-{uuid.uuid4().hex[:10]}/db"
+
+
+def test_a_compare_and_set_write_leaves_no_custom_label(backend: AwsBackend, raw: Any) -> None:
+    path = _path()
+    first = backend.write(path, "key-value", {"v": "1"}, owner=OWNER, expected_version=None)
+    second = backend.write(path, "key-value", {"v": "2"}, owner=OWNER, expected_version=first)
+    third = backend.write(path, "key-value", {"v": "3"}, owner=OWNER, expected_version=second)
+    assert _custom_labels(raw, path) == set()
+    stages = _stages(raw, path)
+    assert stages[third] == ["AWSCURRENT"]
+    assert stages[second] == ["AWSPREVIOUS"]
+    assert [v for v, s in stages.items() if "AWSCURRENT" in s] == [third]
+
+
+def test_a_lost_compare_and_set_leaves_no_custom_label_and_changes_nothing(
+    backend: AwsBackend, raw: Any
+) -> None:
+    path = _path()
+    first = backend.write(path, "key-value", {"v": "1"}, owner=OWNER, expected_version=None)
+    second = backend.write(path, "key-value", {"v": "2"}, owner=OWNER, expected_version=first)
+    with pytest.raises(Conflict):
+        backend.write(path, "key-value", {"v": "stale"}, owner=OWNER, expected_version=first)
+    assert _custom_labels(raw, path) == set()
+    assert backend.read(path).version == second
+
+
+def test_another_clients_plain_put_after_our_write_is_drift(backend: AwsBackend, raw: Any) -> None:
+    path = _path()
+    first = backend.write(path, "key-value", {"v": "1"}, owner=OWNER, expected_version=None)
+    ours = backend.write(path, "key-value", {"v": "2"}, owner=OWNER, expected_version=first)
+    marker = backend.list_changes(None, [path]).marker
+    assert marker.tokens[path] == ours
+
+    theirs = raw.put_secret_value(SecretId=path, SecretString=json.dumps({"v": "edited"}))["VersionId"]
+
+    changes = backend.list_changes(marker, [path])
+    assert changes.changed == frozenset([path]), "a plain put by another client must show as a change"
+    assert changes.marker.tokens[path] == theirs
+    seen = backend.read(path)
+    assert (seen.document, seen.version) == ({"v": "edited"}, theirs)
+
+    repaired = backend.write(path, "key-value", {"v": "2"}, owner=OWNER, expected_version=seen.version)
+    after = backend.read(path)
+    assert (after.document, after.version) == ({"v": "2"}, repaired)
+    assert backend.list_changes(changes.marker, [path]).changed == frozenset([path])
+    assert _custom_labels(raw, path) == set()
+
+
+def test_a_label_left_by_a_crash_between_put_and_move_is_gone_after_the_next_read(
+    backend: AwsBackend, raw: Any
+) -> None:
+    path = _path()
+    backend.write(path, "key-value", {"v": "1"}, owner=OWNER, expected_version=None)
+    # What a write that died after its put (before moving AWSCURRENT) leaves behind.
+    raw.put_secret_value(SecretId=path, SecretString=json.dumps({"v": "half"}), VersionStages=[PENDING])
+    assert _custom_labels(raw, path) == {PENDING}
+    assert backend.read(path).document == {"v": "1"}, "a staged version is not current"
+    assert _custom_labels(raw, path) == set()
+
+
+def test_a_label_left_by_a_crash_after_the_move_is_gone_after_the_next_read(
+    backend: AwsBackend, raw: Any
+) -> None:
+    path = _path()
+    first = backend.write(path, "key-value", {"v": "1"}, owner=OWNER, expected_version=None)
+    # What a write that died after moving AWSCURRENT (before taking its label off) leaves behind.
+    staged = raw.put_secret_value(
+        SecretId=path, SecretString=json.dumps({"v": "2"}), VersionStages=[PENDING]
+    )["VersionId"]
+    raw.update_secret_version_stage(
+        SecretId=path, VersionStage="AWSCURRENT", MoveToVersionId=staged, RemoveFromVersionId=first
+    )
+    assert _custom_labels(raw, path) == {PENDING}
+    seen = backend.read(path)
+    assert (seen.document, seen.version) == ({"v": "2"}, staged)
+    assert _custom_labels(raw, path) == set()

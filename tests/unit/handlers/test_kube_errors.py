@@ -1,0 +1,134 @@
+"""Every Kubernetes client failure maps to the backend error tree, transport failures included.
+
+The transport cases are real: a loopback port where nothing listens (refused), and a loopback
+proxy that accepts and never answers (a hung API server). No server process is needed.
+"""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from kubernetes import client
+from kubernetes.client.rest import ApiException
+
+from faultproxy import TcpProxy
+from vaultsync.backends import errors
+from vaultsync.backends.errors import BackendError, Unavailable
+from vaultsync.handlers import k8s_targets
+from vaultsync.handlers.kubeapi import POOL_SIZE, KubeApi, KubeUnavailable, guard, kube_error
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (404, errors.NotFound),
+        (401, errors.PermissionDenied),
+        (403, errors.PermissionDenied),
+        (409, errors.Conflict),
+        (429, errors.Throttled),
+        (400, errors.InvalidConfig),
+        (413, errors.InvalidConfig),
+        (422, errors.InvalidConfig),
+        (500, errors.Unavailable),
+        (503, errors.Unavailable),
+        (0, errors.Unavailable),
+    ],
+)
+def test_api_refusals_map_to_the_backend_error_tree(status: int, expected: type[BackendError]) -> None:
+    error = kube_error(ApiException(status=status, reason="x"), "reading Secret a/b")
+    assert type(error) is expected
+    assert "reading Secret a/b" in str(error)
+
+
+def test_a_transport_error_that_escaped_a_client_is_unavailable() -> None:
+    error = kube_error(ConnectionResetError(104, "reset"), "listing")
+    assert isinstance(error, Unavailable)
+    assert "ConnectionResetError" in str(error)
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _kube_at(port: int, timeout: float = 1.0) -> KubeApi:
+    configuration = client.Configuration()
+    configuration.host = f"http://127.0.0.1:{port}"
+    configuration.retries = False
+    return KubeApi(guard(client.ApiClient(configuration), timeout=(timeout, timeout)))
+
+
+def test_refused_api_server_is_unavailable_both_as_api_exception_and_backend_error() -> None:
+    kube = _kube_at(_closed_port())
+    with pytest.raises(KubeUnavailable) as raised:
+        kube.core.read_namespaced_secret("s", "ns")
+    assert isinstance(raised.value, ApiException)
+    assert isinstance(raised.value, Unavailable)
+    assert raised.value.status == 503
+    assert "API server unreachable" in str(raised.value)
+    with pytest.raises(KubeUnavailable):
+        kube.get_object("managedsecrets", "ns", "s")
+
+
+def test_refused_api_server_makes_secret_targets_unavailable_not_a_traceback() -> None:
+    kube = _kube_at(_closed_port())
+    with pytest.raises(Unavailable) as raised:
+        k8s_targets.read_target(kube, "ns", "s")
+    assert "reading Secret ns/s" in str(raised.value)
+    assert not isinstance(raised.value, ApiException)
+    with pytest.raises(Unavailable):
+        k8s_targets.write_target(
+            kube,
+            "ns",
+            "s",
+            secret_type="key-value",
+            document={"a": "b"},
+            owner="ns/m",
+            expected=None,
+            adopt=False,
+            spec={},
+        )
+
+
+def test_hung_api_server_times_out_as_unavailable() -> None:
+    proxy = TcpProxy(_closed_port())
+    proxy.hang()
+    try:
+        kube = _kube_at(proxy.port, timeout=0.5)
+        with pytest.raises(Unavailable) as raised:
+            k8s_targets.read_target(kube, "ns", "s")
+        assert "Timeout" in str(raised.value) or "MaxRetry" in str(raised.value)
+        assert proxy.accepted >= 1
+    finally:
+        proxy.close()
+
+
+def test_the_guarded_client_pools_as_many_connections_as_the_workers_need() -> None:
+    kube = _kube_at(_closed_port())
+    assert kube.api_client.rest_client.pool_manager.connection_pool_kw["maxsize"] == POOL_SIZE
+    assert POOL_SIZE >= 32
+    assert KubeApi(kube.api_client).api_client.rest_client is kube.api_client.rest_client
+
+
+def test_a_sync_during_an_api_server_outage_ends_failed_and_retried_not_raised() -> None:
+    from vaultsync.handlers.engine import SyncEngine  # noqa: PLC0415
+    from vaultsync.handlers.profiles import ProfileResolver  # noqa: PLC0415
+    from vaultsync.handlers.settings import OperatorSettings  # noqa: PLC0415
+
+    kube = _kube_at(_closed_port())
+    settings = OperatorSettings(environ={})
+    engine = SyncEngine(kube, ProfileResolver(kube, settings), settings, b"k" * 32)
+    body = {
+        "metadata": {"namespace": "team", "name": "db", "generation": 1},
+        "spec": {
+            "type": "key-value",
+            "source": {"vaultProfile": {"name": "bao"}, "path": "db"},
+            "kubernetesSecrets": [{"name": "db"}],
+        },
+    }
+    result = engine.sync(body)
+    assert result.failed
+    assert result.status["phase"] == "Failed"
+    assert "unreachable" in str(result.status)
