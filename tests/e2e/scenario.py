@@ -13,6 +13,7 @@ import json
 import re
 import urllib.request
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -203,22 +204,20 @@ def operator_access_reviews(metrics_port: int, namespace: str) -> int:
     return int(total)
 
 
-_REQUEST_TOTAL = re.compile(r"^apiserver_request_total\{(?P<labels>[^}]*)\}\s+(?P<value>[0-9.e+]+)$")
+def apiserver_writes(kube: KubeControlPlane, namespace: str) -> Counter[tuple[str, str, str]]:
+    """Writes the apiserver has served in ``namespace``, by (verb, resource, subresource).
 
-
-def apiserver_requests(kube: KubeControlPlane, verb: str, resource: str) -> int:
-    """How many ``verb`` requests on ``resource`` (any subresource) the apiserver has served."""
-    scraped = kube.kubectl("get", "--raw", "/metrics")
-    assert scraped.returncode == 0, scraped.stderr
-    total = 0.0
-    for line in scraped.stdout.splitlines():
-        matched = _REQUEST_TOTAL.match(line)
-        if matched is None:
-            continue
-        labels = dict(re.findall(r'(\w+)="([^"]*)"', matched["labels"]))
-        if labels.get("verb") == verb and labels.get("resource") == resource:
-            total += float(matched["value"])
-    return int(total)
+    Read from the apiserver's audit log (writes to Secrets and vaultsync.io objects, metadata
+    only), so writes of other tests' namespaces never count, whatever runs beside this one.
+    """
+    counts: Counter[tuple[str, str, str]] = Counter()
+    with kube.audit_log.open() as log:
+        for line in log:
+            event = json.loads(line)
+            ref = event.get("objectRef") or {}
+            if event.get("stage") == "ResponseComplete" and ref.get("namespace") == namespace:
+                counts[(event["verb"], ref.get("resource", ""), ref.get("subresource", ""))] += 1
+    return counts
 
 
 def _moto_api(moto: Moto, action: str) -> str:

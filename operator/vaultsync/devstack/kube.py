@@ -98,6 +98,19 @@ class KubeControlPlane:
             time.sleep(0.5)
         raise TimeoutError(f"CRD {crd} not Established within {timeout:.0f}s")
 
+    @property
+    def audit_log(self) -> Path:
+        """Every write to a Secret or a vaultsync.io object, one JSON line each (metadata only:
+        no request or response body, so no Secret data), for tests that must attribute writes
+        to one namespace."""
+        return self.state / "logs" / "audit.jsonl"
+
+    def _audit_policy(self) -> Path:
+        policy = self.state / "audit-policy.yaml"
+        policy.parent.mkdir(parents=True, exist_ok=True)
+        policy.write_text(AUDIT_POLICY)
+        return policy
+
     def start(self) -> None:
         gobuild.build_kubernetes(self.cache)
         pki_dir = self.state / "pki"
@@ -150,6 +163,9 @@ class KubeControlPlane:
                 "--disable-admission-plugins=ServiceAccount",
                 "--enable-priority-and-fairness=false",
                 "--profiling=false",
+                f"--audit-policy-file={self._audit_policy()}",
+                f"--audit-log-path={self.audit_log}",
+                "--audit-log-format=json",
                 "--v=1",
             ],
             log_path=self.state / "logs" / "kube-apiserver.log",
@@ -215,6 +231,21 @@ def _http_ok(url: str, ca: Path | None = None) -> bool:
     context = ssl.create_default_context(cafile=str(ca)) if ca else None
     with urllib.request.urlopen(url, timeout=2, context=context) as response:  # noqa: S310 - loopback only
         return bool(response.status == 200)
+
+
+AUDIT_POLICY = """\
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Metadata
+    verbs: [create, update, patch, delete, deletecollection]
+    resources:
+      - group: vaultsync.io
+      - group: ""
+        resources: [secrets]
+  - level: None
+"""
 
 
 def api_client(kubeconfig: Path) -> Any:
