@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e.support import Cluster, wait_for
+from e2e.support import Cluster, openbao_provider, wait_for
 from vaultsync.devstack import Stack
 from vaultsync.devstack.kube import KubeControlPlane
 from vaultsync.devstack.process import ManagedProcess, free_port, port_open
@@ -83,16 +83,7 @@ def vault_profiles(cluster: Cluster, openbao: OpenBao, moto: Moto) -> dict[str, 
     cluster.create(
         "vaultprofiles",
         "bao",
-        {
-            "provider": {
-                "hashicorp": {
-                    "address": openbao.address,
-                    "mount": "secret",
-                    "kvVersion": 2,
-                    "auth": {"token": {"secretRef": {"name": "bao-token", "key": "token"}}},
-                }
-            }
-        },
+        {"provider": openbao_provider(openbao)},
     )
     cluster.create(
         "vaultprofiles",
