@@ -54,6 +54,7 @@ def image(docker: DockerEngine, stack: Stack) -> str:
         )
     assert done.returncode == 0, f"scripts/image failed; log {log}:\n{log.read_text()[-4000:]}"
     REPORT["image build (scripts/image)"] = f"{time.monotonic() - started:.0f} s"
+    docker.cli("image", "prune", "--force")  # the previous build's image, untagged by this one
     size = docker.cli("image", "inspect", "--format", "{{.Size}}", IMAGE)
     assert size.returncode == 0, size.stderr
     REPORT["image size"] = f"{int(size.stdout) / 1e6:.0f} MB ({IMAGE})"

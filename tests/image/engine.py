@@ -11,8 +11,10 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,7 +88,21 @@ class DockerEngine:
         )
 
     def stop(self) -> None:
-        if self.process is not None:
+        """dockerd alone first, so that it stops its containerd and unmounts what it mounted."""
+        if self.process is not None and self.process.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.process.pid, signal.SIGTERM)
+            deadline = time.monotonic() + 30
+            while self.process.running and time.monotonic() < deadline:
+                time.sleep(0.2)
             self.process.stop(timeout=30)
+        for mount_point in self._mounts():
+            subprocess.run(["umount", "--lazy", mount_point], capture_output=True, check=False)
         with contextlib.suppress(OSError):
             shutil.rmtree(self.run_dir)
+
+    def _mounts(self) -> list[str]:
+        """Mount points under the run directory, deepest first (e.g. the host network namespace)."""
+        lines = Path("/proc/mounts").read_text().splitlines()
+        found = [line.split()[1] for line in lines if line.split()[1].startswith(str(self.run_dir))]
+        return sorted(found, key=len, reverse=True)

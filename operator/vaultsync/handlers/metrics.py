@@ -10,9 +10,10 @@ against a live operator): ``vaultsync_leader``, ``vaultsync_last_sync_progress_t
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram, start_http_server
@@ -32,7 +33,8 @@ SYNC_SECONDS = Histogram(
 BY_PHASE = Gauge("vaultsync_managedsecrets", "ManagedSecrets by status phase.", ["phase"])
 EARLIEST_EXPIRY = Gauge(
     "vaultsync_seconds_until_earliest_expiry",
-    "Seconds until the earliest status.expiresAt of any ManagedSecret (negative when already expired).",
+    "Seconds until the earliest status.expiresAt of any ManagedSecret (negative when already expired, "
+    "+Inf when none expires).",
 )
 
 SYNC_FAILURES = Counter(
@@ -61,6 +63,8 @@ _expiries: dict[str, float] = {}
 _pending_since: dict[str, float] = {}
 _running: set[str] = set()
 QUEUE_DEPTH.set_function(lambda: len(_running))
+# At scrape time, so the value counts down between syncs; +Inf (no alert) while nothing expires.
+EARLIEST_EXPIRY.set_function(lambda: min(_expiries.values(), default=math.inf) - time.time())
 PENDING_APPROVAL_SECONDS.set_function(lambda: time.time() - min(_pending_since.values(), default=time.time()))
 
 
@@ -127,8 +131,6 @@ def _refresh_gauges() -> None:
     BY_PHASE.clear()
     for phase, count in counts.items():
         BY_PHASE.labels(phase).set(count)
-    if _expiries:
-        EARLIEST_EXPIRY.set(min(_expiries.values()) - datetime.now(UTC).timestamp())
 
 
 class BackendCallsCollector(Collector):
