@@ -16,7 +16,8 @@ from vaultsync.devstack.kube import KubeControlPlane
 from vaultsync.devstack.process import free_port
 from vaultsync.devstack.vaults import OpenBao
 
-pytestmark = pytest.mark.stack
+# The first test also installs docker.io, debootstraps the base (cold: minutes) and builds the image.
+pytestmark = [pytest.mark.stack, pytest.mark.timeout(1800)]
 
 OPERATOR_NAMESPACE = "vaultsync-system"
 DEVELOPMENT_COMMANDS = ("devstack", "crds")

@@ -145,24 +145,38 @@ def build_kubernetes(cache: Path, kube_version: str = versions.KUBERNETES) -> Pa
     return target
 
 
-def build_helm(cache: Path, helm_version: str = versions.HELM) -> Path:
-    """``go install helm.sh/helm/v3/cmd/helm@<version>`` into the cache, once per version."""
-    target = cache / "bin" / f"helm-{helm_version}"
-    binary = target / "helm"
+def go_install(cache: Path, package: str, version: str, name: str, ldflags: str = "-s -w") -> Path:
+    """``go install <package>@<version>`` into ``cache/bin/<name>-<version>``, once per version."""
+    target = cache / "bin" / f"{name}-{version}"
+    binary = target / name
     if binary.exists():
         return binary
     env = _go_env(cache)
     env["GOBIN"] = str(target)
     env.pop("GOFLAGS", None)
+    target.mkdir(parents=True, exist_ok=True)
+    _run(
+        ["go", "install", "-trimpath", "-ldflags", ldflags, f"{package}@{version}"],
+        cache,
+        env,
+        cache / f"build-{name}-{version}.log",
+    )
+    return binary
+
+
+def build_helm(cache: Path, helm_version: str = versions.HELM) -> Path:
     ldflags = (
         f"-s -w -X helm.sh/helm/v3/internal/version.version={helm_version}"
         " -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
     )
-    target.mkdir(parents=True, exist_ok=True)
-    _run(
-        ["go", "install", "-trimpath", "-ldflags", ldflags, f"helm.sh/helm/v3/cmd/helm@{helm_version}"],
-        cache,
-        env,
-        cache / f"build-helm-{helm_version}.log",
-    )
-    return binary
+    return go_install(cache, "helm.sh/helm/v3/cmd/helm", helm_version, "helm", ldflags)
+
+
+def build_promtool(cache: Path, version: str = versions.PROMETHEUS) -> Path:
+    """Prometheus' promtool (``check rules``) for the chart's PrometheusRule."""
+    return go_install(cache, "github.com/prometheus/prometheus/cmd/promtool", version, "promtool")
+
+
+def build_kubeconform(cache: Path, version: str = versions.KUBECONFORM) -> Path:
+    """kubeconform, which validates manifests against JSON schemas (the chart, the examples)."""
+    return go_install(cache, "github.com/yannh/kubeconform/cmd/kubeconform", version, "kubeconform")
