@@ -57,7 +57,7 @@ def panel(x0: float, points: Sequence[tuple[int, float]], title: str, unit: str,
     top = _nice_max(max((v for _, v in points), default=1.0))
 
     def x(n: int) -> float:
-        return x0 + LEFT + (math.log10(n) - low) / span * plot_w
+        return x0 + LEFT + (0.08 + 0.84 * (math.log10(n) - low) / span) * plot_w
 
     def y(v: float) -> float:
         return TOP + plot_h - v / top * plot_h
@@ -91,7 +91,7 @@ def panel(x0: float, points: Sequence[tuple[int, float]], title: str, unit: str,
     for n, v in points:
         parts.append(
             f'<circle cx="{x(n):.1f}" cy="{y(v):.1f}" r="3.5" fill="#1f6feb"/>'
-            f'<text x="{x(n):.1f}" y="{y(v) - 8:.1f}" text-anchor="middle">{_number(v)}</text>'
+            f'<text x="{x(n) + 6:.1f}" y="{y(v) - 6:.1f}" fill="#1f6feb">{_number(v)}</text>'
         )
     return "\n".join(parts)
 
