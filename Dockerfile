@@ -21,7 +21,7 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
 RUN python3 -m venv /opt/build
 WORKDIR /src
 # Dependencies first, from pyproject.toml alone: this layer is reused until the dependencies change.
-COPY pyproject.toml README.md ./
+COPY pyproject.toml ./
 RUN --mount=type=secret,id=pip.conf --mount=type=secret,id=ca-bundle \
     if [ -s /run/secrets/pip.conf ]; then export PIP_CONFIG_FILE=/run/secrets/pip.conf; fi; \
     if [ -s /run/secrets/ca-bundle ]; then export PIP_CERT=/run/secrets/ca-bundle; fi; \
@@ -29,6 +29,7 @@ RUN --mount=type=secret,id=pip.conf --mount=type=secret,id=ca-bundle \
     && /opt/build/bin/python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' \
        > /tmp/requirements.txt \
     && /opt/build/bin/pip wheel --wheel-dir /wheels -r /tmp/requirements.txt
+COPY README.md ./
 COPY operator ./operator
 RUN /opt/build/bin/pip wheel --no-index --no-deps --no-build-isolation --wheel-dir /wheels .
 
