@@ -7,9 +7,13 @@ Secret target) and measures:
 - time from creating the ManagedSecrets to all of them Synced (and syncs per second);
 - the steady state over several refresh intervals: PATCHes of ManagedSecrets counted by the
   apiserver itself, Secret writes, and the operator's vault calls by operation;
-- the cost of one source change among N: time until its Kubernetes Secret holds the new value.
+- the cost of one source change among N: time until its Kubernetes Secret holds the new value;
+- the operator's peak resident memory (VmHWM) and every request the apiserver served from the
+  creation of the ManagedSecrets until all were Synced.
 
 Run:  .venv/bin/python -m bench.operator_scale [--secrets 1000] [--refresh 20] [--cycles 3]
+Each run is appended to bench/results/operator_scale.jsonl; ``python -m bench.plot_scale`` draws
+docs/operator-scale.svg from that file.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from vaultsync.devstack.process import ManagedProcess, free_port, port_open
 from vaultsync.devstack.webhook import serve_webhooks
 
 NAMESPACE = "bench-scale"
+RESULTS = Path(__file__).resolve().parent / "results" / "operator_scale.jsonl"
 GROUP, VERSION = "vaultsync.io", "v1alpha1"
 
 
@@ -48,6 +53,25 @@ def _apiserver_requests(kube: KubeControlPlane, verb: str, resource: str) -> flo
         if match and f'verb="{verb}"' in match[1] and f'resource="{resource}"' in match[1]:
             total += float(match[2])
     return total
+
+
+def _all_apiserver_requests(kube: KubeControlPlane) -> float:
+    text = kube.kubectl("get", "--raw", "/metrics").stdout
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("apiserver_request_total{")
+    )
+
+
+def _peak_rss_mib(pid: int | None) -> float | None:
+    """Peak resident set size of a process (VmHWM), in MiB."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except (OSError, TypeError):
+        return None
+    match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+    return round(int(match[1]) / 1024, 1) if match else None
 
 
 def _operator_calls(port: int) -> dict[str, float]:
@@ -97,6 +121,20 @@ def start_operator(stack: Stack, metrics_port: int, **env: str) -> ManagedProces
     return operator
 
 
+def _one_change(vault: hvac.Client, core: Any, target: int, refresh: int) -> float:
+    """Seconds from writing a new value of one source until its Kubernetes Secret holds it."""
+    new_value = uuid.uuid4().hex
+    changed_at = time.monotonic()
+    vault.secrets.kv.v2.create_or_update_secret(path=f"scale/s{target}", secret={"apiKey": new_value})
+    while True:
+        data = core.read_namespaced_secret(f"s{target}", NAMESPACE).data or {}
+        if base64.b64decode(data.get("apiKey", "")).decode() == new_value:
+            return time.monotonic() - changed_at
+        if time.monotonic() - changed_at > refresh * 3 + 30:
+            raise TimeoutError("change not propagated")
+        time.sleep(0.2)
+
+
 def run(secrets: int, refresh: int, cycles: int) -> dict[str, Any]:
     stack = Stack(state=Path(tempfile.mkdtemp(prefix="vaultsync-bench-")))
     try:
@@ -126,7 +164,7 @@ def run(secrets: int, refresh: int, cycles: int) -> dict[str, Any]:
                 )
             )
         metrics_port = free_port()
-        start_operator(stack, metrics_port)
+        operator = start_operator(stack, metrics_port)
         api = kube.api_client()
         custom = client.CustomObjectsApi(api)
         custom.create_namespaced_custom_object(
@@ -168,6 +206,7 @@ def run(secrets: int, refresh: int, cycles: int) -> dict[str, Any]:
                 },
             )
 
+        requests_before = _all_apiserver_requests(kube)
         started = time.monotonic()
         with ThreadPoolExecutor(16) as pool:
             list(pool.map(create, range(secrets)))
@@ -177,6 +216,7 @@ def run(secrets: int, refresh: int, cycles: int) -> dict[str, Any]:
                 raise TimeoutError(f"not all Synced: {_phases(custom)}")
             time.sleep(2)
         all_synced = time.monotonic() - started
+        requests_to_synced = _all_apiserver_requests(kube) - requests_before
         time.sleep(refresh * 2)  # let the first post-write re-reads settle
         patches_before = _apiserver_requests(kube, "PATCH", "managedsecrets")
         secret_writes_before = sum(_apiserver_requests(kube, v, "secrets") for v in ("PUT", "POST", "PATCH"))
@@ -194,20 +234,9 @@ def run(secrets: int, refresh: int, cycles: int) -> dict[str, Any]:
                 if calls_after.get(op, 0) - calls_before.get(op, 0)
             },
         }
-        target = secrets // 2
-        new_value = uuid.uuid4().hex
-        changed_at = time.monotonic()
-        vault.secrets.kv.v2.create_or_update_secret(path=f"scale/s{target}", secret={"apiKey": new_value})
-        core = client.CoreV1Api(api)
-        while True:
-            data = core.read_namespaced_secret(f"s{target}", NAMESPACE).data or {}
-            if base64.b64decode(data.get("apiKey", "")).decode() == new_value:
-                break
-            if time.monotonic() - changed_at > refresh * 3 + 30:
-                raise TimeoutError("change not propagated")
-            time.sleep(0.2)
-        propagation = time.monotonic() - changed_at
+        propagation = _one_change(vault, client.CoreV1Api(api), secrets // 2, refresh)
         return {
+            "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "secrets": secrets,
             "refresh_seconds": refresh,
             "create_seconds": round(created, 1),
@@ -215,6 +244,8 @@ def run(secrets: int, refresh: int, cycles: int) -> dict[str, Any]:
             "syncs_per_second": round(secrets / all_synced, 1),
             "steady_state": steady,
             "one_change_propagation_seconds": round(propagation, 1),
+            "apiserver_requests_to_synced": int(requests_to_synced),
+            "operator_peak_rss_mib": _peak_rss_mib(operator.pid),
         }
     finally:
         stack.stop()
@@ -227,8 +258,15 @@ def main() -> None:
         "--refresh", type=int, default=20, help="refreshInterval of every ManagedSecret, seconds"
     )
     parser.add_argument("--cycles", type=int, default=3, help="refresh intervals observed in steady state")
+    parser.add_argument(
+        "--results", type=Path, default=RESULTS, help="JSON lines file the run is appended to"
+    )
     args = parser.parse_args()
-    print(json.dumps(run(args.secrets, args.refresh, args.cycles), indent=2))
+    result = run(args.secrets, args.refresh, args.cycles)
+    print(json.dumps(result, indent=2))
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    with args.results.open("a") as out:
+        out.write(json.dumps(result, sort_keys=True) + "\n")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,9 @@
-"""The ``vaultsync`` command: one entry point for the operator and its tools."""
+"""The ``vaultsync`` command: one entry point for the operator and its tools.
+
+``kubectl-vaultsync`` is the same command as a kubectl plugin (``kubectl vaultsync approvals``).
+The development commands (``devstack``, ``crds``) work but are not listed in the help: they are
+for a checkout of the repository, not for users of the product.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,13 @@ from collections.abc import Sequence
 
 from vaultsync import cli_approvals, cli_env, cli_where_used
 
+DEVELOPMENT_COMMANDS = ("crds", "devstack")
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vaultsync", description=__doc__)
+
+def _parser(prog: str = "vaultsync") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog, description="Keeps one logical secret consistent across vaults (Kubernetes operator)."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the operator against the current kubeconfig")
     run.add_argument(
@@ -18,26 +27,40 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--standalone", action="store_true", help="no peering with other replicas")
     run.add_argument("--liveness", default=None, help="liveness endpoint, e.g. http://0.0.0.0:8080/healthz")
-    sub.add_parser("crds", help="write the CRD YAML files of crds/ from the Python models")
+    run.add_argument(
+        "--skip-preflight",
+        action="store_true",
+        help="start without checking the namespace, CRDs and RBAC first",
+    )
+    # Added without ``help``: argparse then leaves them out of the command list.
+    sub.add_parser("crds", description="write the CRD YAML files of crds/ from the Python models")
     cli_where_used.add_parser(sub)
     cli_approvals.add_parsers(sub)
     cli_env.add_parsers(sub)
-    dev = sub.add_parser("devstack", help="start the local stack (apiserver, etcd, OpenBao, moto, Lowkey)")
+    dev = sub.add_parser(
+        "devstack", description="start the local stack (apiserver, etcd, OpenBao, moto, Lowkey)"
+    )
     dev.add_argument("--cache", help="where built and fetched binaries are kept (default ~/.cache/vaultsync)")
     dev.add_argument("--state", help="where the running stack keeps data, logs and kubeconfigs")
     dev.add_argument("--no-demo", action="store_true", help="only start the servers")
     dev.add_argument(
         "--exit-when-synced", action="store_true", help="stop once the demo is Synced (for tests)"
     )
+    sub.metavar = "{" + ",".join(c for c in sub.choices if c not in DEVELOPMENT_COMMANDS) + "}"
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, prog: str = "vaultsync") -> int:
+    args = _parser(prog).parse_args(argv)
     if args.command == "run":
         from vaultsync.operator_main import run_operator  # noqa: PLC0415
 
-        return run_operator(namespaces=args.namespace, standalone=args.standalone, liveness=args.liveness)
+        return run_operator(
+            namespaces=args.namespace,
+            standalone=args.standalone,
+            liveness=args.liveness,
+            preflight=not args.skip_preflight,
+        )
     if args.command in {"approvals", "approve", "reject"}:
         return cli_approvals.run(args)
     if args.command in {"import-env", "export-env"}:
@@ -59,6 +82,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             exit_when_synced=args.exit_when_synced,
         )
     return 2
+
+
+def kubectl_plugin() -> int:
+    """``kubectl vaultsync ...``: kubectl finds ``kubectl-vaultsync`` on PATH and runs it."""
+    return main(prog="kubectl vaultsync")
 
 
 if __name__ == "__main__":

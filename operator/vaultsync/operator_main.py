@@ -4,15 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from collections.abc import Sequence
 
 
 def run_operator(
-    namespaces: Sequence[str] = (), standalone: bool = False, liveness: str | None = None
+    namespaces: Sequence[str] = (),
+    standalone: bool = False,
+    liveness: str | None = None,
+    preflight: bool = True,
 ) -> int:
+    watch = list(namespaces) or [n for n in os.environ.get("VAULTSYNC_WATCH_NAMESPACES", "").split(",") if n]
+    if preflight:
+        problem = _preflight(watch)
+        if problem:
+            sys.stderr.write(f"vaultsync run: {problem}\n")
+            return 1
+
     import kopf  # noqa: PLC0415
 
     import vaultsync.handlers  # noqa: F401, PLC0415 - registers the handlers
+    from vaultsync.handlers import metrics  # noqa: PLC0415
     from vaultsync.handlers.settings import OperatorSettings  # noqa: PLC0415
 
     kopf.configure(verbose=os.environ.get("VAULTSYNC_LOG_LEVEL", "").upper() == "DEBUG")
@@ -21,14 +33,40 @@ def run_operator(
     # Peering (one active replica of several) only when the chart names a peering object;
     # naming one makes kopf wait for it to exist.
     peering = os.environ.get("VAULTSYNC_PEERING") or None
+    standalone = standalone or peering is None
+    metrics.started(standalone=standalone)
     asyncio.run(
         kopf.operator(
             clusterwide=not watch,
             namespaces=watch,
-            standalone=standalone or peering is None,
+            standalone=standalone,
             peering_name=peering,
             priority=int(os.environ.get("VAULTSYNC_PEERING_PRIORITY") or 0),
             liveness_endpoint=liveness,
         )
     )
     return 0
+
+
+def _preflight(watch: Sequence[str]) -> str | None:
+    """Why the operator cannot start here, or None (see cli_preflight)."""
+    from kubernetes import client, config  # noqa: PLC0415
+
+    from vaultsync.cli_preflight import PreflightError, check  # noqa: PLC0415
+    from vaultsync.handlers.settings import OperatorSettings  # noqa: PLC0415
+
+    try:
+        config.load_incluster_config()
+        api_client = client.ApiClient()
+    except config.ConfigException:
+        try:
+            api_client = config.new_client_from_config()
+        except (config.ConfigException, OSError) as e:
+            return f"no kubeconfig to use ({e}): set KUBECONFIG or run in a cluster"
+    try:
+        check(api_client, OperatorSettings.from_env().namespace, watch)
+    except PreflightError as e:
+        return str(e)
+    finally:
+        api_client.close()
+    return None

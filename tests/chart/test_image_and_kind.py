@@ -1,5 +1,5 @@
-"""The operator image recipe and the kind cluster config keep their promises. No Docker engine runs
-here, so the Dockerfile is checked as text: stages, non-root user, entrypoint, build context."""
+"""The operator image recipe and the kind cluster config keep their promises, read as text: stages,
+non-root user, entrypoint, build context. tests/image/ builds and runs the image itself."""
 
 from __future__ import annotations
 
@@ -40,10 +40,22 @@ def test_image_is_multi_stage_from_a_pinned_slim_python() -> None:
 def test_runtime_stage_installs_only_built_wheels() -> None:
     runtime = _final_stage()
     runs = [arg for op, arg in runtime if op == "RUN"]
-    assert any("pip install --no-index --find-links=/wheels vaultsync" in run for run in runs)
+    assert any("pip install --no-index" in run and "--find-links=/wheels vaultsync" in run for run in runs)
     assert not [arg for op, arg in runtime if op in ("COPY", "ADD")], "sources must stay in the wheels stage"
     wheels_stage = _instructions()[: len(_instructions()) - len(runtime)]
-    assert any(op == "RUN" and arg.startswith("pip wheel --wheel-dir /wheels") for op, arg in wheels_stage)
+    assert any(
+        op == "RUN" and "pip wheel" in arg and "--wheel-dir /wheels" in arg for op, arg in wheels_stage
+    )
+
+
+def test_build_needs_no_frontend_image_and_keeps_pip_settings_out_of_layers() -> None:
+    text = (REPO_ROOT / "Dockerfile").read_text()
+    assert "# syntax=" not in text, "a syntax line makes BuildKit pull a frontend image"
+    instructions = _instructions()
+    assert not [
+        arg for op, arg in instructions if op in ("ARG", "ENV") and re.search(r"PIP_(CERT|INDEX)", arg)
+    ]
+    assert any("--mount=type=secret,id=ca-bundle" in arg for op, arg in instructions if op == "RUN")
 
 
 def test_image_runs_vaultsync_run_as_non_root() -> None:

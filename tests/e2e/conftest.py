@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from e2e.operator_fixtures import GROUP, METRICS_PORT, OPERATOR_NAMESPACE, REPO, registered
-from e2e.support import Cluster, wait_for
+from e2e.support import Cluster, openbao_provider, wait_for
 from vaultsync.devstack.kube import KubeControlPlane
 from vaultsync.devstack.process import ManagedProcess
 from vaultsync.devstack.vaults import Moto, OpenBao
@@ -38,16 +38,7 @@ def vault_profiles(cluster: Cluster, openbao: OpenBao, moto: Moto) -> dict[str, 
     cluster.create(
         "vaultprofiles",
         "bao",
-        {
-            "provider": {
-                "hashicorp": {
-                    "address": openbao.address,
-                    "mount": "secret",
-                    "kvVersion": 2,
-                    "auth": {"token": {"secretRef": {"name": "bao-token", "key": "token"}}},
-                }
-            }
-        },
+        {"provider": openbao_provider(openbao)},
     )
     cluster.create(
         "vaultprofiles",

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from kubernetes import client
 
-from e2e.support import Cluster, as_json, operator_log, wait_for
+from e2e.support import Cluster, as_json, openbao_provider, operator_log, wait_for
 from vaultsync.devstack.kube import KubeControlPlane
 from vaultsync.devstack.process import ManagedProcess
 from vaultsync.devstack.vaults import Moto, OpenBao
@@ -272,14 +272,7 @@ def create_gated_profile(cluster: Cluster, openbao: Any, name: str = "bao-gated"
         "vaultprofiles",
         name,
         {
-            "provider": {
-                "hashicorp": {
-                    "address": openbao.address,
-                    "mount": "secret",
-                    "kvVersion": 2,
-                    "auth": {"token": {"secretRef": {"name": "bao-token", "key": "token"}}},
-                }
-            },
+            "provider": openbao_provider(openbao),
             "approval": {
                 "operations": ["Update"],
                 "requiredApprovals": 1,

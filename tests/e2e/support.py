@@ -65,6 +65,19 @@ class Cluster:
         return list(listed.items)
 
 
+def openbao_provider(openbao: Any, token_secret: str = "bao-token") -> dict[str, Any]:  # noqa: S107
+    """``spec.provider`` of a VaultProfile for the OpenBao dev server's KV v2 mount, with a token
+    from the Secret ``token_secret`` (key ``token``)."""
+    return {
+        "hashicorp": {
+            "address": openbao.address,
+            "mount": "secret",
+            "kvVersion": 2,
+            "auth": {"token": {"secretRef": {"name": token_secret, "key": "token"}}},
+        }
+    }
+
+
 def wait_for(predicate: Callable[[], Any], timeout: float = 60, what: str = "condition") -> Any:
     deadline = time.monotonic() + timeout
     last: Any = None

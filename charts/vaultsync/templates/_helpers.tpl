@@ -137,3 +137,11 @@ manages"; the operator itself refuses to touch a Secret without its ownership ma
   verbs: ["create"]
 {{- end }}
 {{- end }}
+
+{{/*
+Label matchers that select this installation's series in PromQL (without braces): the value of
+metrics.selector, else the release namespace (the label prometheus-operator adds to every target).
+*/}}
+{{- define "vaultsync.metricsSelector" -}}
+{{- if .Values.metrics.selector -}}{{ .Values.metrics.selector }}{{- else -}}namespace="{{ .Release.Namespace }}"{{- end -}}
+{{- end }}

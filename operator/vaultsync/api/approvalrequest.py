@@ -120,7 +120,9 @@ class ApprovalRequestSpec(Model):
         schema=FINGERPRINT,
         rules=(_immutable("fingerprint"),),
     )
-    summary: ChangeSummary | None = prop("What the change does, without values.", default=None)
+    summary: ChangeSummary | None = prop(
+        "What the change does, by key names only: never values.", default=None
+    )
     requested_by: str | None = prop(
         "Who caused the change (the last writer of the ManagedSecret or the source), when known.",
         default=None,

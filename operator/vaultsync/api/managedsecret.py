@@ -346,7 +346,9 @@ class ManagedSecretSpec(Model):
     """Desired state of a ManagedSecret."""
 
     type: SecretType = prop("Type of the content; it fixes the content's fields (see the docs).")
-    source: SecretSource = prop("Where the content lives.")
+    source: SecretSource = prop(
+        "Where the content of the secret lives: the source of truth that every target copies."
+    )
     sync_targets: tuple[SyncTarget, ...] = prop(
         "Other vaults that receive a copy of the content.",
         default=(),
@@ -398,4 +400,7 @@ class ManagedSecretSpec(Model):
         Without it vaultsync never overwrites a remote secret it did not create.""",
         default=False,
     )
-    generate: Generate | None = prop("Create the content in the source when it is missing.", default=None)
+    generate: Generate | None = prop(
+        "Create the content in the source vault when it is missing (and rotate it on a schedule).",
+        default=None,
+    )

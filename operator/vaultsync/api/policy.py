@@ -58,7 +58,9 @@ class ApprovalPolicy(Model):
         default=1,
         schema={"minimum": 1, "maximum": 16},
     )
-    approvers: Approvers = prop("Who may decide.")
+    approvers: Approvers = prop(
+        "Who may approve or reject: a person matches by user name or by any of their groups."
+    )
     allow_self_approval: bool = prop(
         "Whether the person who caused the change may approve it themselves.", default=False
     )
@@ -129,4 +131,6 @@ class CompliancePolicy(Model):
         "Audit reports failures in status only; Enforce also refuses to sync non-compliant content.",
         default=Enforcement.AUDIT,
     )
-    rules: ComplianceRules = prop("The rules every secret using this profile must pass.")
+    rules: ComplianceRules = prop(
+        "The rules every secret using this profile must pass, evaluated over its typed content."
+    )

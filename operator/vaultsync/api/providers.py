@@ -41,7 +41,9 @@ class ProviderKind(StrEnum):
 class HashicorpTokenAuth(Model):
     """Authenticate with a Vault token kept in a Kubernetes Secret."""
 
-    secret_ref: SecretKeyRef = prop("The Secret key that holds the Vault token.")
+    secret_ref: SecretKeyRef = prop(
+        "The key of a Secret in the profile's namespace that holds the Vault token."
+    )
 
 
 @model()
@@ -49,7 +51,9 @@ class HashicorpAppRoleAuth(Model):
     """Authenticate with AppRole: a role ID and a secret ID kept in a Kubernetes Secret."""
 
     role_id: str = prop("The AppRole role ID (not a secret).", schema={"minLength": 1, **SHORT_TEXT})
-    secret_ref: SecretKeyRef = prop("The Secret key that holds the AppRole secret ID.")
+    secret_ref: SecretKeyRef = prop(
+        "The key of a Secret in the profile's namespace that holds the AppRole secret ID."
+    )
     mount_path: str = prop("Where the AppRole auth method is mounted.", default="approle", schema=SHORT_TEXT)
 
 
@@ -76,10 +80,17 @@ class HashicorpKubernetesAuth(Model):
 class HashicorpAuth(Model):
     """How to log in to Vault or OpenBao: exactly one of token, appRole, kubernetes."""
 
-    token: HashicorpTokenAuth | None = prop("Log in with a static token from a Secret.", default=None)
-    app_role: HashicorpAppRoleAuth | None = prop("Log in with AppRole.", default=None)
+    token: HashicorpTokenAuth | None = prop(
+        "Log in with a Vault token kept in a Kubernetes Secret.", default=None
+    )
+    app_role: HashicorpAppRoleAuth | None = prop(
+        "Log in with AppRole: a role ID and a secret ID kept in a Kubernetes Secret.", default=None
+    )
     kubernetes: HashicorpKubernetesAuth | None = prop(
-        "Log in with the operator's Kubernetes service account.", default=None
+        "Log in with the operator's service account token (Vault's kubernetes auth method)."
+        " Uses the operator's own identity: allowed only for organisation profiles in the operator"
+        " namespace.",
+        default=None
     )
 
 
@@ -99,12 +110,12 @@ class HashicorpProvider(Model):
     )
     namespace: str | None = prop("Vault Enterprise / OpenBao namespace.", default=None, schema=SHORT_TEXT)
     ca_bundle: SecretKeyRef | None = prop(
-        "A Secret key holding PEM CA certificates to trust for the server's TLS certificate.", default=None
+        "A key of a Secret in the profile's namespace holding PEM CA certificates to trust.", default=None
     )
     tls_skip_verify: bool = prop(
         "Do not verify the server's TLS certificate. Only for development; prefer caBundle.", default=False
     )
-    auth: HashicorpAuth = prop("How to log in.")
+    auth: HashicorpAuth = prop("How to log in: exactly one of token, appRole, kubernetes.")
 
 
 @model()
@@ -126,7 +137,9 @@ class AwsAccessKeySecretRef(Model):
 class AwsAccessKeyAuth(Model):
     """Static access keys kept in one Kubernetes Secret."""
 
-    secret_ref: AwsAccessKeySecretRef = prop("The Secret and its keys that hold the access key pair.")
+    secret_ref: AwsAccessKeySecretRef = prop(
+        "The Secret (and its keys) holding the AWS access key ID and secret access key."
+    )
 
 
 @model()
@@ -163,9 +176,20 @@ class AwsWebIdentityAuth(Model):
 class AwsAuth(Model):
     """How to authenticate to AWS: exactly one of accessKey, roleArn, webIdentity."""
 
-    access_key: AwsAccessKeyAuth | None = prop("Static access keys from a Secret.", default=None)
-    role_arn: AwsRoleArnAuth | None = prop("Assume a role with the operator's own credentials.", default=None)
-    web_identity: AwsWebIdentityAuth | None = prop("Assume a role with a web identity token.", default=None)
+    access_key: AwsAccessKeyAuth | None = prop(
+        "Static access keys kept in one Kubernetes Secret.", default=None
+    )
+    role_arn: AwsRoleArnAuth | None = prop(
+        "Assume an IAM role with the operator's ambient credentials."
+        " Uses the operator's own identity: allowed only for organisation profiles in the operator"
+        " namespace.", default=None
+    )
+    web_identity: AwsWebIdentityAuth | None = prop(
+        "Assume an IAM role with a projected service account token (IRSA / EKS Pod Identity)."
+        " Uses the operator's own identity: allowed only for organisation profiles in the operator"
+        " namespace.",
+        default=None
+    )
 
 
 @model()
@@ -185,7 +209,7 @@ class AwsProvider(Model):
         default=None,
         schema={"maxLength": 2048},
     )
-    auth: AwsAuth = prop("How to authenticate.")
+    auth: AwsAuth = prop("How to authenticate: exactly one of accessKey, roleArn, webIdentity.")
 
 
 @model()
@@ -196,7 +220,9 @@ class AzureClientSecretAuth(Model):
     client_id: str = prop(
         "Application (client) ID of the service principal.", schema={"minLength": 1, **SHORT_TEXT}
     )
-    secret_ref: SecretKeyRef = prop("The Secret key that holds the client secret.")
+    secret_ref: SecretKeyRef = prop(
+        "The key of a Secret in the profile's namespace that holds the client secret."
+    )
 
 
 @model()
@@ -218,9 +244,14 @@ class AzureAuth(Model):
     """How to authenticate to Azure: exactly one of clientSecret, workloadIdentity."""
 
     client_secret: AzureClientSecretAuth | None = prop(
-        "Service principal with a client secret.", default=None
+        "A service principal with a client secret kept in a Kubernetes Secret.", default=None
     )
-    workload_identity: AzureWorkloadIdentityAuth | None = prop("Workload identity federation.", default=None)
+    workload_identity: AzureWorkloadIdentityAuth | None = prop(
+        "Azure Workload Identity federation with the operator's service account token."
+        " Uses the operator's own identity: allowed only for organisation profiles in the operator"
+        " namespace.",
+        default=None
+    )
 
 
 @model()
@@ -228,7 +259,7 @@ class AzureProvider(Model):
     """Azure Key Vault."""
 
     vault_url: str = prop("URL of the key vault, e.g. https://my-vault.vault.azure.net.", schema=_HTTPS_URL)
-    auth: AzureAuth = prop("How to authenticate.")
+    auth: AzureAuth = prop("How to authenticate: exactly one of clientSecret, workloadIdentity.")
     authority_host: str | None = prop(
         "Microsoft Entra authority host for sovereign clouds. Empty means the public cloud.",
         default=None,
@@ -276,11 +307,19 @@ class EnvProvider(Model):
 class Provider(Model):
     """Which vault this profile connects to: exactly one of hashicorp, aws, azure, kubernetes, env."""
 
-    hashicorp: HashicorpProvider | None = prop("HashiCorp Vault or OpenBao (KV v1 or v2).", default=None)
-    aws: AwsProvider | None = prop("AWS Secrets Manager.", default=None)
+    hashicorp: HashicorpProvider | None = prop(
+        "HashiCorp Vault or OpenBao, KV secrets engine version 2 or 1.", default=None
+    )
+    aws: AwsProvider | None = prop("AWS Secrets Manager in one region.", default=None)
     azure: AzureProvider | None = prop("Azure Key Vault.", default=None)
-    kubernetes: KubernetesProvider | None = prop("Kubernetes Secrets in one namespace.", default=None)
-    env: EnvProvider | None = prop("Read-only SECRET_<NAME> variables of the operator.", default=None)
+    kubernetes: KubernetesProvider | None = prop(
+        "Kubernetes Secrets of one namespace of this cluster, used as a vault.", default=None
+    )
+    env: EnvProvider | None = prop(
+        "Read-only: base64-encoded SECRET_<NAME> variables of the operator's own environment. Allowed only"
+        " for organisation profiles in the operator namespace.",
+        default=None
+    )
 
     @property
     def kind(self) -> ProviderKind:

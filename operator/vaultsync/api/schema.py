@@ -180,8 +180,9 @@ def schema_of(cls: type[Any]) -> dict[str, Any]:
 def _field_schema(field: dataclasses.Field[Any], hint: Any, info: FieldInfo) -> dict[str, Any]:
     inner, _optional = unwrap_optional(hint)
     schema = type_schema(inner, info.items)
-    own = schema.get("description")
-    schema["description"] = f"{info.description}\n\n{own}" if own else info.description
+    # The field says what the value means here; the type's own docstring (its description where it
+    # stands alone) would restate it, so `kubectl explain` shows one description per field.
+    schema["description"] = info.description
     value = field.default
     if info.schema_default and isinstance(value, bool | int | float | str):
         schema["default"] = value.value if isinstance(value, enum.Enum) else value

@@ -49,15 +49,19 @@ class VaultProfileSpec(Model):
         default="1h",
         schema=DURATION,
     )
-    rate_limit: RateLimit | None = prop("Client-side rate limit of calls to the vault.", default=None)
+    rate_limit: RateLimit | None = prop(
+        "Client-side rate limit of calls to the vault, shared by every secret using the profile.",
+        default=None,
+    )
     sharing: Sharing | None = prop(
-        "Make this profile usable from other namespaces (organisation scope).", default=None
+        "Lets ManagedSecrets of other namespaces use this profile (organisation scope).", default=None
     )
     approval: ApprovalPolicy | None = prop(
-        "Changes to secrets in this vault that must be approved by people first.", default=None
+        "Changes that wait for people: gated operations create an ApprovalRequest first.", default=None
     )
     compliance: CompliancePolicy | None = prop(
-        "Compliance rules for the content of secrets in this vault.", default=None
+        "Compliance rules for the content of secrets in this vault, and what happens when one fails.",
+        default=None,
     )
 
 

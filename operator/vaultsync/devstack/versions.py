@@ -18,3 +18,10 @@ LOWKEY_VAULT = "4.0.0"
 
 LOWKEY_JAVA_MIN = 17
 """The Java major release the pinned Lowkey Vault jar needs."""
+
+PROMETHEUS = "v0.316.0"
+"""promtool (``go install github.com/prometheus/prometheus/cmd/promtool@PROMETHEUS``) checks the
+chart's alert rules."""
+
+KUBECONFORM = "v0.8.0"
+"""kubeconform validates the rendered chart and the examples against JSON schemas."""

@@ -83,6 +83,7 @@ async def keep_in_sync(
             memo.wanted = wanted
             if forced or attempt or not await rt.unchanged_since(remembered, _interval(spec)):
                 started = time.monotonic()
+                metrics.sync_started(owner)
                 result = await rt.run(rt.engine.sync, snapshot)
                 source_profile = result.watched.get("source", (None, ""))[0]
                 source_backend = source_profile.provider_key if source_profile else "unknown"

@@ -2,13 +2,18 @@
 
 Counters are bumped by the ManagedSecret daemon after each sync; backend call counts are
 read from each backend's own ``CallCounter`` at scrape time, so the hot path pays nothing.
+
+The chart's PrometheusRule and Grafana dashboard use these names (tests/chart checks each one
+against a live operator): ``vaultsync_leader``, ``vaultsync_last_sync_progress_timestamp_seconds``,
+``vaultsync_queue_depth`` and ``vaultsync_backend_up`` are the scheduler's contract.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram, start_http_server
@@ -33,11 +38,49 @@ ACCESS_REVIEWS = Counter(
 BY_PHASE = Gauge("vaultsync_managedsecrets", "ManagedSecrets by status phase.", ["phase"])
 EARLIEST_EXPIRY = Gauge(
     "vaultsync_seconds_until_earliest_expiry",
-    "Seconds until the earliest status.expiresAt of any ManagedSecret (negative when already expired).",
+    "Seconds until the earliest status.expiresAt of any ManagedSecret (negative when already expired, "
+    "+Inf when none expires).",
+)
+
+SYNC_FAILURES = Counter(
+    "vaultsync_sync_failures_total",
+    "Failed syncs by the reason of the Synced condition (SourceUnavailable, TargetsFailed, ...).",
+    ["reason"],
+)
+LEADER = Gauge("vaultsync_leader", "1 on the replica that runs syncs (standalone, or active in peering).")
+LAST_PROGRESS = Gauge(
+    "vaultsync_last_sync_progress_timestamp_seconds",
+    "Unix time of the last completed sync (failed or not), or of the start of the operator.",
+)
+QUEUE_DEPTH = Gauge("vaultsync_queue_depth", "ManagedSecrets whose sync is running or waiting to run.")
+BACKEND_UP = Gauge(
+    "vaultsync_backend_up",
+    "1 when the last sync that used the VaultProfile reached it, 0 when it failed there.",
+    ["profile"],
+)
+PENDING_APPROVAL_SECONDS = Gauge(
+    "vaultsync_oldest_pending_approval_seconds",
+    "Seconds since the longest-waiting ManagedSecret entered PendingApproval (0 when none waits).",
 )
 
 _phases: dict[str, str] = {}
 _expiries: dict[str, float] = {}
+_pending_since: dict[str, float] = {}
+_running: set[str] = set()
+QUEUE_DEPTH.set_function(lambda: len(_running))
+# At scrape time, so the value counts down between syncs; +Inf (no alert) while nothing expires.
+EARLIEST_EXPIRY.set_function(lambda: min(_expiries.values(), default=math.inf) - time.time())
+PENDING_APPROVAL_SECONDS.set_function(lambda: time.time() - min(_pending_since.values(), default=time.time()))
+
+
+def started(standalone: bool) -> None:
+    """Marks the operator start: progress counts from now; a standalone operator always leads."""
+    LAST_PROGRESS.set_to_current_time()
+    LEADER.set(1 if standalone else 0)
+
+
+def sync_started(owner: str) -> None:
+    _running.add(owner)
 
 
 def observe_sync(owner: str, backend: str, seconds: float, status: dict[str, Any], failed: bool) -> None:
@@ -46,7 +89,20 @@ def observe_sync(owner: str, backend: str, seconds: float, status: dict[str, Any
     if failed:
         SYNC_ERRORS.labels(backend).inc()
     SYNC_SECONDS.labels(backend).observe(seconds)
+    _running.discard(owner)
+    LEADER.set(1)  # only the active replica syncs
+    LAST_PROGRESS.set_to_current_time()
+    synced: dict[str, Any] = next(
+        (c for c in status.get("conditions") or () if c.get("type") == "Synced"), {}
+    )
+    if failed:
+        SYNC_FAILURES.labels(str(synced.get("reason") or "Unknown")).inc()
+    _observe_backends(status, str(synced.get("reason") or ""))
     _phases[owner] = str(status.get("phase") or "Unknown")
+    if _phases[owner] == "PendingApproval":
+        _pending_since.setdefault(owner, time.time())
+    else:
+        _pending_since.pop(owner, None)
     expires = status.get("expiresAt")
     if expires:
         _expiries[owner] = datetime.fromisoformat(str(expires).replace("Z", "+00:00")).timestamp()
@@ -55,7 +111,19 @@ def observe_sync(owner: str, backend: str, seconds: float, status: dict[str, Any
     _refresh_gauges()
 
 
+def _observe_backends(status: dict[str, Any], synced_reason: str) -> None:
+    """Each vault target's state; the source (profile of the current version) unless unreachable."""
+    for target in status.get("targets") or ():
+        if target.get("vaultProfile"):
+            BACKEND_UP.labels(target["vaultProfile"]).set(0 if target.get("state") == "Failed" else 1)
+    versions = status.get("versions") or ()
+    if versions and versions[-1].get("vaultProfile"):
+        BACKEND_UP.labels(versions[-1]["vaultProfile"]).set(0 if synced_reason == "SourceUnavailable" else 1)
+
+
 def forget(owner: str) -> None:
+    _running.discard(owner)
+    _pending_since.pop(owner, None)
     _phases.pop(owner, None)
     _expiries.pop(owner, None)
     _refresh_gauges()
@@ -68,8 +136,6 @@ def _refresh_gauges() -> None:
     BY_PHASE.clear()
     for phase, count in counts.items():
         BY_PHASE.labels(phase).set(count)
-    if _expiries:
-        EARLIEST_EXPIRY.set(min(_expiries.values()) - datetime.now(UTC).timestamp())
 
 
 class BackendCallsCollector(Collector):

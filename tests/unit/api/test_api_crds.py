@@ -86,6 +86,46 @@ def test_every_field_has_a_description(kind: Kind) -> None:
     assert undocumented == []
 
 
+_FILLER_WORDS = (
+    "a an and any as at be by each for from in is it its of on one or the this to when where which with"
+)
+_FILLER = frozenset(_FILLER_WORDS.split())
+
+
+def _words(paragraph: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9]+", paragraph.lower()) if w not in _FILLER}
+
+
+def restated_paragraphs(description: str) -> list[tuple[str, str]]:
+    """Pairs of paragraphs of one description where most words of the shorter one are in the other."""
+    paragraphs = [p for p in description.split("\n\n") if p.strip()]
+    pairs = []
+    for i, first in enumerate(paragraphs):
+        for second in paragraphs[i + 1 :]:
+            a, b = _words(first), _words(second)
+            if a and b and len(a & b) / min(len(a), len(b)) > 0.5:
+                pairs.append((first, second))
+    return pairs
+
+
+def test_restated_paragraphs_are_found() -> None:
+    assert restated_paragraphs("How to log in.\n\nHow to log in to Vault: exactly one of token, appRole.")
+    assert restated_paragraphs("Azure Key Vault.\n\nAzure Key Vault.")
+    assert not restated_paragraphs("Where the content lives.\n\nRetries double up to five minutes.")
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
+def test_no_description_says_the_same_thing_twice(kind: Kind) -> None:
+    """`kubectl explain` shows each description whole: a field's text and its type's docstring used to
+    be joined, two paragraphs restating each other."""
+    restated = {
+        path: pairs
+        for path, node in _nodes(kind)
+        if (pairs := restated_paragraphs(node.get("description", "")))
+    }
+    assert restated == {}
+
+
 @pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
 def test_schemas_are_structural(kind: Kind) -> None:
     for path, node in _nodes(kind):

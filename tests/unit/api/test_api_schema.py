@@ -104,3 +104,18 @@ def test_models_are_frozen_and_keyword_only() -> None:
         sample.low = 2  # type: ignore[misc]
     with pytest.raises(TypeError):
         Sample(1)  # type: ignore[misc]
+
+
+@model()
+class Holder(Model):
+    """Holds a sample."""
+
+    sample: Sample = prop("The sample this holder keeps.")
+
+
+def test_a_field_of_a_model_type_has_the_field_description_only() -> None:
+    """The type's docstring is its description where it stands alone, never appended to a field's
+    (the two paragraphs would say the same thing twice in `kubectl explain`)."""
+    field = schema_of(Holder)["properties"]["sample"]
+    assert field["description"] == "The sample this holder keeps."
+    assert field["properties"]["low"]["description"] == "Lower bound."
