@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from vaultsync import cli_approvals, cli_env, cli_where_used
+from vaultsync import cli_approvals, cli_env, cli_status, cli_where_used
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -20,6 +20,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--liveness", default=None, help="liveness endpoint, e.g. http://0.0.0.0:8080/healthz")
     sub.add_parser("crds", help="write the CRD YAML files of crds/ from the Python models")
     cli_where_used.add_parser(sub)
+    cli_status.add_parser(sub)
     cli_approvals.add_parsers(sub)
     cli_env.add_parsers(sub)
     dev = sub.add_parser("devstack", help="start the local stack (apiserver, etcd, OpenBao, moto, Lowkey)")
@@ -42,6 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cli_approvals.run(args)
     if args.command in {"import-env", "export-env"}:
         return cli_env.run(args, sys.stdout, sys.stderr)
+    if args.command == "status":
+        return cli_status.run(args, sys.stdout, sys.stderr)
     if args.command == "where-used":
         return cli_where_used.run(args, sys.stdout, sys.stderr)
     if args.command == "crds":

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from e2e.scenario import bao_provider
 from e2e.support import Cluster, wait_for
 from vaultsync.devstack import Stack
 from vaultsync.devstack.kube import KubeControlPlane
@@ -80,20 +81,7 @@ def vault_profiles(cluster: Cluster, openbao: OpenBao, moto: Moto) -> dict[str, 
     """An OpenBao profile ``bao`` and an AWS profile ``aws`` in the test namespace."""
     cluster.secret("bao-token", {"token": openbao.root_token})
     cluster.secret("aws-keys", {"accessKeyId": moto.access_key_id, "secretAccessKey": moto.secret_access_key})
-    cluster.create(
-        "vaultprofiles",
-        "bao",
-        {
-            "provider": {
-                "hashicorp": {
-                    "address": openbao.address,
-                    "mount": "secret",
-                    "kvVersion": 2,
-                    "auth": {"token": {"secretRef": {"name": "bao-token", "key": "token"}}},
-                }
-            }
-        },
-    )
+    cluster.create("vaultprofiles", "bao", {"provider": bao_provider(openbao)})
     cluster.create(
         "vaultprofiles",
         "aws",

@@ -251,6 +251,13 @@ def _recorded_call(entry: dict[str, Any]) -> tuple[str, str | None]:
     return action, secret_id
 
 
+def bao_provider(openbao: Any) -> dict[str, Any]:
+    """The ``provider`` of a VaultProfile for the test OpenBao (KV v2 at ``secret``), whose token is
+    the Secret ``bao-token`` of the namespace."""
+    token = {"token": {"secretRef": {"name": "bao-token", "key": "token"}}}
+    return {"hashicorp": {"address": openbao.address, "mount": "secret", "kvVersion": 2, "auth": token}}
+
+
 def create_gated_profile(cluster: Cluster, openbao: Any, name: str = "bao-gated") -> None:
     """An OpenBao profile whose policy gates Update: one approval from group vaultsync:security
     (the token Secret ``bao-token`` is the ``vault_profiles`` fixture's)."""

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram, start_http_server
-from prometheus_client.core import CounterMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 SYNCS = Counter(
@@ -85,10 +85,48 @@ class BackendCallsCollector(Collector):
         yield family
 
 
-def serve(port: int, snapshot: Any) -> None:
+class SchedulerCollector(Collector):
+    """Leadership, queue and backend health, read from the scheduler at scrape time.
+
+    A stopped, paused or standby operator shows here within one scrape: ``vaultsync_leader`` is
+    0 on a standby and the progress timestamp stops moving, without any status write.
+    """
+
+    def __init__(self, state: Any) -> None:
+        self._state = state
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        state = self._state()
+        if state is None:
+            return
+        yield GaugeMetricFamily("vaultsync_leader", "1 on the replica that syncs.", value=state.leader)
+        yield GaugeMetricFamily(
+            "vaultsync_last_sync_progress_timestamp_seconds",
+            "Unix time of the last finished sync or change listing of this replica.",
+            value=state.last_progress,
+        )
+        yield GaugeMetricFamily(
+            "vaultsync_queue_depth", "ManagedSecrets and listings waiting for a worker.", value=state.depth
+        )
+        yield GaugeMetricFamily(
+            "vaultsync_oldest_overdue_seconds",
+            "How late the most overdue refresh, retry or change listing is.",
+            value=state.overdue,
+        )
+        up = GaugeMetricFamily(
+            "vaultsync_backend_up", "0 while a VaultProfile's change listing fails.", labels=["profile"]
+        )
+        for profile, ok in state.backends:
+            up.add_metric([profile], 1.0 if ok else 0.0)
+        yield up
+
+
+def serve(port: int, snapshot: Any, state: Any = None) -> None:
     """Starts the metrics endpoint (no-op for port 0)."""
     if port <= 0:
         return
     REGISTRY.register(BackendCallsCollector(snapshot))
+    if state is not None:
+        REGISTRY.register(SchedulerCollector(state))
     start_http_server(port)
     time.sleep(0)
