@@ -56,11 +56,18 @@ def _scheduler(
     )
 
 
+def _quiet_success(record: logging.LogRecord) -> bool:
+    """kopf logs every handler success at INFO: one line per watch event, thousands a minute."""
+    message = str(record.msg)
+    return not (message.startswith("Handler ") and message.endswith(" succeeded."))
+
+
 @kopf.on.startup()
 async def start(settings: kopf.OperatorSettings, logger: kopf.Logger, **_: Any) -> None:
     install_redaction(logging.getLogger())
+    logging.getLogger("kopf.objects").addFilter(_quiet_success)
     ours = OperatorSettings.from_env()
-    settings.persistence.finalizer = "vaultsync.io/finalizer"
+    settings.persistence.finalizer = webhook.FINALIZER
     settings.posting.level = logging.INFO
     settings.watching.server_timeout = 300
     settings.admission.server = webhook.webhook_server()
