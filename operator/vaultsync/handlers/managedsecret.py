@@ -62,10 +62,8 @@ async def after_sync(owner: str, synced: dict[str, Any], result: Outcome, second
     source_profile = result.watched.get("source", (None, ""))[0]
     source_backend = source_profile.provider_key if source_profile else "unknown"
     metrics.observe_sync(owner, source_backend, seconds, result.status, result.failed)
-    meta = synced["metadata"]
-    patch = status_patch(dict(synced.get("status") or {}), result.status)
-    if patch:
-        await rt.run(rt.kube.patch_status, PLURAL, meta["namespace"], meta["name"], patch)
+    # Events first: kopf posts them from its own task while the status patch runs, so whoever
+    # sees the new status finds the events that explain it.
     involved = cast(kopf.Body, synced)  # kopf reads only apiVersion, kind and metadata
     context = rt.kopf_context or contextvars.copy_context()
     for event in result.events:
@@ -73,6 +71,10 @@ async def after_sync(owner: str, synced: dict[str, Any], result: Outcome, second
         context.run(post, involved, reason=event.reason, message=event.message)
         LOG.info("%s: %s: %s", owner, event.reason, event.message)
     context.run(post_related, result.related)
+    meta = synced["metadata"]
+    patch = status_patch(dict(synced.get("status") or {}), result.status)
+    if patch:
+        await rt.run(rt.kube.patch_status, PLURAL, meta["namespace"], meta["name"], patch)
     rt.track_usage(owner, result.watched)
 
 

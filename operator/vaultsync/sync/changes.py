@@ -84,6 +84,10 @@ class ChangeTracker:
     def profiles_of(self, owner: str) -> set[Hashable]:
         return {key for key, _ in self._owned.get(owner, ())}
 
+    def profile(self, key: Hashable) -> Watchable | None:
+        watched = self._profiles.get(key)
+        return watched.profile if watched else None
+
     def owners_of(self, key: Hashable) -> set[str]:
         watched = self._profiles.get(key)
         if watched is None:
@@ -97,17 +101,23 @@ class ChangeTracker:
             return None
         return min(path.checked + path.interval() for path in watched.paths.values())
 
-    def due(self, key: Hashable, now: float) -> tuple[Watchable, list[str]] | None:
-        """The profile and its paths to list now (None: nothing watched)."""
+    def due(self, key: Hashable, now: float, *, whole: bool = False) -> tuple[Watchable, list[str]] | None:
+        """The profile and its paths to list now (None: nothing watched).
+
+        ``whole``: the backend lists its whole store in one call anyway, so every path is listed
+        once any is due; their checks then stay aligned (one listing per interval).
+        """
         watched = self._profiles.get(key)
         if watched is None:
             return None
-        paths = [
+        due = [
             name
             for name, path in watched.paths.items()
             if path.checked + path.interval() * (1 - SLACK) <= now
         ]
-        return watched.profile, sorted(paths)
+        if due and whole:
+            due = list(watched.paths)
+        return watched.profile, sorted(due)
 
     def observe(
         self, key: Hashable, paths: Iterable[str], tokens: Mapping[str, str], started: float

@@ -253,6 +253,8 @@ class SyncScheduler:
         if record is None:
             return
         body = record.snapshot()
+        # What this sync serves: the echoes of its own writes, arriving while it runs, want nothing new.
+        record.synced_wanted = self.hooks.wanted(body)
         started = time.monotonic()
         async with self.limits.hold(record.profiles):
             outcome: Outcome = await self.run_blocking(self.hooks.sync, body)
@@ -260,7 +262,6 @@ class SyncScheduler:
         self.last_progress = time.time()
         if self.records.get(owner) is not record:
             return  # deleted while it synced
-        record.synced_wanted = self.hooks.wanted(body)
         record.written = (body["metadata"].get("resourceVersion"), outcome.status)
         record.synced_at = self.clock.now()
         record.failed = outcome.failed
@@ -302,7 +303,7 @@ class SyncScheduler:
         self._after(Poll(profile), max(0.0, due - self.clock.now()) + max(0.0, spread))
 
     async def _poll(self, key: Poll) -> None:
-        found = self.tracker.due(key.profile, self.clock.now())
+        found = self.tracker.due(key.profile, self.clock.now(), whole=not self._per_path(key.profile))
         if found is None:
             return
         profile, paths = found
@@ -341,10 +342,13 @@ class SyncScheduler:
             if record is not None and not record.failed:
                 self.queue.add(owner)  # once, so that its status says why
 
+    def _per_path(self, key: Hashable) -> bool:
+        profile = self.tracker.profile(key)
+        return str(getattr(profile, "provider_key", "")) in self.settings.per_path_providers
+
     async def _list(self, profile: Watchable, paths: list[str]) -> dict[str, str]:
-        provider = str(getattr(profile, "provider_key", ""))
         chunks = [paths]
-        if provider in self.settings.per_path_providers and len(paths) > 1:
+        if self._per_path(profile.key) and len(paths) > 1:
             parallel = max(1, min(self.threads, self.settings.backend_concurrency))
             size = math.ceil(len(paths) / parallel)
             chunks = [paths[i : i + size] for i in range(0, len(paths), size)]

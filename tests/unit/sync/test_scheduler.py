@@ -26,6 +26,7 @@ class Vault:
     def __init__(self) -> None:
         self.versions: dict[str, int] = {}
         self.listed: dict[str, int] = {}
+        self.calls: list[list[str]] = []
         self.down = False
         self._lock = threading.Lock()
 
@@ -35,6 +36,7 @@ class Vault:
                 raise ConnectionError("vault unreachable")
             for path in paths:
                 self.listed[path] = self.listed.get(path, 0) + 1
+            self.calls.append(sorted(paths))
             tokens = {p: str(self.versions[p]) for p in paths if p in self.versions}
         return changes_between(since, tokens, paths)
 
@@ -56,9 +58,9 @@ class Result:
 
 
 class World:
-    def __init__(self) -> None:
+    def __init__(self, provider: str = "hashicorp") -> None:
         self.vault = Vault()
-        self.profile = Profile("bao", self.vault)
+        self.profile = Profile("bao", self.vault, provider)
         self.syncs: list[str] = []
         self.written: list[str] = []
 
@@ -191,3 +193,17 @@ async def test_a_deleted_secret_is_never_synced_again(
         await _until(lambda: world.vault.listed.get("p/s1", 0) >= listed + 2, "s1's path listed twice more")
         assert world.syncs.count("s0") == 1
         assert world.vault.listed.get("p/s0", 0) <= listed + 1, "a forgotten path is not listed"
+
+
+async def test_a_store_listed_in_one_call_is_listed_whole_once_any_path_is_due(
+    executor: concurrent.futures.Executor,
+) -> None:
+    world = World(provider="aws")
+    async with running(world, executor, 3) as scheduler:
+        world.vault.versions["p/late"] = 1
+        scheduler.observe("ns/late", _body("late"))
+        await _until(lambda: "late" in world.syncs, "a secret registered later")
+        calls = len(world.vault.calls)
+        await _until(lambda: len(world.vault.calls) >= calls + 2, "two more listings")
+        everything = ["p/late", "p/s0", "p/s1", "p/s2"]
+        assert world.vault.calls[-2:] == [everything, everything], "one listing covers every path"
