@@ -56,6 +56,17 @@ def _scheduler(
     )
 
 
+class _NoDiffBase(kopf.DiffBaseStorage):
+    """No handler compares an old spec with a new one (the only change handler is ``on.delete``),
+    so kopf need not PATCH its last-handled-configuration annotation into every new object."""
+
+    def fetch(self, *, body: kopf.Body) -> None:
+        return None
+
+    def store(self, *, body: kopf.Body, patch: kopf.Patch, essence: Any) -> None:
+        return None
+
+
 def _quiet_success(record: logging.LogRecord) -> bool:
     """kopf logs every handler success at INFO: one line per watch event, thousands a minute."""
     message = str(record.msg)
@@ -68,6 +79,7 @@ async def start(settings: kopf.OperatorSettings, logger: kopf.Logger, **_: Any) 
     logging.getLogger("kopf.objects").addFilter(_quiet_success)
     ours = OperatorSettings.from_env()
     settings.persistence.finalizer = webhook.FINALIZER
+    settings.persistence.diffbase_storage = _NoDiffBase()
     settings.posting.level = logging.INFO
     settings.watching.server_timeout = 300
     settings.admission.server = webhook.webhook_server()
