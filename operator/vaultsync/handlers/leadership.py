@@ -14,10 +14,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from vaultsync.handlers.lease import KubeLease
-from vaultsync.handlers.runtime import run_in
 from vaultsync.handlers.settings import OperatorSettings
 from vaultsync.sync.leader import ElectionSettings, LeaderElector
-from vaultsync.sync.scheduler import SyncScheduler
+from vaultsync.sync.scheduler import SyncScheduler, run_in
 
 
 class Leadership:

@@ -12,14 +12,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from vaultsync.handlers.engine import SyncEngine
 from vaultsync.handlers.kubeapi import KubeApi
 from vaultsync.handlers.profiles import ProfileResolver, ResolvedProfile
 from vaultsync.handlers.settings import OperatorSettings
 from vaultsync.reconcile.targets import ProfileKey
-from vaultsync.sync.scheduler import SyncScheduler
+from vaultsync.sync.scheduler import SyncScheduler, run_in
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # types only: the engine and leadership import this module's helpers
+    from vaultsync.handlers.engine import SyncEngine
     from vaultsync.handlers.leadership import Leadership
 
 T = TypeVar("T")
@@ -99,11 +99,6 @@ class Runtime:
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         return await run_in(self.executor, fn, *args)
-
-
-async def run_in(executor: concurrent.futures.Executor, fn: Callable[..., T], *args: Any) -> T:
-    """Runs a blocking call in ``executor`` (the one bounded thread pool of the operator)."""
-    return await asyncio.get_running_loop().run_in_executor(executor, lambda: fn(*args))
 
 
 async def sleep_until(wakeup: asyncio.Event, stopped: Any, timeout: float) -> None:

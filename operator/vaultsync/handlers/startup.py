@@ -16,11 +16,10 @@ from vaultsync.handlers.engine import SyncEngine
 from vaultsync.handlers.kubeapi import KubeApi
 from vaultsync.handlers.leadership import leadership
 from vaultsync.handlers.profiles import ProfileResolver
-from vaultsync.handlers.runtime import run_in
 from vaultsync.handlers.settings import OperatorSettings
 from vaultsync.secrets.redaction import install_redaction
 from vaultsync.sync.limits import Limit
-from vaultsync.sync.scheduler import Health, SchedulerSettings, SyncScheduler
+from vaultsync.sync.scheduler import Health, SchedulerSettings, SyncScheduler, run_in
 
 
 def _api_client(pool_size: int) -> Any:

@@ -15,6 +15,7 @@ again queues every owner still failing.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import math
@@ -22,7 +23,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from vaultsync.sync.changes import ChangeTracker, Watchable
 from vaultsync.sync.clock import Clock, MonotonicClock
@@ -106,6 +107,12 @@ class Record:
 
 
 RunBlocking = Callable[..., Awaitable[Any]]
+T = TypeVar("T")
+
+
+async def run_in(executor: concurrent.futures.Executor, fn: Callable[..., T], *args: Any) -> T:
+    """Runs a blocking call in ``executor`` (the one bounded thread pool of the operator)."""
+    return await asyncio.get_running_loop().run_in_executor(executor, lambda: fn(*args))
 
 
 @dataclass(frozen=True)
