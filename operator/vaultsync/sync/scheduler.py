@@ -124,6 +124,15 @@ class Health:
     backends: list[tuple[str, bool]]
 
 
+def _compact(body: Mapping[str, Any]) -> dict[str, Any]:
+    """The body without what no sync reads: ``managedFields`` is often larger than the spec."""
+    kept = dict(body)
+    metadata = dict(kept.get("metadata") or {})
+    metadata.pop("managedFields", None)
+    kept["metadata"] = metadata
+    return kept
+
+
 def _name(profile: Hashable) -> str:
     namespace, name = getattr(profile, "namespace", None), getattr(profile, "name", None)
     return f"{namespace}/{name}" if name is not None else str(profile)
@@ -160,11 +169,12 @@ class SyncScheduler:
 
     def observe(self, owner: str, body: Mapping[str, Any]) -> None:
         """A watch event of a ManagedSecret: remember it; queue it when what it wants moved."""
+        kept = _compact(body)
         record = self.records.get(owner)
         if record is None:
-            record = self.records[owner] = Record(dict(body))
+            record = self.records[owner] = Record(kept)
         else:
-            record.body = dict(body)
+            record.body = kept
         if self.hooks.wanted(body) != record.synced_wanted:
             self.queue.add(owner, urgent=record.synced_at is not None)
 
