@@ -228,15 +228,18 @@ def run(  # noqa: PLR0915 - one measured scenario, step by step
         targets_at = synced_at = None
         while targets_at is None or synced_at is None:
             if time.monotonic() - started > 120 + secrets:
-                raise TimeoutError(f"not done: {_synced(custom)} Synced")
-            if (
-                targets_at is None
-                and _k8s_values(core) == expected
-                and (sm is None or len(_aws_names(sm) & {f"scale/{n}" for n in expected}) == secrets)
-            ):
-                targets_at = time.monotonic() - started
-            if synced_at is None and _synced(custom) == secrets:
-                synced_at = time.monotonic() - started
+                raise TimeoutError("not all targets correct or not all Synced")
+            try:
+                if (
+                    targets_at is None
+                    and _k8s_values(core) == expected
+                    and (sm is None or len(_aws_names(sm) & {f"scale/{n}" for n in expected}) == secrets)
+                ):
+                    targets_at = time.monotonic() - started
+                if synced_at is None and _synced(custom) == secrets:
+                    synced_at = time.monotonic() - started
+            except client.ApiException as e:  # an overloaded apiserver answers 504: look again
+                print(f"poll: HTTP {e.status}", file=sys.stderr)
             time.sleep(1)
         initial_cpu = scale_probes.cpu_seconds(pid) - cpu_before
         requests_initial = scale_probes.delta(scale_probes.requests_by_verb(kube, RESOURCES), requests_before)
@@ -265,7 +268,10 @@ def run(  # noqa: PLR0915 - one measured scenario, step by step
         while len(seen) < len(changed):
             if time.monotonic() - max(changed_at.values()) > refresh * 3 + 60:
                 raise TimeoutError(f"{len(changed) - len(seen)} changes not propagated")
-            values = _k8s_values(core)
+            try:
+                values = _k8s_values(core)
+            except client.ApiException:
+                continue
             now = time.monotonic()
             for name, value in changed.items():
                 if name not in seen and values.get(name) == value:
