@@ -20,6 +20,7 @@ from vaultsync.backends.interface import OWNER_KEY
 from vaultsync.handlers import approvalrequest, metrics, retention
 from vaultsync.handlers.k8s_targets import MANAGED_LABEL
 from vaultsync.handlers.notices import post_related
+from vaultsync.handlers.profiles import provider_of
 from vaultsync.handlers.runtime import runtime
 from vaultsync.handlers.sync_run import SyncResult
 from vaultsync.reconcile.conditions import status_patch
@@ -78,10 +79,24 @@ async def after_sync(owner: str, synced: dict[str, Any], result: Outcome, second
     rt.track_usage(owner, result.watched)
 
 
+def current_backend(profile: Any) -> Any:
+    """Blocking: the profile's backend as the resolver has it now. The one a past sync used may
+    have been dropped since (its credentials rotated): listing through it would go unseen."""
+    rt = runtime()
+    body = rt.profiles.body(profile.key) or profile.body
+    provider_key, spec = provider_of(body)
+    return rt.profiles.backend(profile.key, body, provider_key, spec)
+
+
 def hooks(sync: Callable[[dict[str, Any]], Outcome]) -> Hooks:
     """What the scheduler calls: ``sync`` (``SyncEngine.sync``) and this module's glue."""
     return Hooks(
-        sync=sync, after_sync=after_sync, wanted=wanted, interval=interval, lifecycle_wait=lifecycle_wait
+        sync=sync,
+        after_sync=after_sync,
+        wanted=wanted,
+        interval=interval,
+        lifecycle_wait=lifecycle_wait,
+        backend=current_backend,
     )
 
 

@@ -68,6 +68,9 @@ class Hooks:
     """Refresh interval of a ManagedSecret, in seconds."""
     lifecycle_wait: Callable[[Mapping[str, Any], Mapping[str, Any]], float]
     """Seconds until rotation or expiry needs a sync (body, status); inf: never."""
+    backend: Callable[[Any], Any] | None = None
+    """Blocking: the backend of a profile as it is now (rebuilt after a credential rotation);
+    None: the one the last sync used."""
 
 
 @dataclass(frozen=True)
@@ -359,6 +362,10 @@ class SyncScheduler:
             if record is not None and not record.failed:
                 self.queue.add(owner)  # once, so that its status says why
 
+    def _list_blocking(self, profile: Watchable, paths: list[str]) -> Any:
+        backend = self.hooks.backend(profile) if self.hooks.backend is not None else profile.backend
+        return backend.list_changes(None, paths)
+
     def _per_path(self, key: Hashable) -> bool:
         profile = self.tracker.profile(key)
         return str(getattr(profile, "provider_key", "")) in self.settings.per_path_providers
@@ -372,7 +379,7 @@ class SyncScheduler:
 
         async def one(chunk: list[str]) -> dict[str, str]:
             async with self.limits.hold([profile.key]):
-                change_set = await self.run_blocking(profile.backend.list_changes, None, chunk)
+                change_set = await self.run_blocking(self._list_blocking, profile, chunk)
             return dict(change_set.marker.tokens)
 
         tokens: dict[str, str] = {}
