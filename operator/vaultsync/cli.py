@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from vaultsync import cli_approvals, cli_env, cli_where_used
+from vaultsync import cli_approvals, cli_env, cli_status, cli_where_used
 
 DEVELOPMENT_COMMANDS = ("crds", "devstack")
 
@@ -35,6 +35,7 @@ def _parser(prog: str = "vaultsync") -> argparse.ArgumentParser:
     # Added without ``help``: argparse then leaves them out of the command list.
     sub.add_parser("crds", description="write the CRD YAML files of crds/ from the Python models")
     cli_where_used.add_parser(sub)
+    cli_status.add_parser(sub)
     cli_approvals.add_parsers(sub)
     cli_env.add_parsers(sub)
     dev = sub.add_parser(
@@ -65,6 +66,8 @@ def main(argv: Sequence[str] | None = None, prog: str = "vaultsync") -> int:
         return cli_approvals.run(args)
     if args.command in {"import-env", "export-env"}:
         return cli_env.run(args, sys.stdout, sys.stderr)
+    if args.command == "status":
+        return cli_status.run(args, sys.stdout, sys.stderr)
     if args.command == "where-used":
         return cli_where_used.run(args, sys.stdout, sys.stderr)
     if args.command == "crds":

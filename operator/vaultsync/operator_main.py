@@ -24,7 +24,6 @@ def run_operator(
     import kopf  # noqa: PLC0415
 
     import vaultsync.handlers  # noqa: F401, PLC0415 - registers the handlers
-    from vaultsync.handlers import metrics  # noqa: PLC0415
     from vaultsync.handlers.settings import OperatorSettings  # noqa: PLC0415
 
     kopf.configure(verbose=os.environ.get("VAULTSYNC_LOG_LEVEL", "").upper() == "DEBUG")
@@ -34,7 +33,6 @@ def run_operator(
     # naming one makes kopf wait for it to exist.
     peering = os.environ.get("VAULTSYNC_PEERING") or None
     standalone = standalone or peering is None
-    metrics.started(standalone=standalone)
     asyncio.run(
         kopf.operator(
             clusterwide=not watch,

@@ -20,17 +20,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kubernetes import client
-from kubernetes.client.rest import ApiException
 
 from e2e.scenario import bao, secrets_manager
 from e2e.support import Cluster, wait_for
 from faultproxy import TcpProxy
 from vaultsync.devstack import Stack
+from vaultsync.devstack.authors import authored
 from vaultsync.devstack.kube import KubeControlPlane
 from vaultsync.devstack.process import ManagedProcess, free_port
 from vaultsync.devstack.vaults import Moto, OpenBao
-from vaultsync.reconcile.authorship import AUTHOR_ANNOTATION, Author, author_record
 
 REPO = Path(__file__).resolve().parents[2]
 GROUP = "vaultsync.io"
@@ -38,7 +36,6 @@ OPERATOR_NAMESPACE = "vaultsync-system"
 RECOVERY_BOUND = 240.0
 """Generous: the suite runs on loaded machines; docs/performance.md has the measured numbers."""
 AWS_LABELS = {"AWSCURRENT", "AWSPREVIOUS", "AWSPENDING"}
-HMAC_SECRET = "vaultsync-hmac-key"
 
 
 @pytest.fixture(scope="session")
@@ -50,36 +47,9 @@ def chaos_crds(kube: KubeControlPlane) -> None:
     kube.kubectl("create", "namespace", OPERATOR_NAMESPACE)
 
 
-def kube_core(kube: KubeControlPlane) -> client.CoreV1Api:
-    return client.CoreV1Api(kube.api_client())
-
-
-def _installation_key(kube: KubeControlPlane) -> bytes:
-    """The per-installation HMAC key (created here when no operator has created it yet)."""
-    core = kube_core(kube)
-    try:
-        core.create_namespaced_secret(
-            OPERATOR_NAMESPACE,
-            {
-                "metadata": {"name": HMAC_SECRET},
-                "immutable": True,
-                "data": {"key": base64.b64encode(os.urandom(32)).decode()},
-            },
-        )
-    except ApiException as e:
-        if e.status != 409:
-            raise
-    data = core.read_namespaced_secret(HMAC_SECRET, OPERATOR_NAMESPACE).data
-    return base64.b64decode(data["key"])
-
-
 def create_authored(kube: KubeControlPlane, cluster: Cluster, plural: str, name: str, spec: Any) -> None:
-    """Creates a resource with the author record the admission webhook would write for the admin.
-
-    The chaos operators serve no webhooks (each test's operator is killed and restarted); the
-    record is sealed with the installation key as the webhook seals it, so the operator uses the
-    profile's credentials on the admin's behalf.
-    """
+    """Creates a resource with the author record the admission webhook would write for the admin
+    (the chaos operators serve no webhooks: each test kills and restarts its own)."""
     kind = {"vaultprofiles": "VaultProfile", "managedsecrets": "ManagedSecret"}[plural]
     body: dict[str, Any] = {
         "apiVersion": f"{GROUP}/v1alpha1",
@@ -87,8 +57,7 @@ def create_authored(kube: KubeControlPlane, cluster: Cluster, plural: str, name:
         "metadata": {"name": name, "namespace": cluster.namespace},
         "spec": spec,
     }
-    record = author_record(_installation_key(kube), kind, body, Author("admin", ("system:masters",)))
-    body["metadata"]["annotations"] = {AUTHOR_ANNOTATION: record}
+    body = authored(cluster.core, body)
     cluster.custom.create_namespaced_custom_object(GROUP, "v1alpha1", cluster.namespace, plural, body)
 
 

@@ -173,7 +173,10 @@ def test_every_rendered_object_exists(request: pytest.FixtureRequest, release_fi
     [
         pytest.param(
             "cluster_wide",
-            ["Scope: the whole cluster", 'Replicas: 2, kopf peering "cw-vaultsync" keeps one active'],
+            [
+                "Scope: the whole cluster",
+                'Replicas: 2, Lease "cw-vaultsync-leader" elects the one that syncs',
+            ],
             id="cluster-wide-ha",
         ),
         pytest.param("sharded", ["Scope: namespaces vs-team-a-", "Replicas: 1.\n"], id="sharded"),
@@ -190,10 +193,12 @@ def test_install_notes_describe_the_installation(
     assert f"rollout status deployment/{release.fullname}" in notes
 
 
-def test_ha_install_creates_the_peering(cluster_wide: Release) -> None:
-    peering = cluster_wide.get_json("clusterkopfpeering.kopf.dev", cluster_wide.fullname)
-    assert peering["metadata"]["name"] == cluster_wide.fullname
-    assert cluster_wide.can("patch", "clusterkopfpeerings.kopf.dev")
+def test_ha_install_grants_its_leader_lease_only(cluster_wide: Release) -> None:
+    scope = ("-n", cluster_wide.namespace)
+    lease = f"leases.coordination.k8s.io/{cluster_wide.fullname}-leader"
+    assert cluster_wide.can("update", lease, *scope)
+    assert cluster_wide.can("create", "leases.coordination.k8s.io", *scope)
+    assert not cluster_wide.can("update", "leases.coordination.k8s.io/someone-elses", *scope)
 
 
 def test_approval_requests_go_through_the_webhooks(cluster_wide: Release) -> None:
@@ -326,7 +331,7 @@ SHARDED_DENIED = [
     ("list", "secrets", ("-n", "{operator}")),
     ("patch", "managedsecrets.vaultsync.io", ("--subresource=status", "-n", "{outside}")),
     ("create", "serviceaccounts", ("--subresource=token", "-n", "{outside}")),
-    ("patch", "clusterkopfpeerings.kopf.dev", ()),
+    ("update", "leases.coordination.k8s.io", ("-n", "{operator}")),
     ("get", "secrets/unrelated", ("-n", "{operator}")),
 ]
 

@@ -80,7 +80,7 @@ def test_schema_rejects_bad_values(helm: Helm, values: dict[str, Any], message: 
     assert message in rendered.stderr
 
 
-def test_more_than_one_replica_needs_peering(helm: Helm) -> None:
+def test_more_than_one_replica_needs_leader_election(helm: Helm) -> None:
     rendered = helm.run(
         "template", "vs", str(CHART_DIR), "-f", str(helm.values_file({"replicas": 2}, "no-ha"))
     )

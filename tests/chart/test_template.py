@@ -1,5 +1,5 @@
 """`helm template` under a matrix of values: every case renders, and the rendered objects keep the
-chart's promises (least-privilege RBAC, webhook wiring, hardened pods, HA peering, PDB, metrics)."""
+chart's promises (least-privilege RBAC, webhook wiring, hardened pods, HA leader election, PDB, metrics)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ CASES: dict[str, dict[str, Any]] = {
     "defaults": {},
     "namespaced": {"watchNamespaces": TEAMS},
     "ha-cluster-wide": {"ha": {"enabled": True}, "replicas": 3},
-    "ha-namespaced": {"ha": {"enabled": True, "priority": 10}, "replicas": 2, "watchNamespaces": TEAMS},
+    "ha-namespaced": {"ha": {"enabled": True}, "replicas": 2, "watchNamespaces": TEAMS},
     "ha-one-replica": {"ha": {"enabled": True}},
     "cert-manager-self-signed": {"webhook": {"certManager": {"enabled": True}}},
     "cert-manager-cluster-issuer": {
@@ -164,7 +164,7 @@ def test_operator_rights_are_granted_where_it_works(
         assert not rules_allow(_bound_rules(objects, "outside"), "", "secrets", "list")
         assert not rules_allow(_bound_rules(objects, NAMESPACE), "", "secrets", "list")
     leases = _bound_rules(objects, NAMESPACE)
-    assert rules_allow(leases, "coordination.k8s.io", "leases", "update")
+    assert rules_allow(leases, "coordination.k8s.io", "leases", "update", f"{_fullname(values)}-leader")
 
 
 def test_bindings_name_the_operator_service_account(
@@ -342,10 +342,9 @@ def test_container_runs_the_operator_with_its_settings(
     values, objects = case
     container = container_of(one(objects, "Deployment"))
     assert container["command"] == ["vaultsync"]
-    ha = bool(values.get("ha", {}).get("enabled"))
     health_port = values.get("health", {}).get("port", 8080)
     liveness = f"--liveness=http://0.0.0.0:{health_port}/healthz"
-    assert container["args"] == (["run", liveness] if ha else ["run", liveness, "--standalone"])
+    assert container["args"] == ["run", liveness, "--standalone"], "no kopf peering, with or without HA"
     env = env_of(container)
     assert env["VAULTSYNC_NAMESPACE"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}
     assert env["VAULTSYNC_WATCH_NAMESPACES"] == ",".join(values.get("watchNamespaces", []))
@@ -399,38 +398,28 @@ def test_pod_disruption_budget(case: tuple[dict[str, Any], list[dict[str, Any]]]
         assert "minAvailable" not in budget["spec"]
 
 
-def test_ha_peering(case: tuple[dict[str, Any], list[dict[str, Any]]], helm: Helm) -> None:
+def test_ha_leader_election(case: tuple[dict[str, Any], list[dict[str, Any]]]) -> None:
     values, objects = case
     ha = bool(values.get("ha", {}).get("enabled"))
-    watched = values.get("watchNamespaces", [])
     deployment = one(objects, "Deployment")
-    env = env_of(container_of(deployment))
-    peering_name = _fullname(values)
-    cluster_peerings = of_kind(objects, "ClusterKopfPeering")
-    peerings = of_kind(objects, "KopfPeering")
-    crds = {
-        crd["metadata"]["name"]
-        for crd in of_kind(
-            helm.template(values, release=RELEASE, namespace=NAMESPACE, include_crds=True),
-            "CustomResourceDefinition",
-        )
-    }
-    assert {
-        "vaultprofiles.vaultsync.io",
-        "managedsecrets.vaultsync.io",
-        "approvalrequests.vaultsync.io",
-    } <= crds
-    peering_crds = {"clusterkopfpeerings.kopf.dev", "kopfpeerings.kopf.dev"}
+    container = container_of(deployment)
+    env = env_of(container)
+    lease = f"{_fullname(values)}-leader"
+    assert "--standalone" in container["args"], "kopf peering is never used: the Lease decides"
+    assert not [o for o in objects if o["apiVersion"].startswith("kopf.dev/")]
+    assert env["VAULTSYNC_LEASE_NAME"] == lease
+    release_rules = _bound_rules(objects, NAMESPACE)
+    for verb in ("get", "update"):
+        assert rules_allow(release_rules, "coordination.k8s.io", "leases", verb, lease)
+        assert not rules_allow(release_rules, "coordination.k8s.io", "leases", verb, "someone-elses")
+    assert rules_allow(release_rules, "coordination.k8s.io", "leases", "create")
     if not ha:
-        assert env["VAULTSYNC_PEERING"] == ""
-        assert cluster_peerings == peerings == []
-        assert not peering_crds & crds
+        assert env["VAULTSYNC_LEADER_ELECTION"] == "false"
         assert deployment["spec"]["strategy"] == {"type": "Recreate"}
-        assert not rules_allow(_bound_rules(objects, None), "kopf.dev", "clusterkopfpeerings", "patch")
         return
-    assert peering_crds <= crds
-    assert env["VAULTSYNC_PEERING"] == peering_name
-    assert env["VAULTSYNC_PEERING_PRIORITY"] == str(values["ha"].get("priority", 0))
+    assert env["VAULTSYNC_LEADER_ELECTION"] == "true"
+    pod_name = {"fieldRef": {"fieldPath": "metadata.name"}}
+    assert env["VAULTSYNC_POD_NAME"] == pod_name, "the Lease holder's name"
     assert deployment["spec"]["replicas"] == values.get("replicas", 1)
     assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
     anti_affinity = deployment["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]
@@ -438,17 +427,6 @@ def test_ha_peering(case: tuple[dict[str, Any], list[dict[str, Any]]], helm: Hel
         anti_affinity["preferredDuringSchedulingIgnoredDuringExecution"][0]["podAffinityTerm"]["topologyKey"]
         == "kubernetes.io/hostname"
     )
-    if watched:
-        assert cluster_peerings == []
-        assert sorted((p["metadata"]["namespace"], p["metadata"]["name"]) for p in peerings) == [
-            (namespace, peering_name) for namespace in sorted(watched)
-        ]
-        for namespace in watched:
-            assert rules_allow(_bound_rules(objects, namespace), "kopf.dev", "kopfpeerings", "patch")
-    else:
-        assert peerings == []
-        assert [p["metadata"]["name"] for p in cluster_peerings] == [peering_name]
-        assert rules_allow(_bound_rules(objects, None), "kopf.dev", "clusterkopfpeerings", "patch")
 
 
 def test_hmac_key_secret_is_generated_once_and_kept(

@@ -88,14 +88,14 @@ are the ids of the operator's approvalrequest admission handlers (a contract wit
 {{/* Where the webhook serving certificate (tls.crt, tls.key, ca.crt) is mounted. */}}
 {{- define "vaultsync.webhookCertDir" -}}/etc/vaultsync/webhook-tls{{- end }}
 
-{{/* Name of the kopf peering object (ClusterKopfPeering, or a KopfPeering per watched namespace). */}}
-{{- define "vaultsync.peeringName" -}}
-{{- include "vaultsync.fullname" . }}
+{{/* Name of the Lease (in the release namespace) whose holder is the replica that syncs. */}}
+{{- define "vaultsync.leaseName" -}}
+{{- include "vaultsync.fullname" . }}-leader
 {{- end }}
 
 {{- define "vaultsync.validate" -}}
 {{- if and (gt (int .Values.replicas) 1) (not .Values.ha.enabled) }}
-{{- fail "replicas > 1 needs ha.enabled=true: without kopf peering every replica would handle every resource" }}
+{{- fail "replicas > 1 needs ha.enabled=true: without leader election every replica would sync every resource" }}
 {{- end }}
 {{- end }}
 

@@ -12,7 +12,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 DEFAULT_POOL_SIZE = 32
-"""Connections kept per vault client: the operator's sync worker threads (``VAULTSYNC_SYNC_WORKERS``)."""
+"""Connections kept per vault client: the operator's sync worker threads (``VAULTSYNC_SYNC_THREADS``)."""
 
 
 def pooled_session(size: int, retries: Retry | int = 0) -> requests.Session:

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram, start_http_server
-from prometheus_client.core import CounterMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 SYNCS = Counter(
@@ -47,17 +47,6 @@ SYNC_FAILURES = Counter(
     "Failed syncs by the reason of the Synced condition (SourceUnavailable, TargetsFailed, ...).",
     ["reason"],
 )
-LEADER = Gauge("vaultsync_leader", "1 on the replica that runs syncs (standalone, or active in peering).")
-LAST_PROGRESS = Gauge(
-    "vaultsync_last_sync_progress_timestamp_seconds",
-    "Unix time of the last completed sync (failed or not), or of the start of the operator.",
-)
-QUEUE_DEPTH = Gauge("vaultsync_queue_depth", "ManagedSecrets whose sync is running or waiting to run.")
-BACKEND_UP = Gauge(
-    "vaultsync_backend_up",
-    "1 when the last sync that used the VaultProfile reached it, 0 when it failed there.",
-    ["profile"],
-)
 PENDING_APPROVAL_SECONDS = Gauge(
     "vaultsync_oldest_pending_approval_seconds",
     "Seconds since the longest-waiting ManagedSecret entered PendingApproval (0 when none waits).",
@@ -66,21 +55,9 @@ PENDING_APPROVAL_SECONDS = Gauge(
 _phases: dict[str, str] = {}
 _expiries: dict[str, float] = {}
 _pending_since: dict[str, float] = {}
-_running: set[str] = set()
-QUEUE_DEPTH.set_function(lambda: len(_running))
 # At scrape time, so the value counts down between syncs; +Inf (no alert) while nothing expires.
 EARLIEST_EXPIRY.set_function(lambda: min(_expiries.values(), default=math.inf) - time.time())
 PENDING_APPROVAL_SECONDS.set_function(lambda: time.time() - min(_pending_since.values(), default=time.time()))
-
-
-def started(standalone: bool) -> None:
-    """Marks the operator start: progress counts from now; a standalone operator always leads."""
-    LAST_PROGRESS.set_to_current_time()
-    LEADER.set(1 if standalone else 0)
-
-
-def sync_started(owner: str) -> None:
-    _running.add(owner)
 
 
 def observe_sync(owner: str, backend: str, seconds: float, status: dict[str, Any], failed: bool) -> None:
@@ -89,15 +66,11 @@ def observe_sync(owner: str, backend: str, seconds: float, status: dict[str, Any
     if failed:
         SYNC_ERRORS.labels(backend).inc()
     SYNC_SECONDS.labels(backend).observe(seconds)
-    _running.discard(owner)
-    LEADER.set(1)  # only the active replica syncs
-    LAST_PROGRESS.set_to_current_time()
     synced: dict[str, Any] = next(
         (c for c in status.get("conditions") or () if c.get("type") == "Synced"), {}
     )
     if failed:
         SYNC_FAILURES.labels(str(synced.get("reason") or "Unknown")).inc()
-    _observe_backends(status, str(synced.get("reason") or ""))
     _phases[owner] = str(status.get("phase") or "Unknown")
     if _phases[owner] == "PendingApproval":
         _pending_since.setdefault(owner, time.time())
@@ -111,18 +84,7 @@ def observe_sync(owner: str, backend: str, seconds: float, status: dict[str, Any
     _refresh_gauges()
 
 
-def _observe_backends(status: dict[str, Any], synced_reason: str) -> None:
-    """Each vault target's state; the source (profile of the current version) unless unreachable."""
-    for target in status.get("targets") or ():
-        if target.get("vaultProfile"):
-            BACKEND_UP.labels(target["vaultProfile"]).set(0 if target.get("state") == "Failed" else 1)
-    versions = status.get("versions") or ()
-    if versions and versions[-1].get("vaultProfile"):
-        BACKEND_UP.labels(versions[-1]["vaultProfile"]).set(0 if synced_reason == "SourceUnavailable" else 1)
-
-
 def forget(owner: str) -> None:
-    _running.discard(owner)
     _pending_since.pop(owner, None)
     _phases.pop(owner, None)
     _expiries.pop(owner, None)
@@ -156,10 +118,53 @@ class BackendCallsCollector(Collector):
         yield family
 
 
-def serve(port: int, snapshot: Any, address: str = "0.0.0.0") -> None:  # noqa: S104 - see settings
+class SchedulerCollector(Collector):
+    """Leadership, queue and backend health, read from the scheduler at scrape time.
+
+    A stopped, paused or standby operator shows here within one scrape: ``vaultsync_leader`` is
+    0 on a standby and the progress timestamp stops moving, without any status write.
+    """
+
+    def __init__(self, state: Any) -> None:
+        self._state = state
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        state = self._state()
+        if state is None:
+            return
+        yield GaugeMetricFamily("vaultsync_leader", "1 on the replica that syncs.", value=state.leader)
+        yield GaugeMetricFamily(
+            "vaultsync_last_sync_progress_timestamp_seconds",
+            "Unix time of the last finished sync or change listing of this replica.",
+            value=state.last_progress,
+        )
+        yield GaugeMetricFamily(
+            "vaultsync_queue_depth", "ManagedSecrets and listings waiting for a worker.", value=state.depth
+        )
+        yield GaugeMetricFamily(
+            "vaultsync_oldest_overdue_seconds",
+            "How late the most overdue refresh, retry or change listing is.",
+            value=state.overdue,
+        )
+        up = GaugeMetricFamily(
+            "vaultsync_backend_up", "0 while a VaultProfile's change listing fails.", labels=["profile"]
+        )
+        for profile, ok in state.backends:
+            up.add_metric([profile], 1.0 if ok else 0.0)
+        yield up
+
+
+def serve(
+    port: int,
+    snapshot: Any,
+    state: Any = None,
+    address: str = "0.0.0.0",  # noqa: S104 - in a pod Prometheus scrapes the pod IP; see settings
+) -> None:
     """Starts the metrics endpoint on ``address`` (no-op for port 0)."""
     if port <= 0:
         return
     REGISTRY.register(BackendCallsCollector(snapshot))
+    if state is not None:
+        REGISTRY.register(SchedulerCollector(state))
     start_http_server(port, addr=address)
     time.sleep(0)

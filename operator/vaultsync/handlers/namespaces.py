@@ -23,7 +23,7 @@ def namespace_labels_changed(body: kopf.Body, logger: kopf.Logger, **_: Any) -> 
     namespace = str(body.metadata.name)
     if not rt.profiles.namespace_relabelled(namespace, dict(body.metadata.labels or {})):
         return
-    woken = [owner for owner in list(rt.wakeups) if owner.startswith(f"{namespace}/")]
+    woken = [owner for owner in rt.scheduler.owners() if owner.startswith(f"{namespace}/")]
     for owner in woken:
         rt.force_sync(owner)
     logger.info(

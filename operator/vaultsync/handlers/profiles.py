@@ -197,7 +197,7 @@ class ProfileResolver:
                 profile_namespace=key.namespace,
                 environ=self.settings.environ,
                 vault_max_request_bytes=self.settings.vault_max_request_bytes,
-                pool_size=self.settings.sync_workers,
+                pool_size=self.settings.sync_threads,
             )
             built = create_backend(provider_key, spec, credentials, context=context)
         except BackendError as e:

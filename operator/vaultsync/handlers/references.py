@@ -20,30 +20,40 @@ Key = tuple[str, str]
 
 
 class ReferenceIndex:
+    """Who references whom, both ways: an event costs O(its references), never a scan of all."""
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._references: dict[Key, frozenset[str]] = {}
+        self._referenced_by: dict[Key, set[str]] = {}
         self._versions: dict[Key, str] = {}
 
     def observe(self, key: Key, references: frozenset[str], version: str, deleted: bool) -> set[str]:
         """Records one event; returns ``namespace/name`` of the dependents to wake."""
+        namespace, name = key
         with self._lock:
             known = key in self._versions
             moved = deleted or (known and self._versions[key] != version)
+            for old in self._references.get(key, frozenset()) - (frozenset() if deleted else references):
+                self._unlink((namespace, old), name)
             if deleted:
                 self._references.pop(key, None)
                 self._versions.pop(key, None)
             else:
+                for new in references - self._references.get(key, frozenset()):
+                    self._referenced_by.setdefault((namespace, new), set()).add(name)
                 self._references[key] = references
                 self._versions[key] = version
             if not moved:
                 return set()
-            namespace, name = key
-            return {
-                f"{ns}/{dependent}"
-                for (ns, dependent), refs in self._references.items()
-                if ns == namespace and name in refs and dependent != name
-            }
+            return {f"{namespace}/{d}" for d in self._referenced_by.get(key, ()) if d != name}
+
+    def _unlink(self, referenced: Key, dependent: str) -> None:
+        dependents = self._referenced_by.get(referenced)
+        if dependents is not None:
+            dependents.discard(dependent)
+            if not dependents:
+                del self._referenced_by[referenced]
 
 
 REFERENCES = ReferenceIndex()

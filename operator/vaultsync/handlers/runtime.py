@@ -1,4 +1,4 @@
-"""The operator's shared state for one process: settings, API access, profiles, the engine.
+"""The operator's shared state for one process: settings, API access, profiles, the engine, the scheduler.
 
 Built once at kopf startup (``handlers.startup``) and reached by every handler.
 """
@@ -7,50 +7,22 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import time
+import contextvars
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from vaultsync.backends.errors import BackendError
-from vaultsync.handlers.engine import SyncEngine
 from vaultsync.handlers.kubeapi import KubeApi
 from vaultsync.handlers.profiles import ProfileResolver, ResolvedProfile
 from vaultsync.handlers.settings import OperatorSettings
 from vaultsync.reconcile.targets import ProfileKey
+from vaultsync.sync.scheduler import SyncScheduler, run_in
+
+if TYPE_CHECKING:  # types only: the engine and leadership import this module's helpers
+    from vaultsync.handlers.engine import SyncEngine
+    from vaultsync.handlers.leadership import Leadership
 
 T = TypeVar("T")
-
-
-class ChangeTracker:
-    """One change listing per vault per interval, shared by every secret stored in it.
-
-    A ManagedSecret remembers the version tokens of its source and targets at its last sync;
-    while the listing shows the same tokens, a refresh costs no content read at all.
-    """
-
-    def __init__(self) -> None:
-        self._listings: dict[int, tuple[float, dict[str, str]]] = {}
-        self._paths: dict[int, set[str]] = {}
-        self._locks: dict[int, asyncio.Lock] = {}
-
-    def watch(self, profile: ResolvedProfile, path: str) -> None:
-        self._paths.setdefault(id(profile.backend), set()).add(path)
-
-    async def tokens(
-        self, profile: ResolvedProfile, max_age: float, run: Callable[..., Any]
-    ) -> Mapping[str, str]:
-        key = id(profile.backend)
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        async with lock:
-            cached = self._listings.get(key)
-            if cached and time.monotonic() - cached[0] < max_age:
-                return cached[1]
-            paths = sorted(self._paths.get(key, set()))
-            change_set = await run(profile.backend.list_changes, None, paths)
-            tokens = dict(change_set.marker.tokens)
-            self._listings[key] = (time.monotonic(), tokens)
-            return tokens
 
 
 @dataclass
@@ -60,11 +32,11 @@ class Runtime:
     profiles: ProfileResolver
     engine: SyncEngine
     executor: concurrent.futures.ThreadPoolExecutor
-    tracker: ChangeTracker = field(default_factory=ChangeTracker)
-    wakeups: dict[str, asyncio.Event] = field(default_factory=dict)
-    """ManagedSecret ``namespace/name`` -> the event that wakes its daemon."""
-    forced: set[str] = field(default_factory=set)
-    """ManagedSecrets whose next wake-up must read everything (a target changed out of band)."""
+    scheduler: SyncScheduler
+    leadership: Leadership
+    kopf_context: contextvars.Context | None = None
+    """A copy of a kopf handler's context: kopf posts events only from inside one, and the
+    scheduler's workers are not kopf's tasks."""
 
     kubernetes_sources: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     """(namespace, name) of a Secret that is a source -> the ManagedSecrets reading it."""
@@ -117,34 +89,16 @@ class Runtime:
     def sources_of(self, namespace: str, name: str) -> set[str]:
         return set(self.kubernetes_sources.get((namespace, name), set()))
 
+    @property
+    def leading(self) -> bool:
+        """True when this replica may write (it holds the Lease, or runs without HA)."""
+        return self.leadership.leading
+
     def force_sync(self, owner: str) -> None:
-        event = self.wakeups.get(owner)
-        if event is not None:
-            self.forced.add(owner)
-            event.set()
+        self.scheduler.force(owner)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self.executor, lambda: fn(*args))
-
-    async def unchanged_since(
-        self, remembered: Mapping[str, tuple[ResolvedProfile, str, str | None]], max_age: float
-    ) -> bool:
-        """True when every watched path still shows the token remembered at the last sync."""
-        if not remembered:
-            return False
-        for profile, path, token in remembered.values():
-            if not self.profiles.is_current(profile):
-                return False  # the profile changed or its credentials rotated: resolve it again
-            try:
-                tokens = await self.tokens_of(profile, max_age)
-            except BackendError:
-                return False
-            if token is None or tokens.get(path) != token:
-                return False
-        return True
-
-    async def tokens_of(self, profile: ResolvedProfile, max_age: float) -> Mapping[str, str]:
-        return await self.tracker.tokens(profile, max_age, self.run)
+        return await run_in(self.executor, fn, *args)
 
 
 async def sleep_until(wakeup: asyncio.Event, stopped: Any, timeout: float) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -21,10 +22,25 @@ class OperatorSettings:
     """Refresh interval of ManagedSecrets and profiles that set none."""
     min_refresh_seconds: float = 5.0
     """Floor for refresh intervals, to protect vaults from a typo like ``1s``."""
-    sync_workers: int = 32
-    """Threads running syncs; every HTTP connection pool is sized to it."""
     backend_concurrency: int = 8
     """Vault calls in flight at once per VaultProfile."""
+    sync_workers: int = 32
+    """Async workers taking ManagedSecrets (and change listings) from the one work queue."""
+    sync_threads: int = 32
+    """Threads of the one pool that runs the blocking SDK calls (syncs, listings, status writes);
+    every HTTP connection pool (Kubernetes, Vault, AWS, Azure) is sized to it."""
+    operator_qps: float = 0.0
+    """Syncs and change listings started per second by the whole operator (0: no limit)."""
+    operator_burst: int = 100
+    """Burst above ``operator_qps``."""
+    leader_election: bool = False
+    """Only the replica holding the Lease ``lease_name`` syncs and writes (the chart's HA mode)."""
+    lease_name: str = "vaultsync-leader"
+    lease_duration_seconds: float = 15.0
+    renew_deadline_seconds: float = 10.0
+    retry_period_seconds: float = 2.0
+    identity: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    """This replica's name in the Lease (the chart sets the pod name)."""
     http_timeout: float = 10.0
     """Seconds for connecting to and reading from a vault."""
     version_history: int = 10
@@ -66,8 +82,23 @@ class OperatorSettings:
                 env.get("VAULTSYNC_DEFAULT_REFRESH_SECONDS", cls.default_refresh_seconds)
             ),
             min_refresh_seconds=float(env.get("VAULTSYNC_MIN_REFRESH_SECONDS", cls.min_refresh_seconds)),
-            sync_workers=int(env.get("VAULTSYNC_SYNC_WORKERS", cls.sync_workers)),
             backend_concurrency=int(env.get("VAULTSYNC_BACKEND_CONCURRENCY", cls.backend_concurrency)),
+            sync_workers=int(env.get("VAULTSYNC_SYNC_WORKERS", cls.sync_workers)),
+            sync_threads=int(env.get("VAULTSYNC_SYNC_THREADS", cls.sync_threads)),
+            operator_qps=float(env.get("VAULTSYNC_OPERATOR_QPS", cls.operator_qps)),
+            operator_burst=int(env.get("VAULTSYNC_OPERATOR_BURST", cls.operator_burst)),
+            leader_election=env.get("VAULTSYNC_LEADER_ELECTION", "").lower() in ("1", "true", "yes"),
+            lease_name=env.get("VAULTSYNC_LEASE_NAME", cls.lease_name),
+            lease_duration_seconds=float(
+                env.get("VAULTSYNC_LEASE_DURATION_SECONDS", cls.lease_duration_seconds)
+            ),
+            renew_deadline_seconds=float(
+                env.get("VAULTSYNC_RENEW_DEADLINE_SECONDS", cls.renew_deadline_seconds)
+            ),
+            retry_period_seconds=float(env.get("VAULTSYNC_RETRY_PERIOD_SECONDS", cls.retry_period_seconds)),
+            identity=env.get("VAULTSYNC_IDENTITY")
+            or env.get("VAULTSYNC_POD_NAME")
+            or f"{socket.gethostname()}-{os.getpid()}",
             http_timeout=float(env.get("VAULTSYNC_HTTP_TIMEOUT", cls.http_timeout)),
             metrics_port=int(env.get("VAULTSYNC_METRICS_PORT", cls.metrics_port)),
             retention_days=int(env.get("VAULTSYNC_RETENTION_DAYS", cls.retention_days)),

@@ -3,31 +3,75 @@
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import logging
 from typing import Any
 
 import kopf
 from kubernetes import config
 
-from vaultsync.handlers import metrics, webhook
+from vaultsync.handlers import managedsecret, metrics, webhook
 from vaultsync.handlers import runtime as runtime_module
 from vaultsync.handlers.access_guard import AccessGuard
 from vaultsync.handlers.engine import SyncEngine
 from vaultsync.handlers.failure_log import quiet_transport_retries
 from vaultsync.handlers.kubeapi import HANDLER_CONNECTIONS, KubeApi
+from vaultsync.handlers.leadership import leadership
 from vaultsync.handlers.profiles import ProfileResolver
 from vaultsync.handlers.settings import OperatorSettings
 from vaultsync.secrets.redaction import install_redaction
+from vaultsync.sync.limits import Limit
+from vaultsync.sync.scheduler import Health, SchedulerSettings, SyncScheduler, run_in
 
 
-def _api_client() -> Any:
+def _api_client(pool_size: int) -> Any:
+    """A Kubernetes client whose connection pool fits every thread that may use it at once."""
+    from kubernetes import client  # noqa: PLC0415
+
+    configuration = client.Configuration()
     try:
-        config.load_incluster_config()
-        from kubernetes import client  # noqa: PLC0415
-
-        return client.ApiClient()
+        config.load_incluster_config(client_configuration=configuration)
     except config.ConfigException:
-        return config.new_client_from_config()
+        config.load_kube_config(client_configuration=configuration)
+    configuration.connection_pool_maxsize = pool_size
+    return client.ApiClient(configuration)
+
+
+def _scheduler(
+    ours: OperatorSettings, engine: SyncEngine, executor: concurrent.futures.ThreadPoolExecutor
+) -> SyncScheduler:
+    limit = Limit(ours.operator_qps, ours.operator_burst) if ours.operator_qps > 0 else None
+    settings = SchedulerSettings(
+        workers=ours.sync_workers,
+        retry_base_seconds=ours.retry_base_seconds,
+        retry_cap_seconds=ours.retry_cap_seconds,
+        backend_concurrency=ours.backend_concurrency,
+        operator_rate=limit,
+        min_wait_seconds=ours.min_refresh_seconds,
+    )
+    return SyncScheduler(
+        managedsecret.hooks(engine.sync),
+        settings,
+        functools.partial(run_in, executor),
+        threads=ours.sync_threads,
+    )
+
+
+class _NoDiffBase(kopf.DiffBaseStorage):
+    """No handler compares an old spec with a new one (the only change handler is ``on.delete``),
+    so kopf need not PATCH its last-handled-configuration annotation into every new object."""
+
+    def fetch(self, *, body: kopf.Body) -> None:
+        return None
+
+    def store(self, *, body: kopf.Body, patch: kopf.Patch, essence: Any) -> None:
+        return None
+
+
+def _quiet_success(record: logging.LogRecord) -> bool:
+    """kopf logs every handler success at INFO: one line per watch event, thousands a minute."""
+    message = str(record.msg)
+    return not (message.startswith("Handler ") and message.endswith(" succeeded."))
 
 
 @kopf.on.startup()
@@ -37,32 +81,63 @@ async def start(settings: kopf.OperatorSettings, logger: kopf.Logger, **_: Any) 
     # read could be registered for masking: never at that level, whatever VAULTSYNC_LOG_LEVEL says.
     logging.getLogger("kubernetes.client.rest").setLevel(logging.INFO)
     quiet_transport_retries()
+    logging.getLogger("kopf.objects").addFilter(_quiet_success)
     ours = OperatorSettings.from_env()
-    settings.persistence.finalizer = "vaultsync.io/finalizer"
+    settings.persistence.finalizer = webhook.FINALIZER
+    settings.persistence.diffbase_storage = _NoDiffBase()
     settings.posting.level = logging.INFO
     settings.watching.server_timeout = 300
     settings.admission.server = webhook.webhook_server()
-    kube = KubeApi(_api_client(), pool_size=ours.sync_workers + HANDLER_CONNECTIONS)
+    api_client = _api_client(ours.sync_threads + HANDLER_CONNECTIONS)
+    kube = KubeApi(api_client, pool_size=ours.sync_threads + HANDLER_CONNECTIONS)
     hmac_key = kube.ensure_hmac_key(ours.namespace, ours.hmac_secret_name)
     guard = AccessGuard(kube.api_client, hmac_key, ttl=ours.access_review_seconds)
     profiles = ProfileResolver(kube, ours, guard)
+    executor = concurrent.futures.ThreadPoolExecutor(
+        max_workers=ours.sync_threads, thread_name_prefix="vaultsync-sync"
+    )
+    engine = SyncEngine(kube, profiles, ours, hmac_key)
+    scheduler = _scheduler(ours, engine, executor)
     runtime_module.RUNTIME = runtime_module.Runtime(
         settings=ours,
         kube=kube,
         profiles=profiles,
-        engine=SyncEngine(kube, profiles, ours, hmac_key),
-        executor=concurrent.futures.ThreadPoolExecutor(
-            max_workers=ours.sync_workers, thread_name_prefix="vaultsync-sync"
-        ),
+        engine=engine,
+        executor=executor,
+        scheduler=scheduler,
+        leadership=leadership(ours, api_client, scheduler, executor),
     )
-    metrics.serve(ours.metrics_port, profiles.call_counts, ours.metrics_address)
+    scheduler.start()
+    runtime_module.RUNTIME.leadership.start()
+    metrics.serve(ours.metrics_port, profiles.call_counts, _health, ours.metrics_address)
     logger.info("vaultsync started (namespace %s)", ours.namespace)
+
+
+def _health() -> Health | None:
+    rt = runtime_module.RUNTIME
+    return rt.scheduler.health(rt.leading) if rt is not None else None
+
+
+@kopf.on.probe(id="sync")
+def probe(**_: Any) -> dict[str, Any]:
+    """Readiness and liveness detail on kopf's probe endpoint (``vaultsync run --liveness``)."""
+    health = _health()
+    if health is None:
+        raise kopf.PermanentError("the operator runtime is not started")
+    return {
+        "leader": bool(health.leader),
+        "queueDepth": int(health.depth),
+        "oldestOverdueSeconds": round(health.overdue, 1),
+        "failingBackends": [name for name, ok in health.backends if not ok],
+    }
 
 
 @kopf.on.cleanup()
 async def stop(**_: Any) -> None:
     rt = runtime_module.RUNTIME
     if rt is not None:
+        await rt.leadership.stop()
+        await rt.scheduler.stop()
         rt.profiles.close()
         rt.executor.shutdown(wait=False, cancel_futures=True)
         runtime_module.RUNTIME = None

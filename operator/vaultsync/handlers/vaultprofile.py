@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ from vaultsync.handlers.profiles import ProfileError, provider_of
 from vaultsync.handlers.runtime import runtime, sleep_until
 from vaultsync.reconcile.conditions import FALSE, TRUE, set_condition, status_patch
 from vaultsync.reconcile.targets import ProfileKey
+from vaultsync.sync.limits import Limit
 
 GROUP, VERSION, PLURAL = "vaultsync.io", "v1alpha1", "vaultprofiles"
 VERIFY_SECONDS = 300.0
@@ -27,10 +29,20 @@ def remember(body: kopf.Body, type: str | None, memo: kopf.Memo, **_: Any) -> No
     key = ProfileKey(str(body.metadata.namespace), str(body.metadata.name))
     if type == "DELETED":
         runtime().profiles.forget(key)
+        runtime().scheduler.set_rate(key, None)
         return
     runtime().profiles.remember(dict(body))
+    runtime().scheduler.set_rate(key, rate_limit_of(body.get("spec") or {}))
     if memo.get("wakeup") is not None and memo.get("generation") != body.metadata.get("generation"):
         memo.wakeup.set()
+
+
+def rate_limit_of(spec: Mapping[str, Any]) -> Limit | None:
+    """``spec.rateLimit`` (defaults of the API: 10 qps, burst 20); None when the spec sets none."""
+    limit = spec.get("rateLimit")
+    if limit is None:
+        return None
+    return Limit(float(limit.get("qps", 10.0)), int(limit.get("burst", 20)))
 
 
 def _check(body: dict[str, Any]) -> dict[str, Any]:
@@ -106,6 +118,9 @@ async def verify(
     while not stopped:
         memo.wakeup.clear()
         memo.generation = body.metadata.get("generation")
+        if not rt.leading:  # a standby writes nothing; it looks again when it may lead
+            await sleep_until(memo.wakeup, stopped, rt.settings.retry_period_seconds)
+            continue
         status = dict(body.get("status") or {})
         forced = key in rt.profile_checks_forced
         rt.profile_checks_forced.discard(key)

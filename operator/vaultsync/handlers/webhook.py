@@ -4,7 +4,8 @@
 the API request's authenticated ``userInfo`` (whatever the client wrote there);
 ``validate-approvalrequest`` refuses decisions from non-approvers, self-approval, edits of
 earlier decisions or of the request itself, and decisions on closed requests;
-``mutate-managedsecret`` records who last changed a ManagedSecret's spec (``requestedBy``).
+``mutate-managedsecret`` records who last changed a ManagedSecret's spec (``requestedBy``), and adds
+the finalizer at creation.
 The handler ids are the URL paths the Helm chart and the local stack register. kopf does
 not manage the webhook configurations (``settings.admission.managed`` stays unset).
 """
@@ -133,6 +134,10 @@ async def check_decision(
         raise kopf.AdmissionError(problem, code=403)
 
 
+FINALIZER = "vaultsync.io/finalizer"
+"""kopf's finalizer of ManagedSecrets (``settings.persistence.finalizer``)."""
+
+
 @kopf.on.mutate(GROUP, VERSION, "managedsecrets", id="mutate-managedsecret", operations=["CREATE", "UPDATE"])
 def stamp_last_modifier(
     userinfo: kopf.UserInfo,
@@ -145,3 +150,7 @@ def stamp_last_modifier(
     value = stamp_last_modified_by(str(operation), old, body, _who(userinfo))
     if value != body.metadata.annotations.get(LAST_MODIFIED_BY):
         patch.setdefault("metadata", {}).setdefault("annotations", {})[LAST_MODIFIED_BY] = value
+    finalizers = list(body.metadata.get("finalizers") or [])
+    if operation == "CREATE" and FINALIZER not in finalizers:
+        # Born with the finalizer: kopf need not PATCH it in after the first watch event.
+        patch.setdefault("metadata", {})["finalizers"] = [*finalizers, FINALIZER]

@@ -1,0 +1,209 @@
+"""The scheduler end to end in one process: watch events, change listings, failures and a vault
+outage, against an in-memory vault. Every assertion waits for a fact, never for a time."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import functools
+import threading
+from collections.abc import AsyncIterator, Callable, Hashable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from vaultsync.backends.interface import ChangeSet, changes_between
+from vaultsync.sync.scheduler import Hooks, Poll, SchedulerSettings, SyncScheduler
+
+INTERVAL = 0.2
+
+
+class Vault:
+    """An in-memory vault: path -> version; it counts listings per path and can be taken down."""
+
+    def __init__(self) -> None:
+        self.versions: dict[str, int] = {}
+        self.listed: dict[str, int] = {}
+        self.calls: list[list[str]] = []
+        self.down = False
+        self._lock = threading.Lock()
+
+    def list_changes(self, since: Any, paths: list[str]) -> ChangeSet:
+        with self._lock:
+            if self.down:
+                raise ConnectionError("vault unreachable")
+            for path in paths:
+                self.listed[path] = self.listed.get(path, 0) + 1
+            self.calls.append(sorted(paths))
+            tokens = {p: str(self.versions[p]) for p in paths if p in self.versions}
+        return changes_between(since, tokens, paths)
+
+
+@dataclass(frozen=True)
+class Profile:
+    key: Hashable
+    backend: Vault
+    provider_key: str = "hashicorp"
+    body: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Result:
+    status: dict[str, Any]
+    failed: bool
+    watched: dict[str, tuple[Any, str]]
+    versions: dict[str, str]
+
+
+class World:
+    def __init__(self, provider: str = "hashicorp") -> None:
+        self.vault = Vault()
+        self.profile = Profile("bao", self.vault, provider)
+        self.syncs: list[str] = []
+        self.written: list[str] = []
+
+    def sync(self, body: dict[str, Any]) -> Result:
+        name = body["metadata"]["name"]
+        self.syncs.append(name)
+        path = body["spec"]["path"]
+        watched = {"source": (self.profile, path)}
+        if self.vault.down:
+            return Result({"phase": "Failed"}, True, watched, {})
+        version = str(self.vault.versions[path])
+        return Result({"phase": "Synced", "version": version}, False, watched, {"source": version})
+
+    async def after_sync(self, owner: str, body: dict[str, Any], result: Any, seconds: float) -> None:
+        self.written.append(f"{owner}:{result.status['phase']}")
+
+
+def _body(name: str, generation: int = 1, rv: str = "1") -> dict[str, Any]:
+    return {
+        "metadata": {"namespace": "ns", "name": name, "generation": generation, "resourceVersion": rv},
+        "spec": {"path": f"p/{name}"},
+    }
+
+
+@pytest.fixture
+def world() -> World:
+    return World()
+
+
+@pytest.fixture
+def executor() -> Iterator[concurrent.futures.ThreadPoolExecutor]:
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        yield pool
+
+
+def _scheduler(world: World, executor: concurrent.futures.Executor) -> SyncScheduler:
+    async def run(fn: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(executor, functools.partial(fn, *args))
+
+    hooks = Hooks(
+        sync=world.sync,
+        after_sync=world.after_sync,
+        wanted=lambda body: body["metadata"]["generation"],
+        interval=lambda body, result: INTERVAL,
+        lifecycle_wait=lambda body, status: float("inf"),
+    )
+    settings = SchedulerSettings(
+        workers=3, retry_base_seconds=0.05, retry_cap_seconds=0.2, min_wait_seconds=0.01
+    )
+    return SyncScheduler(hooks, settings, run, threads=4)
+
+
+@contextlib.asynccontextmanager
+async def running(
+    world: World, executor: concurrent.futures.Executor, count: int
+) -> AsyncIterator[SyncScheduler]:
+    """A started, leading scheduler whose ``count`` secrets ``s0``... have synced once."""
+    names = [f"s{i}" for i in range(count)]
+    world.vault.versions.update({f"p/{n}": 1 for n in names})
+    scheduler = _scheduler(world, executor)
+    scheduler.start()
+    scheduler.resume()
+    try:
+        for name in names:
+            scheduler.observe(f"ns/{name}", _body(name))
+        await _until(lambda: len(world.syncs) == count, "all synced")
+        yield scheduler
+    finally:
+        await scheduler.stop()
+
+
+async def _until(fact: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not fact():
+            await asyncio.sleep(0.005)
+    assert fact(), what
+
+
+async def test_events_sync_once_echoes_cost_nothing_and_spec_changes_sync_again(
+    world: World, executor: concurrent.futures.Executor
+) -> None:
+    async with running(world, executor, 2) as scheduler:
+        listed = sum(world.vault.listed.values())
+        scheduler.observe("ns/s0", _body("s0", rv="2"))  # the echo of our own status write
+        await _until(lambda: sum(world.vault.listed.values()) >= listed + 2, "two more listings")
+        assert sorted(world.syncs) == ["s0", "s1"], "an echo and an unchanged vault cost no sync"
+        scheduler.observe("ns/s0", _body("s0", generation=2, rv="3"))
+        await _until(lambda: world.syncs.count("s0") == 2, "a spec change syncs at once")
+
+
+async def test_a_changed_path_is_seen_by_the_next_listing_and_only_its_owner_syncs(
+    world: World, executor: concurrent.futures.Executor
+) -> None:
+    async with running(world, executor, 20):
+        world.vault.versions["p/s7"] = 2
+        await _until(lambda: world.syncs.count("s7") == 2, "the changed source synced again")
+        before = dict(world.vault.listed)
+        await _until(lambda: min(world.vault.listed.values()) >= min(before.values()) + 2, "two intervals")
+        assert len(world.syncs) == 21, "no other secret synced"
+        spread = max(world.vault.listed.values()) - min(world.vault.listed.values())
+        assert spread <= 1, "every path is listed as often as the others: once per interval"
+
+
+async def test_while_the_vault_is_down_one_probe_waits_and_recovery_resyncs_every_failed_secret(
+    world: World, executor: concurrent.futures.Executor
+) -> None:
+    names = [f"s{i}" for i in range(5)]
+    async with running(world, executor, 5) as scheduler:
+        world.vault.down = True
+        await _until(lambda: scheduler.down == {"bao"}, "the listing sees the outage")
+        await _until(lambda: world.written.count("ns/s0:Failed") == 1, "each secret says it failed")
+        await _until(lambda: all(f"ns/{n}:Failed" in world.written for n in names), "all failed")
+        failed_syncs = len(world.syncs)
+        await _until(lambda: scheduler.queue.backoff.failures(Poll("bao")) >= 3, "the probe retried")
+        assert len(world.syncs) == failed_syncs, "while the vault is down no secret retries alone"
+        world.vault.down = False
+        await _until(lambda: not scheduler.down, "the probe sees the vault back")
+        await _until(
+            lambda: all(world.written.count(f"ns/{n}:Synced") == 2 for n in names), "every secret recovered"
+        )
+
+
+async def test_a_deleted_secret_is_never_synced_again(
+    world: World, executor: concurrent.futures.Executor
+) -> None:
+    async with running(world, executor, 2) as scheduler:
+        scheduler.forget("ns/s0")
+        world.vault.versions["p/s0"] = 2
+        listed = world.vault.listed.get("p/s1", 0)
+        await _until(lambda: world.vault.listed.get("p/s1", 0) >= listed + 2, "s1's path listed twice more")
+        assert world.syncs.count("s0") == 1
+        assert world.vault.listed.get("p/s0", 0) <= listed + 1, "a forgotten path is not listed"
+
+
+async def test_a_store_listed_in_one_call_is_listed_whole_once_any_path_is_due(
+    executor: concurrent.futures.Executor,
+) -> None:
+    world = World(provider="aws")
+    async with running(world, executor, 3) as scheduler:
+        world.vault.versions["p/late"] = 1
+        scheduler.observe("ns/late", _body("late"))
+        await _until(lambda: "late" in world.syncs, "a secret registered later")
+        calls = len(world.vault.calls)
+        await _until(lambda: len(world.vault.calls) >= calls + 2, "two more listings")
+        everything = ["p/late", "p/s0", "p/s1", "p/s2"]
+        assert world.vault.calls[-2:] == [everything, everything], "one listing covers every path"
