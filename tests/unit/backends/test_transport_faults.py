@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
+from azure.core.credentials import AccessToken
+from azure.keyvault.secrets import SecretClient
 from kubernetes import client as k8s
 
-from contract.conftest import lowkey_client
 from faultproxy import Mode, TcpProxy
 from vaultsync.backends.azure import AzureBackend
 from vaultsync.backends.errors import BackendError, Unavailable
@@ -55,8 +58,24 @@ def _kubernetes(url: str) -> Backend:
     return KubernetesBackend(k8s.ApiClient(configuration), "ns", http_timeout=TIMEOUT)
 
 
+class _StaticToken:
+    """A bearer token that needs no token endpoint: the vault is the only peer here."""
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        return AccessToken("static", int(time.time()) + 3600)
+
+
 def _azure(url: str) -> Backend:
-    return AzureBackend(lowkey_client(url.replace("http://", "https://")))
+    client = SecretClient(
+        url.replace("http://", "https://"),
+        _StaticToken(),
+        verify_challenge_resource=False,
+        connection_verify=False,
+        retry_total=0,
+        connection_timeout=TIMEOUT,
+        read_timeout=TIMEOUT,
+    )
+    return AzureBackend(client)
 
 
 BACKENDS: dict[str, Callable[[str], Backend]] = {
