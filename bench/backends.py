@@ -32,7 +32,7 @@ from keyvault_server.target import start_azure_vault
 from vaultsync.backends.env import EnvBackend
 from vaultsync.backends.interface import Backend, Credentials
 from vaultsync.backends.registry import BackendContext, create_backend
-from vaultsync.devstack import Stack
+from vaultsync_devstack import Stack
 
 OWNER = "bench/backends"
 

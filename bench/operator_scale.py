@@ -38,10 +38,10 @@ import hvac
 from kubernetes import client
 
 from bench import scale_probes
-from vaultsync.devstack import Stack, demo
-from vaultsync.devstack.authors import authored
-from vaultsync.devstack.process import ManagedProcess, free_port, port_open
-from vaultsync.devstack.webhook import serve_webhooks
+from vaultsync_devstack import Stack, demo
+from vaultsync_devstack.authors import authored
+from vaultsync_devstack.process import ManagedProcess, free_port, port_open
+from vaultsync_devstack.webhook import serve_webhooks
 
 NAMESPACE = "bench-scale"
 RESULTS = Path(__file__).resolve().parent / "results" / "operator_scale.jsonl"

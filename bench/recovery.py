@@ -33,8 +33,8 @@ import hvac
 from kubernetes import client
 
 from bench.operator_scale import start_operator
-from vaultsync.devstack import Stack, demo
-from vaultsync.devstack.process import free_port
+from vaultsync_devstack import Stack, demo
+from vaultsync_devstack.process import free_port
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from faultproxy import TcpProxy

@@ -12,7 +12,7 @@ from typing import Any
 
 from kubernetes import client
 
-from vaultsync.devstack.kube import KubeControlPlane
+from vaultsync_devstack.kube import KubeControlPlane
 
 _REQUEST = re.compile(r"^apiserver_request_total\{([^}]*)\} (\S+)$")
 

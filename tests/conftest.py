@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from keyvault_server.target import AzureVault, protocol_vault, start_azure_vault
-from vaultsync.devstack import Stack, default_cache_dir
-from vaultsync.devstack.kube import KubeControlPlane
-from vaultsync.devstack.lowkey_server import LowkeyVault
-from vaultsync.devstack.vaults import Moto, OpenBao
+from vaultsync_devstack import Stack, default_cache_dir
+from vaultsync_devstack.kube import KubeControlPlane
+from vaultsync_devstack.lowkey_server import LowkeyVault
+from vaultsync_devstack.vaults import Moto, OpenBao
 
 pytest_plugins = ["e2e.operator_fixtures"]
 """The operator, its CRDs and webhook certificate: shared by the e2e and docs suites."""

@@ -1,8 +1,9 @@
 """The ``vaultsync`` command: one entry point for the operator and its tools.
 
 ``kubectl-vaultsync`` is the same command as a kubectl plugin (``kubectl vaultsync approvals``).
-The development commands (``devstack``, ``crds``) work but are not listed in the help: they are
-for a checkout of the repository, not for users of the product.
+The development command ``crds`` works but is not listed in the help: it is for a checkout of the
+repository. The local stack of real servers is not part of the product: it is the separate
+development package ``vaultsync_devstack`` (``vaultsync-devstack``, run by ``scripts/dev``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 
 from vaultsync import cli_approvals, cli_env, cli_status, cli_where_used
 
-DEVELOPMENT_COMMANDS = ("crds", "devstack")
+DEVELOPMENT_COMMANDS = ("crds",)
 
 
 def _parser(prog: str = "vaultsync") -> argparse.ArgumentParser:
@@ -38,15 +39,6 @@ def _parser(prog: str = "vaultsync") -> argparse.ArgumentParser:
     cli_status.add_parser(sub)
     cli_approvals.add_parsers(sub)
     cli_env.add_parsers(sub)
-    dev = sub.add_parser(
-        "devstack", description="start the local stack (apiserver, etcd, OpenBao, moto, Lowkey)"
-    )
-    dev.add_argument("--cache", help="where built and fetched binaries are kept (default ~/.cache/vaultsync)")
-    dev.add_argument("--state", help="where the running stack keeps data, logs and kubeconfigs")
-    dev.add_argument("--no-demo", action="store_true", help="only start the servers")
-    dev.add_argument(
-        "--exit-when-synced", action="store_true", help="stop once the demo is Synced (for tests)"
-    )
     sub.metavar = "{" + ",".join(c for c in sub.choices if c not in DEVELOPMENT_COMMANDS) + "}"
     return parser
 
@@ -75,15 +67,6 @@ def main(argv: Sequence[str] | None = None, prog: str = "vaultsync") -> int:
 
         render_crds()
         return 0
-    if args.command == "devstack":
-        from vaultsync.devstack.cli import run_devstack  # noqa: PLC0415 - keeps the test stack optional
-
-        return run_devstack(
-            cache=args.cache,
-            state=args.state,
-            with_demo=not args.no_demo,
-            exit_when_synced=args.exit_when_synced,
-        )
     return 2
 
 

@@ -24,11 +24,11 @@ import pytest
 from e2e.scenario import bao, secrets_manager
 from e2e.support import Cluster, wait_for
 from faultproxy import TcpProxy
-from vaultsync.devstack import Stack
-from vaultsync.devstack.authors import authored
-from vaultsync.devstack.kube import KubeControlPlane
-from vaultsync.devstack.process import ManagedProcess, free_port
-from vaultsync.devstack.vaults import Moto, OpenBao
+from vaultsync_devstack import Stack
+from vaultsync_devstack.authors import authored
+from vaultsync_devstack.kube import KubeControlPlane
+from vaultsync_devstack.process import ManagedProcess, free_port
+from vaultsync_devstack.vaults import Moto, OpenBao
 
 REPO = Path(__file__).resolve().parents[2]
 GROUP = "vaultsync.io"

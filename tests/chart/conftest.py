@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chart.chart_tools import Helm
-from vaultsync.devstack import Stack
+from vaultsync_devstack import Stack
 
 
 @pytest.fixture(scope="session")

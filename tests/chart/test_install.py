@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from chart.chart_tools import CHART_DIR, REPO_ROOT, Helm
-from vaultsync.devstack.kube import KubeControlPlane
+from vaultsync_devstack.kube import KubeControlPlane
 
 pytestmark = pytest.mark.stack
 

@@ -20,8 +20,8 @@ import yaml
 from chart import jsonschemas
 from chart.chart_tools import CHART_DIR, REPO_ROOT, Helm
 from chart.test_template import CASES
-from vaultsync.devstack import Stack, gobuild
-from vaultsync.devstack.kube import KubeControlPlane
+from vaultsync_devstack import Stack, gobuild
+from vaultsync_devstack.kube import KubeControlPlane
 
 # kubeconform is built from the Go module proxy on first use.
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(1200)]

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from chart.chart_tools import Helm, of_kind, one
-from vaultsync.devstack import Stack, gobuild
+from vaultsync_devstack import Stack, gobuild
 
 pytestmark = pytest.mark.stack
 # promtool is built from the Go module proxy on first use (cold: several minutes on a loaded machine).

@@ -17,8 +17,8 @@ from vaultsync.backends.aws import AwsBackend
 from vaultsync.backends.errors import PermissionDenied
 from vaultsync.backends.interface import Credentials
 from vaultsync.backends.registry import create_backend
-from vaultsync.devstack.process import ManagedProcess, free_port, venv_binary
-from vaultsync.devstack.vaults import Moto
+from vaultsync_devstack.process import ManagedProcess, free_port, venv_binary
+from vaultsync_devstack.vaults import Moto
 
 pytestmark = pytest.mark.stack
 

@@ -20,7 +20,7 @@ from vaultsync.backends.aws import PENDING, AwsBackend
 from vaultsync.backends.errors import Conflict
 from vaultsync.backends.interface import Credentials
 from vaultsync.backends.registry import create_backend
-from vaultsync.devstack.vaults import Moto
+from vaultsync_devstack.vaults import Moto
 
 pytestmark = pytest.mark.stack
 

@@ -17,9 +17,9 @@ from vaultsync.backends.errors import InvalidConfig, NotFound, PermissionDenied
 from vaultsync.backends.hashicorp import HashicorpBackend
 from vaultsync.backends.interface import Credentials
 from vaultsync.backends.registry import create_backend
-from vaultsync.devstack.kube import KubeControlPlane
-from vaultsync.devstack.process import ManagedProcess, free_port, venv_binary
-from vaultsync.devstack.vaults import OpenBao
+from vaultsync_devstack.kube import KubeControlPlane
+from vaultsync_devstack.process import ManagedProcess, free_port, venv_binary
+from vaultsync_devstack.vaults import OpenBao
 
 pytestmark = pytest.mark.stack
 

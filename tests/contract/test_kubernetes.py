@@ -12,7 +12,7 @@ from kubernetes import client as k8s
 from contract.documents import document_for
 from vaultsync.backends.errors import InvalidConfig, PermissionDenied
 from vaultsync.backends.kubernetes import KubernetesBackend
-from vaultsync.devstack.kube import KubeControlPlane
+from vaultsync_devstack.kube import KubeControlPlane
 
 pytestmark = pytest.mark.stack
 

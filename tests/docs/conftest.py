@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import pytest
 
 from e2e.operator_fixtures import registered
-from vaultsync.devstack.kube import KubeControlPlane
-from vaultsync.devstack.webhook import WebhookServing
+from vaultsync_devstack.kube import KubeControlPlane
+from vaultsync_devstack.webhook import WebhookServing
 
 
 @pytest.fixture(scope="module")

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from docs.walkthroughs import blocks_of, documents, run_block, unmet
-from vaultsync.devstack import Stack, demo
-from vaultsync.devstack.localenv import write_env
-from vaultsync.devstack.process import ManagedProcess
+from vaultsync_devstack import Stack, demo
+from vaultsync_devstack.localenv import write_env
+from vaultsync_devstack.process import ManagedProcess
 
 REPO = Path(__file__).resolve().parents[2]
 WALKTHROUGHS = [path for path in documents(REPO) if blocks_of(path.read_text(), path.name)]

@@ -18,7 +18,7 @@ from kubernetes import client
 from e2e.scenario import status_of
 from e2e.support import GROUP, VERSION, Cluster
 from vaultsync.cli_approvals import DecisionRefused, add_decision
-from vaultsync.devstack.vaults import OpenBao
+from vaultsync_devstack.vaults import OpenBao
 
 PROFILE = "gated"
 SECURITY = "vaultsync:security"

@@ -10,10 +10,10 @@ import pytest
 
 from e2e.operator_fixtures import GROUP, METRICS_PORT, OPERATOR_NAMESPACE, REPO, registered
 from e2e.support import Cluster, openbao_provider, wait_for
-from vaultsync.devstack.kube import KubeControlPlane
-from vaultsync.devstack.process import ManagedProcess
-from vaultsync.devstack.vaults import Moto, OpenBao
-from vaultsync.devstack.webhook import WebhookServing
+from vaultsync_devstack.kube import KubeControlPlane
+from vaultsync_devstack.process import ManagedProcess
+from vaultsync_devstack.vaults import Moto, OpenBao
+from vaultsync_devstack.webhook import WebhookServing
 
 __all__ = ["GROUP", "METRICS_PORT", "OPERATOR_NAMESPACE", "REPO"]
 

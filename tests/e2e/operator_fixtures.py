@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from vaultsync.devstack import Stack
-from vaultsync.devstack.kube import KubeControlPlane
-from vaultsync.devstack.process import ManagedProcess, free_port, port_open
-from vaultsync.devstack.webhook import (
+from vaultsync_devstack import Stack
+from vaultsync_devstack.kube import KubeControlPlane
+from vaultsync_devstack.process import ManagedProcess, free_port, port_open
+from vaultsync_devstack.webhook import (
     WebhookServing,
     issue_serving_certificate,
     register_webhooks,

@@ -28,9 +28,9 @@ from cryptography.x509.oid import NameOID
 from kubernetes import client
 
 from e2e.support import Cluster, as_json, openbao_provider, operator_log, wait_for
-from vaultsync.devstack.kube import KubeControlPlane
-from vaultsync.devstack.process import ManagedProcess
-from vaultsync.devstack.vaults import Moto, OpenBao
+from vaultsync_devstack.kube import KubeControlPlane
+from vaultsync_devstack.process import ManagedProcess
+from vaultsync_devstack.vaults import Moto, OpenBao
 
 
 def unique_value(label: str) -> str:

@@ -10,8 +10,8 @@ from typing import Any
 
 from kubernetes import client
 
-from vaultsync.devstack.kube import KubeControlPlane
-from vaultsync.devstack.process import ManagedProcess
+from vaultsync_devstack.kube import KubeControlPlane
+from vaultsync_devstack.process import ManagedProcess
 
 GROUP, VERSION = "vaultsync.io", "v1alpha1"
 

@@ -20,8 +20,8 @@ from e2e.approval_people import (
 from e2e.conftest import METRICS_PORT
 from e2e.scenario import bao, bao_write, condition, operator_backend_calls, phase_is, status_of, unique_value
 from e2e.support import GROUP, VERSION, Cluster, wait_for
-from vaultsync.devstack.process import ManagedProcess
-from vaultsync.devstack.vaults import OpenBao
+from vaultsync_devstack.process import ManagedProcess
+from vaultsync_devstack.vaults import OpenBao
 
 pytestmark = pytest.mark.stack
 

@@ -30,9 +30,9 @@ from e2e.approval_people import (
 from e2e.scenario import bao_write, condition, phase_is, status_of, unique_value
 from e2e.support import GROUP, VERSION, Cluster, wait_for
 from vaultsync.cli_approvals import JSON_PATCH, DecisionRefused, add_decision
-from vaultsync.devstack.process import ManagedProcess
-from vaultsync.devstack.vaults import OpenBao
-from vaultsync.devstack.webhook import WebhookServing, register_webhooks, unregister_webhooks
+from vaultsync_devstack.process import ManagedProcess
+from vaultsync_devstack.vaults import OpenBao
+from vaultsync_devstack.webhook import WebhookServing, register_webhooks, unregister_webhooks
 
 pytestmark = pytest.mark.stack
 

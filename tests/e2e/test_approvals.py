@@ -30,10 +30,10 @@ from e2e.operator_fixtures import METRICS_PORT
 from e2e.scenario import bao_write, operator_worked_on, phase_is, unique_value
 from e2e.support import GROUP, VERSION, Cluster, wait_for
 from vaultsync.cli_approvals import JSON_PATCH, DecisionRefused, list_requests
-from vaultsync.devstack.kube import KubeControlPlane
-from vaultsync.devstack.process import ManagedProcess, free_port
-from vaultsync.devstack.vaults import OpenBao
-from vaultsync.devstack.webhook import WebhookServing, register_webhooks
+from vaultsync_devstack.kube import KubeControlPlane
+from vaultsync_devstack.process import ManagedProcess, free_port
+from vaultsync_devstack.vaults import OpenBao
+from vaultsync_devstack.webhook import WebhookServing, register_webhooks
 
 pytestmark = pytest.mark.stack
 

@@ -29,9 +29,9 @@ from e2e.scenario import (
 from e2e.support import Cluster, wait_for
 from keyvault_server.server import PERMISSIONS
 from keyvault_server.target import AzureVault
-from vaultsync.devstack.process import ManagedProcess
-from vaultsync.devstack.vaults import OpenBao
 from vaultsync.secrets.formats import azure_name_for_path
+from vaultsync_devstack.process import ManagedProcess
+from vaultsync_devstack.vaults import OpenBao
 
 pytestmark = [pytest.mark.stack, pytest.mark.azure, pytest.mark.usefixtures("managed_secrets_removed")]
 

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from e2e.support import Cluster
-from vaultsync.devstack.kube import KubeControlPlane
+from vaultsync_devstack.kube import KubeControlPlane
 
 pytestmark = pytest.mark.stack
 

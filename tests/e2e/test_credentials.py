@@ -9,7 +9,7 @@ import hvac
 import pytest
 
 from e2e.support import Cluster, wait_for
-from vaultsync.devstack.vaults import OpenBao
+from vaultsync_devstack.vaults import OpenBao
 
 pytestmark = pytest.mark.stack
 

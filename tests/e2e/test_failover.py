@@ -24,10 +24,10 @@ from kubernetes import client
 from e2e.scenario import bao_write, phase_is, unique_value
 from e2e.support import Cluster, openbao_provider, wait_for
 from vaultsync.cli_status import scrape
-from vaultsync.devstack import Stack
-from vaultsync.devstack.kube import KubeControlPlane
-from vaultsync.devstack.process import ManagedProcess, free_port
-from vaultsync.devstack.vaults import OpenBao
+from vaultsync_devstack import Stack
+from vaultsync_devstack.kube import KubeControlPlane
+from vaultsync_devstack.process import ManagedProcess, free_port
+from vaultsync_devstack.vaults import OpenBao
 
 pytestmark = [pytest.mark.stack]
 

@@ -31,8 +31,8 @@ from e2e.scenario import (
     unique_value,
 )
 from e2e.support import Cluster, wait_for
-from vaultsync.devstack.process import ManagedProcess
-from vaultsync.devstack.vaults import Moto, OpenBao
+from vaultsync_devstack.process import ManagedProcess
+from vaultsync_devstack.vaults import Moto, OpenBao
 
 pytestmark = [pytest.mark.stack, pytest.mark.usefixtures("managed_secrets_removed")]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from vaultsync.devstack import demo
+from vaultsync_devstack import demo
 
 REPO = Path(__file__).resolve().parents[2]
 

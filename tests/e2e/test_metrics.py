@@ -10,7 +10,7 @@ import pytest
 
 from e2e.conftest import METRICS_PORT
 from e2e.support import Cluster, wait_for
-from vaultsync.devstack.vaults import OpenBao
+from vaultsync_devstack.vaults import OpenBao
 
 pytestmark = pytest.mark.stack
 

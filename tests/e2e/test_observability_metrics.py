@@ -13,8 +13,8 @@ import pytest
 from e2e.conftest import METRICS_PORT
 from e2e.scenario import bao_write
 from e2e.support import Cluster, openbao_provider, wait_for
-from vaultsync.devstack.process import ManagedProcess, free_port
-from vaultsync.devstack.vaults import OpenBao
+from vaultsync_devstack.process import ManagedProcess, free_port
+from vaultsync_devstack.vaults import OpenBao
 
 pytestmark = pytest.mark.stack
 

@@ -23,8 +23,6 @@ import requests
 
 from e2e.support import Cluster
 from vaultsync.backends.errors import BackendError
-from vaultsync.devstack.kube import KubeControlPlane
-from vaultsync.devstack.process import free_port
 from vaultsync.handlers.access_guard import AccessGuard
 from vaultsync.handlers.engine import SyncEngine
 from vaultsync.handlers.kubeapi import KubeApi
@@ -34,6 +32,8 @@ from vaultsync.reconcile.authorship import AUTHOR_ANNOTATION, Author, author_rec
 from vaultsync.reconcile.targets import ProfileKey
 from vaultsync.secrets import redaction
 from vaultsync.secrets.redaction import MASK, install_redaction
+from vaultsync_devstack.kube import KubeControlPlane
+from vaultsync_devstack.process import free_port
 
 pytestmark = pytest.mark.stack
 

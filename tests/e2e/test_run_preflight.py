@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from vaultsync.devstack.kube import KubeControlPlane
+from vaultsync_devstack.kube import KubeControlPlane
 
 pytestmark = pytest.mark.stack
 

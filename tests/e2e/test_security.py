@@ -31,10 +31,10 @@ from e2e.scenario import (
 )
 from e2e.support import VERSION, Cluster, operator_log, wait_for
 from e2e.test_approvals import webhooks_down
-from vaultsync.devstack.kube import KubeControlPlane
-from vaultsync.devstack.process import ManagedProcess, free_port
-from vaultsync.devstack.vaults import OpenBao
-from vaultsync.devstack.webhook import WebhookServing
+from vaultsync_devstack.kube import KubeControlPlane
+from vaultsync_devstack.process import ManagedProcess, free_port
+from vaultsync_devstack.vaults import OpenBao
+from vaultsync_devstack.webhook import WebhookServing
 
 pytestmark = pytest.mark.stack
 

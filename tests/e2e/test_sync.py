@@ -11,8 +11,8 @@ import hvac
 import pytest
 
 from e2e.support import Cluster, as_json, operator_log, wait_for
-from vaultsync.devstack.process import ManagedProcess
-from vaultsync.devstack.vaults import Moto, OpenBao
+from vaultsync_devstack.process import ManagedProcess
+from vaultsync_devstack.vaults import Moto, OpenBao
 
 pytestmark = pytest.mark.stack
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from vaultsync.devstack import demo
-from vaultsync.devstack.kube import KubeControlPlane
+from vaultsync_devstack import demo
+from vaultsync_devstack.kube import KubeControlPlane
 
 REPO = Path(__file__).resolve().parents[2]
 OVERLAYS = ["local", "production", "approvals"]

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from image.engine import DockerEngine, install_engine
-from vaultsync.devstack import Stack
+from vaultsync_devstack import Stack
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGE = "vaultsync:test"

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vaultsync.devstack.process import ManagedProcess
+from vaultsync_devstack.process import ManagedProcess
 
 PACKAGES = ("docker.io", "debootstrap")
 

@@ -12,9 +12,9 @@ import pytest
 
 from e2e.support import Cluster, openbao_provider, wait_for
 from image.engine import DockerEngine
-from vaultsync.devstack.kube import KubeControlPlane
-from vaultsync.devstack.process import free_port
-from vaultsync.devstack.vaults import OpenBao
+from vaultsync_devstack.kube import KubeControlPlane
+from vaultsync_devstack.process import free_port
+from vaultsync_devstack.vaults import OpenBao
 
 # The first test also installs docker.io, debootstraps the base (cold: minutes) and builds the image.
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(1800)]

@@ -28,8 +28,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from keyvault_server.identity import VAULT_RESOURCE, Directory, OAuthError
 from keyvault_server.vault import Json, KeyVaultState, KvError
-from vaultsync.devstack.pki import CertificateAuthority
-from vaultsync.devstack.process import free_port
+from vaultsync_devstack.pki import CertificateAuthority
+from vaultsync_devstack.process import free_port
 
 API_VERSIONS = frozenset({"2026-04-01", "2025-07-01", "7.6", "7.5", "7.4", "7.3", "7.2", "7.1", "7.0"})
 PERMISSIONS = ("get", "list", "set", "delete", "recover", "purge")

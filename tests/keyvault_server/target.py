@@ -24,8 +24,8 @@ from keyvault_server.server import PERMISSIONS, KeyVaultTestServer
 from vaultsync.backends.azure import AzureBackend
 from vaultsync.backends.interface import Credentials
 from vaultsync.backends.registry import BackendContext, create_backend
-from vaultsync.devstack import Stack
-from vaultsync.devstack.lowkey import LowkeyUnavailable
+from vaultsync_devstack import Stack
+from vaultsync_devstack.lowkey import LowkeyUnavailable
 
 HTTP_TIMEOUT = 2.0
 CLIENT_ID = "vaultsync-test-app"

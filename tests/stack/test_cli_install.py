@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from vaultsync.devstack.kube import KubeControlPlane
+from vaultsync_devstack.kube import KubeControlPlane
 
 pytestmark = pytest.mark.stack
 

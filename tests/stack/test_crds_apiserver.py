@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from vaultsync.api.kinds import KINDS
-from vaultsync.devstack.kube import KubeControlPlane
+from vaultsync_devstack.kube import KubeControlPlane
 
 pytestmark = pytest.mark.stack
 

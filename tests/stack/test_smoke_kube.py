@@ -12,8 +12,8 @@ import pytest
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
-from vaultsync.devstack import Stack, versions
-from vaultsync.devstack.kube import KubeControlPlane
+from vaultsync_devstack import Stack, versions
+from vaultsync_devstack.kube import KubeControlPlane
 
 pytestmark = pytest.mark.stack
 

@@ -9,7 +9,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from vaultsync.devstack.vaults import Moto
+from vaultsync_devstack.vaults import Moto
 
 pytestmark = pytest.mark.stack
 

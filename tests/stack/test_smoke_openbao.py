@@ -8,7 +8,7 @@ import hvac
 import hvac.exceptions
 import pytest
 
-from vaultsync.devstack.vaults import OpenBao
+from vaultsync_devstack.vaults import OpenBao
 
 pytestmark = pytest.mark.stack
 

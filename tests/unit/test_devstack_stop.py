@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vaultsync.devstack.cli import discard_state, stop_notice
+from vaultsync_devstack.cli import discard_state, stop_notice
 
 
 def test_a_temporary_state_directory_is_removed(tmp_path: Path) -> None:

@@ -1,1 +1,1 @@
-"""approvals layer of vaultsync (see DESIGN.md)."""
+"""approvals layer of vaultsync (see docs/architecture.md)."""

@@ -1,1 +1,1 @@
-"""backends layer of vaultsync (see DESIGN.md)."""
+"""backends layer of vaultsync (see docs/architecture.md)."""

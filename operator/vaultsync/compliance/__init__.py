@@ -1,1 +1,1 @@
-"""compliance layer of vaultsync (see DESIGN.md)."""
+"""compliance layer of vaultsync (see docs/architecture.md)."""

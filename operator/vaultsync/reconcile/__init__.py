@@ -1,1 +1,1 @@
-"""reconcile layer of vaultsync (see DESIGN.md)."""
+"""reconcile layer of vaultsync (see docs/architecture.md)."""

@@ -15,7 +15,7 @@ from vaultsync.reconcile.targets import TargetKey
 
 
 class Operation(StrEnum):
-    """The kinds of change an approval policy can gate (DESIGN.md)."""
+    """The kinds of change an approval policy can gate (the API of ApprovalRequest)."""
 
     CREATE = "Create"
     UPDATE = "Update"

@@ -21,7 +21,7 @@ PASSWORD_FIELD: dict[str, str] = {
     SecretType.GENERIC: "value",
     SecretType.KEY_VALUE: "password",
 }
-"""Where a generated password goes, per spec.type (the content field of DESIGN.md)."""
+"""Where a generated password goes, per spec.type (the content field of the type)."""
 
 
 def parse_time(text: str | None) -> datetime | None:

@@ -1,4 +1,4 @@
-"""secrets layer of vaultsync (see DESIGN.md): the pure model of one secret's content.
+"""secrets layer of vaultsync (see docs/architecture.md): the pure model of one secret's content.
 
 - ``content``: ``SecretContent``, ``SecretType``, ``parse_content`` (validation, canonical bytes)
 - ``formats``: documents, JSON, Azure values and names, Kubernetes Secret data

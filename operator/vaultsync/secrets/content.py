@@ -1,4 +1,4 @@
-"""Typed secret content: the 11 types of DESIGN.md, validated and normalised.
+"""Typed secret content: the 11 types of the API, validated and normalised.
 
 Everything above this module (backends, reconcile, compliance, templates) handles a secret only as
 a ``SecretContent``: a frozen object holding the normalised fields of one type, the facts read from

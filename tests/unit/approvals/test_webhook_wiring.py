@@ -8,8 +8,8 @@ from pathlib import Path
 import kopf
 import pytest
 
-from vaultsync.devstack.webhook import WebhookServing, configurations, issue_serving_certificate
 from vaultsync.handlers import webhook
+from vaultsync_devstack.webhook import WebhookServing, configurations, issue_serving_certificate
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -22,9 +22,9 @@ from typing import Any
 
 import yaml
 
-from vaultsync.devstack import gobuild
-from vaultsync.devstack.pki import CertificateAuthority, write_service_account_key
-from vaultsync.devstack.process import ManagedProcess, free_port, venv_binary
+from vaultsync_devstack import gobuild
+from vaultsync_devstack.pki import CertificateAuthority, write_service_account_key
+from vaultsync_devstack.process import ManagedProcess, free_port, venv_binary
 
 USERS: dict[str, tuple[str, ...]] = {
     "admin": ("system:masters",),

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vaultsync.devstack.process import ManagedProcess, free_port, venv_binary
+from vaultsync_devstack.process import ManagedProcess, free_port, venv_binary
 
 OPENBAO_ROOT_TOKEN = "devstack-root"  # noqa: S105 - a throwaway dev-server token on loopback
 

@@ -14,8 +14,8 @@ import shlex
 import sys
 from pathlib import Path
 
-from vaultsync.devstack.kube import KubeControlPlane
-from vaultsync.devstack.vaults import Moto, OpenBao
+from vaultsync_devstack.kube import KubeControlPlane
+from vaultsync_devstack.vaults import Moto, OpenBao
 
 LOCAL_OPENBAO, LOCAL_MOTO = "http://127.0.0.1:18200", "http://127.0.0.1:15000"
 ENV_FILE = "env.sh"

@@ -23,11 +23,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from vaultsync.devstack.kube import KubeControlPlane
-from vaultsync.devstack.localenv import render_example
-from vaultsync.devstack.process import ManagedProcess, port_open
-from vaultsync.devstack.vaults import Moto, OpenBao
-from vaultsync.devstack.webhook import serve_webhooks
 from vaultsync.secrets import formats
 from vaultsync.secrets.generators import (
     CertificateRequest,
@@ -36,6 +31,11 @@ from vaultsync.secrets.generators import (
     generate_secret_key,
     generate_self_signed_certificate,
 )
+from vaultsync_devstack.kube import KubeControlPlane
+from vaultsync_devstack.localenv import render_example
+from vaultsync_devstack.process import ManagedProcess, port_open
+from vaultsync_devstack.vaults import Moto, OpenBao
+from vaultsync_devstack.webhook import serve_webhooks
 
 REPO = Path(__file__).resolve().parents[3]
 OPENBAO_PORT, MOTO_PORT = 18200, 15000

@@ -1,7 +1,7 @@
 """The whole local stack behind one object, each server started on first use.
 
 Tests ask for one server at a time (a unit of the backends suite needs only OpenBao);
-``vaultsync devstack`` starts them all.
+``vaultsync-devstack`` starts them all.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vaultsync.devstack import gobuild
-from vaultsync.devstack.kube import KubeControlPlane
-from vaultsync.devstack.lowkey_server import LowkeyVault
-from vaultsync.devstack.process import ManagedProcess
-from vaultsync.devstack.vaults import Moto, OpenBao
+from vaultsync_devstack import gobuild
+from vaultsync_devstack.kube import KubeControlPlane
+from vaultsync_devstack.lowkey_server import LowkeyVault
+from vaultsync_devstack.process import ManagedProcess
+from vaultsync_devstack.vaults import Moto, OpenBao
 
 
 def default_cache_dir() -> Path:

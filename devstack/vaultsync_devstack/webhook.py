@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vaultsync.devstack.kube import KubeControlPlane
-from vaultsync.devstack.pki import CertificateAuthority
-from vaultsync.devstack.process import free_port
+from vaultsync_devstack.kube import KubeControlPlane
+from vaultsync_devstack.pki import CertificateAuthority
+from vaultsync_devstack.process import free_port
 
 CONFIGURATION_NAME = "vaultsync-devstack"
 APPROVAL_RULE = {

@@ -1,4 +1,4 @@
-"""``vaultsync devstack``: the local stack and the demo in the foreground, until Ctrl-C.
+"""``vaultsync-devstack`` (``scripts/dev``): the local stack and the demo in the foreground, until Ctrl-C.
 
 Starts kube-apiserver + etcd, OpenBao (127.0.0.1:18200) and moto (127.0.0.1:15000); Lowkey
 Vault when its jar can be obtained. Then applies the CRDs and ``examples/local``, writes
@@ -8,17 +8,18 @@ ManagedSecret reaching Synced. ``--no-demo`` stops after starting the servers.
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import signal
 import sys
 import threading
 from pathlib import Path
 
-from vaultsync.devstack import demo
-from vaultsync.devstack.localenv import write_env
-from vaultsync.devstack.lowkey import LowkeyUnavailable
-from vaultsync.devstack.process import ServerStartError, port_open
-from vaultsync.devstack.stack import Stack, default_cache_dir
+from vaultsync_devstack import demo
+from vaultsync_devstack.localenv import write_env
+from vaultsync_devstack.lowkey import LowkeyUnavailable
+from vaultsync_devstack.process import ServerStartError, port_open
+from vaultsync_devstack.stack import Stack, default_cache_dir
 
 
 def _describe(stack: Stack, env_file: Path) -> str:
@@ -107,3 +108,27 @@ def run_devstack(
         stack.stop()
         print(discard_state(stack.state, bool(state)), flush=True)
     return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        prog="vaultsync-devstack",
+        description="Start the local stack (kube-apiserver, etcd, OpenBao, moto; Lowkey Vault where it "
+        "can be obtained) and the demo, in the foreground until Ctrl-C.",
+    )
+    parser.add_argument(
+        "--cache", help="where built and fetched binaries are kept (default ~/.cache/vaultsync)"
+    )
+    parser.add_argument("--state", help="where the running stack keeps data, logs and kubeconfigs")
+    parser.add_argument("--no-demo", action="store_true", help="only start the servers")
+    parser.add_argument(
+        "--exit-when-synced", action="store_true", help="stop once the demo is Synced (for tests)"
+    )
+    args = parser.parse_args()
+    return run_devstack(
+        cache=args.cache, state=args.state, with_demo=not args.no_demo, exit_when_synced=args.exit_when_synced
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

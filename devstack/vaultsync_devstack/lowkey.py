@@ -20,7 +20,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from vaultsync.devstack import versions
+from vaultsync_devstack import versions
 
 MAVEN_CENTRAL = "https://repo.maven.apache.org/maven2"
 GROUP_PATH = "com/github/nagyesta/lowkey-vault/lowkey-vault-app"

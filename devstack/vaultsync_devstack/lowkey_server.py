@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vaultsync.devstack import lowkey
-from vaultsync.devstack.process import ManagedProcess, free_port
+from vaultsync_devstack import lowkey
+from vaultsync_devstack.process import ManagedProcess, free_port
 
 
 @dataclass

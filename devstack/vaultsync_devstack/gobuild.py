@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from vaultsync.devstack import versions
+from vaultsync_devstack import versions
 
 KUBE_PROGRAMS = ("kube-apiserver", "kube-controller-manager", "kubectl")
 
@@ -198,7 +198,7 @@ def build_kubeconform(cache: Path, version: str = versions.KUBECONFORM) -> Path:
 def main() -> None:
     """Builds every Go program of the stack into the cache (the test command runs it before pytest,
     so a cold build is never cut short by a test timeout)."""
-    from vaultsync.devstack.stack import default_cache_dir  # noqa: PLC0415 - stack imports this module
+    from vaultsync_devstack.stack import default_cache_dir  # noqa: PLC0415 - stack imports this module
 
     cache = default_cache_dir()
     print(f"kube binaries: {build_kubernetes(cache)}", flush=True)
