@@ -28,6 +28,7 @@ LIMITS = {
     "moto": AWS_SECRET_STRING_BYTES,
     "kube": KUBERNETES_SECRET_BYTES,
     "lowkey": AZURE_SECRET_VALUE_BYTES,
+    "keyvault-protocol-server": AZURE_SECRET_VALUE_BYTES,
 }
 OVERHEAD = {"moto": len('{"v":""}'), "kube": len("v")}
 """Bytes a key-value document ``{"v": value}`` adds around its value in that target."""

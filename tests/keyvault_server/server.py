@@ -90,6 +90,7 @@ class _Server(ThreadingHTTPServer):
     """A threading HTTPS server that can drop every open connection (an outage, not a drain)."""
 
     daemon_threads = True
+    request_queue_size = 128  # as many clients at once as the operator runs sync threads, and more
 
     def __init__(self, port: int, handler: type[BaseHTTPRequestHandler], tls: ssl.SSLContext) -> None:
         super().__init__(("127.0.0.1", port), handler)

@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from azure.core import exceptions as azure_errors
+from azure.core.pipeline.transport import RequestsTransport
 from azure.core.polling import LROPoller
 from azure.keyvault.secrets import SecretClient
 
 from vaultsync.backends import errors
 from vaultsync.backends.interface import Credentials
+from vaultsync.backends.pools import pooled_session
 from vaultsync.backends.registry import BackendContext
 
 T = TypeVar("T")
@@ -156,11 +158,15 @@ def build_client(
         )
     else:
         raise errors.InvalidConfig("azure.auth: set exactly one of clientSecret, workloadIdentity")
+    # azure-core's own session pools 10 connections: as many as the sync threads instead (and no
+    # retries of its own: retry_total says so, the backend retries).
+    pooled = RequestsTransport(session=pooled_session(context.pool_size), session_owner=True, **transport)
     client = SecretClient(
         vault_url,
         credential,
         verify_challenge_resource=not spec.get("disableChallengeResourceVerification", False),
         retry_total=0,
+        transport=pooled,
         **transport,
     )
     return client, [credential.close]

@@ -113,13 +113,16 @@ def test_the_guarded_client_pools_as_many_connections_as_the_workers_need() -> N
 
 
 def test_a_sync_during_an_api_server_outage_ends_failed_and_retried_not_raised() -> None:
+    from vaultsync.handlers.access_guard import AccessGuard  # noqa: PLC0415
     from vaultsync.handlers.engine import SyncEngine  # noqa: PLC0415
     from vaultsync.handlers.profiles import ProfileResolver  # noqa: PLC0415
     from vaultsync.handlers.settings import OperatorSettings  # noqa: PLC0415
 
     kube = _kube_at(_closed_port())
     settings = OperatorSettings(environ={})
-    engine = SyncEngine(kube, ProfileResolver(kube, settings), settings, b"k" * 32)
+    key = b"k" * 32
+    profiles = ProfileResolver(kube, settings, AccessGuard(kube.api_client, key))
+    engine = SyncEngine(kube, profiles, settings, key)
     body = {
         "metadata": {"namespace": "team", "name": "db", "generation": 1},
         "spec": {
