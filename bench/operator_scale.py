@@ -39,7 +39,7 @@ from kubernetes import client
 
 from bench import scale_probes
 from vaultsync_devstack import Stack, demo
-from vaultsync_devstack.authors import authored
+from vaultsync_devstack.authors import create_authored
 from vaultsync_devstack.process import ManagedProcess, free_port, port_open
 from vaultsync_devstack.webhook import serve_webhooks
 
@@ -141,21 +141,13 @@ def _profiles(custom: Any, core: Any, bao_address: str, moto: Any | None) -> Non
             }
         }
     for name, provider in profiles.items():
-        custom.create_namespaced_custom_object(
-            GROUP,
-            VERSION,
-            NAMESPACE,
-            "vaultprofiles",
-            authored(
-                core,
-                {
-                    "apiVersion": f"{GROUP}/{VERSION}",
-                    "kind": "VaultProfile",
-                    "metadata": {"name": name, "namespace": NAMESPACE},
-                    "spec": {"provider": provider},
-                },
-            ),
-        )
+        body = {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": "VaultProfile",
+            "metadata": {"name": name, "namespace": NAMESPACE},
+            "spec": {"provider": provider},
+        }
+        create_authored(core, custom, "vaultprofiles", body)
 
 
 def _managed_secret(i: int, refresh: int, aws: bool) -> dict[str, Any]:

@@ -42,9 +42,22 @@ def installation_key(core: client.CoreV1Api, namespace: str = OPERATOR_NAMESPACE
     return base64.b64decode(data["key"])
 
 
-def authored(core: client.CoreV1Api, body: dict[str, Any], who: Author = ADMIN) -> dict[str, Any]:
-    """``body`` (with ``kind`` and ``metadata.namespace``) plus the author record of ``who``."""
-    record = author_record(installation_key(core), str(body["kind"]), body, who)
-    annotations = body.setdefault("metadata", {}).setdefault("annotations", {})
-    annotations[AUTHOR_ANNOTATION] = record
-    return body
+def create_authored(
+    core: client.CoreV1Api,
+    custom: client.CustomObjectsApi,
+    plural: str,
+    body: dict[str, Any],
+    who: Author = ADMIN,
+) -> dict[str, Any]:
+    """Creates ``body`` (``kind``, ``metadata.namespace``) with the author record of ``who``.
+
+    The seal covers the spec as the apiserver stores it, with the CRD's defaults filled in (as a
+    mutating webhook sees it): a server-side dry run returns that spec first.
+    """
+    group, version = str(body["apiVersion"]).split("/")
+    namespace = body["metadata"]["namespace"]
+    defaulted = custom.create_namespaced_custom_object(group, version, namespace, plural, body, dry_run="All")
+    record = author_record(installation_key(core), str(body["kind"]), defaulted, who)
+    body.setdefault("metadata", {}).setdefault("annotations", {})[AUTHOR_ANNOTATION] = record
+    created: dict[str, Any] = custom.create_namespaced_custom_object(group, version, namespace, plural, body)
+    return created

@@ -24,8 +24,7 @@ import pytest
 from e2e.scenario import bao, secrets_manager
 from e2e.support import Cluster, wait_for
 from faultproxy import TcpProxy
-from vaultsync_devstack import Stack
-from vaultsync_devstack.authors import authored
+from vaultsync_devstack import Stack, authors
 from vaultsync_devstack.kube import KubeControlPlane
 from vaultsync_devstack.process import ManagedProcess, free_port
 from vaultsync_devstack.vaults import Moto, OpenBao
@@ -57,8 +56,7 @@ def create_authored(kube: KubeControlPlane, cluster: Cluster, plural: str, name:
         "metadata": {"name": name, "namespace": cluster.namespace},
         "spec": spec,
     }
-    body = authored(cluster.core, body)
-    cluster.custom.create_namespaced_custom_object(GROUP, "v1alpha1", cluster.namespace, plural, body)
+    authors.create_authored(cluster.core, cluster.custom, plural, body)
 
 
 @dataclass
