@@ -12,6 +12,7 @@ import pytest
 
 from e2e.support import Cluster, openbao_provider, wait_for
 from image.engine import DockerEngine
+from vaultsync_devstack import authors
 from vaultsync_devstack.kube import KubeControlPlane
 from vaultsync_devstack.process import free_port
 from vaultsync_devstack.vaults import OpenBao
@@ -83,10 +84,17 @@ def test_image_syncs_a_managed_secret_read_only_as_non_root(
         path=f"image/{namespace}/db", secret={"username": "app", "password": password}
     )
     cluster.secret("bao-token", {"token": openbao.root_token})
-    cluster.create(
+    # No admission webhook runs here: the profile carries the author record it would have written.
+    authors.create_authored(
+        cluster.core,
+        cluster.custom,
         "vaultprofiles",
-        "bao",
-        {"provider": openbao_provider(openbao)},
+        {
+            "apiVersion": "vaultsync.io/v1alpha1",
+            "kind": "VaultProfile",
+            "metadata": {"name": "bao", "namespace": namespace},
+            "spec": {"provider": openbao_provider(openbao)},
+        },
     )
     cluster.create(
         "managedsecrets",
