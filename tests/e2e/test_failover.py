@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
+from e2e.operator_fixtures import OPERATOR_NAMESPACE
 from e2e.scenario import bao_write, phase_is, unique_value
 from e2e.support import Cluster, openbao_provider, wait_for
 from vaultsync.cli_status import scrape
@@ -31,7 +32,6 @@ from vaultsync_devstack.vaults import OpenBao
 
 pytestmark = [pytest.mark.stack]
 
-LEASE = "vaultsync-leader"
 SECRETS = 4
 
 
@@ -55,9 +55,11 @@ def _syncs(port: int) -> float:
     return total
 
 
-def _holder(kube: KubeControlPlane, namespace: str) -> str | None:
+def _holder(kube: KubeControlPlane, lease_name: str) -> str | None:
     try:
-        lease = client.CoordinationV1Api(kube.api_client()).read_namespaced_lease(LEASE, namespace)
+        lease = client.CoordinationV1Api(kube.api_client()).read_namespaced_lease(
+            lease_name, OPERATOR_NAMESPACE
+        )
     except client.ApiException:
         return None
     return lease.spec.holder_identity or None
@@ -65,12 +67,13 @@ def _holder(kube: KubeControlPlane, namespace: str) -> str | None:
 
 @pytest.fixture
 def replicas(
-    stack: Stack, kube: KubeControlPlane, crds: None
+    stack: Stack, kube: KubeControlPlane, operator: ManagedProcess
 ) -> Iterator[tuple[Cluster, dict[str, ManagedProcess], dict[str, int]]]:
+    """Two replicas of one installation (the session operator's namespace and HMAC key, so the
+    spec authors its webhooks record verify) on a Lease of their own, watching one namespace."""
     home = f"ha-{uuid.uuid4().hex[:6]}"
     watched = f"e2e-ha-{uuid.uuid4().hex[:6]}"
-    for namespace in (home, watched):
-        assert kube.kubectl("create", "namespace", namespace).returncode == 0
+    assert kube.kubectl("create", "namespace", watched).returncode == 0
     processes: dict[str, ManagedProcess] = {}
     ports: dict[str, int] = {}
     for name in ("a", "b"):
@@ -83,7 +86,8 @@ def replicas(
             ready=lambda log=log: "vaultsync started" in Path(log).read_text(errors="replace"),
             env={
                 "KUBECONFIG": str(kube.kubeconfig),
-                "VAULTSYNC_NAMESPACE": home,
+                "VAULTSYNC_NAMESPACE": OPERATOR_NAMESPACE,
+                "VAULTSYNC_LEASE_NAME": f"{home}-leader",
                 "VAULTSYNC_MIN_REFRESH_SECONDS": "1",
                 "VAULTSYNC_HTTP_TIMEOUT": "3",
                 "VAULTSYNC_METRICS_PORT": str(ports[name]),
@@ -107,7 +111,7 @@ def test_the_standby_takes_over_after_the_leader_is_killed(
     openbao: OpenBao,
 ) -> None:
     cluster, processes, ports = replicas
-    home = processes["a"].env["VAULTSYNC_NAMESPACE"] if processes["a"].env else ""
+    lease = processes["a"].env["VAULTSYNC_LEASE_NAME"] if processes["a"].env else ""
     cluster.secret("bao-token", {"token": openbao.root_token})
     cluster.create("vaultprofiles", "bao", {"provider": openbao_provider(openbao)})
     paths = {f"ha{i}": f"e2e/{cluster.namespace}/ha{i}" for i in range(SECRETS)}
@@ -126,7 +130,7 @@ def test_the_standby_takes_over_after_the_leader_is_killed(
     for name in paths:
         wait_for(lambda name=name: phase_is(cluster, name, "Synced", 1), 120, f"{name} Synced")
 
-    leader = _holder(kube, home)
+    leader = _holder(kube, lease)
     assert leader in ("a", "b"), f"one replica holds the Lease: {leader}"
     standby = "b" if leader == "a" else "a"
     assert _leading(ports[leader])
@@ -140,7 +144,7 @@ def test_the_standby_takes_over_after_the_leader_is_killed(
     os.killpg(pid, signal.SIGKILL)
     wait_for(lambda: _leading(ports[standby]), 90, "the standby leads")
     failover = time.monotonic() - killed
-    assert _holder(kube, home) == standby
+    assert _holder(kube, lease) == standby
 
     value = unique_value("after-failover")
     bao_write(openbao, paths["ha0"], {"apiKey": value})
