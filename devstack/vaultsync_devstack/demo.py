@@ -37,7 +37,7 @@ from vaultsync_devstack.process import ManagedProcess, port_open
 from vaultsync_devstack.vaults import Moto, OpenBao
 from vaultsync_devstack.webhook import serve_webhooks
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 OPENBAO_PORT, MOTO_PORT = 18200, 15000
 DEMO_NAMESPACE, OPERATOR_NAMESPACE = "vaultsync-demo", "vaultsync-system"
 KINDS = "vaultprofiles,managedsecrets,approvalrequests"
