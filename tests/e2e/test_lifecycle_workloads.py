@@ -426,6 +426,12 @@ def test_rollout_restart_after_a_new_version_only(
     assert "RolloutRestarted" in _reasons(cluster, "web", "Deployment")
     assert "RolloutSkipped" in _reasons(cluster, "frozen", "Deployment")
     assert any("frozen" in m for m in _reasons(cluster, "api").get("RolloutSkipped", []))
+    cluster.patch(
+        "managedsecrets", "api", {"metadata": {"annotations": {"vaultsync.io/refresh-requested-at": "now"}}}
+    )
+    operator_worked_on(METRICS_PORT, cluster.namespace)
+    kept = status_of(cluster, "api")["targets"][0].get("message") or ""
+    assert "frozen" in kept, "the paused workload stays reported until the Secret is written again"
 
     cluster.core.patch_namespaced_secret(
         "api-creds", cluster.namespace, {"stringData": {"password": "tampered"}}

@@ -144,12 +144,11 @@ def keep_messages(
     kept: list[TargetOutcome] = []
     for outcome in ordered:
         before = by_id.get(outcome.key.id) or {}
-        unchanged = outcome.synced_at is None and outcome.version is None
         if (
             outcome.key.kind is TargetKind.KUBERNETES_SECRET
             and outcome.state is TargetState.SYNCED
             and outcome.message is None
-            and unchanged
+            and outcome.synced_at is None  # not written by this sync (it carries the version seen)
             and "not restarted" in str(before.get("message") or "")
         ):
             kept.append(replace(outcome, message=str(before["message"])))

@@ -126,7 +126,9 @@ def test_reactivation_finds_disabled_targets_and_inactive_phase() -> None:
 SECRET = secret_target("ns", "app")
 PAUSED = "Deployment ns/web is paused; not restarted"
 MESSAGES = [
-    pytest.param(TargetOutcome(SECRET, TargetState.SYNCED, "f"), PAUSED, PAUSED, id="kept-while-unwritten"),
+    pytest.param(
+        TargetOutcome(SECRET, TargetState.SYNCED, "f", "9"), PAUSED, PAUSED, id="kept-while-unwritten"
+    ),
     pytest.param(
         TargetOutcome(SECRET, TargetState.SYNCED, "f", "9", synced_at="t"),
         PAUSED,
