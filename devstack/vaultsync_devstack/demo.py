@@ -146,7 +146,6 @@ def prepare(kube: KubeControlPlane, bao: OpenBao, moto: Moto) -> None:
         _bao_write(bao, path, document)
 
 
-
 def apply_examples(kube: KubeControlPlane, bao: OpenBao, moto: Moto) -> None:
     """The examples, pointed at the stack's ports, once the operator's webhooks run: they record
     who wrote each spec."""

@@ -1,9 +1,10 @@
 """The chaos tier: a real operator process, real servers, and a loopback proxy in front of each vault.
 
 Each test gets its own namespace and its own operator process, which watches only that
-namespace (so an operator of another suite never touches the test's secrets and this one
-never touches theirs). The operator reaches OpenBao and moto through :class:`TcpProxy`, so a
-test can cut a vault off while the test itself still reads and writes the real server.
+namespace, so this one never touches another suite's secrets; the session operator of the
+end-to-end suite, which watches every namespace, is stopped while the chaos tests run. The
+operator reaches OpenBao and moto through :class:`TcpProxy`, so a test can cut a vault off
+while the test itself still reads and writes the real server.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import pytest
 from e2e.scenario import bao, secrets_manager
 from e2e.support import Cluster, wait_for
 from faultproxy import TcpProxy
-from vaultsync_devstack import Stack, authors
+from vaultsync_devstack import Stack
 from vaultsync_devstack.kube import KubeControlPlane
 from vaultsync_devstack.process import ManagedProcess, free_port
 from vaultsync_devstack.vaults import Moto, OpenBao
@@ -44,19 +45,6 @@ def chaos_crds(kube: KubeControlPlane) -> None:
     for plural in ("vaultprofiles", "managedsecrets", "approvalrequests"):
         kube.wait_established(f"{plural}.{GROUP}")
     kube.kubectl("create", "namespace", OPERATOR_NAMESPACE)
-
-
-def create_authored(kube: KubeControlPlane, cluster: Cluster, plural: str, name: str, spec: Any) -> None:
-    """Creates a resource with the author record the admission webhook would write for the admin
-    (the chaos operators serve no webhooks: each test kills and restarts its own)."""
-    kind = {"vaultprofiles": "VaultProfile", "managedsecrets": "ManagedSecret"}[plural]
-    body: dict[str, Any] = {
-        "apiVersion": f"{GROUP}/v1alpha1",
-        "kind": kind,
-        "metadata": {"name": name, "namespace": cluster.namespace},
-        "spec": spec,
-    }
-    authors.create_authored(cluster.core, cluster.custom, plural, body)
 
 
 @dataclass
@@ -199,17 +187,22 @@ def _profiles(
         "kvVersion": 2,
         "auth": {"token": {"secretRef": {"name": "bao-token", "key": "token"}}},
     }
-    create_authored(cluster.kube, cluster, "vaultprofiles", "bao", {"provider": {"hashicorp": bao_spec}})
+    cluster.create_authored("vaultprofiles", "bao", {"provider": {"hashicorp": bao_spec}})
     aws_spec = {
         "region": moto.region,
         "endpoint": f"http://{aws_proxy.url_host}",
         "auth": {"accessKey": {"secretRef": {"name": "aws-keys"}}},
     }
-    create_authored(cluster.kube, cluster, "vaultprofiles", "aws", {"provider": {"aws": aws_spec}})
+    cluster.create_authored("vaultprofiles", "aws", {"provider": {"aws": aws_spec}})
 
 
 def _port(url: str) -> int:
     return int(url.rstrip("/").rsplit(":", 1)[1])
+
+
+@pytest.fixture(autouse=True)
+def alone(session_operator_paused: None) -> None:
+    """No operator but the test's own watches its namespace."""
 
 
 @pytest.fixture

@@ -27,6 +27,8 @@ REPO = Path(__file__).resolve().parents[2]
 OPERATOR_NAMESPACE = "vaultsync-system"
 METRICS_PORT = free_port()
 GROUP = "vaultsync.io"
+_SESSION_OPERATORS: list[ManagedProcess] = []
+"""The session operator once started: :func:`session_operator_paused` stops it if it runs."""
 
 
 @pytest.fixture(scope="session")
@@ -82,6 +84,26 @@ def operator(
         start_timeout=60,
     )
     stack.attached.append(process)
+    _SESSION_OPERATORS.append(process)
     process.start()
     yield process
     process.stop()
+    _SESSION_OPERATORS.remove(process)
+
+
+@pytest.fixture(scope="module")
+def session_operator_paused() -> Iterator[None]:
+    """Stops the session operator, if it runs, until the module ends.
+
+    It watches every namespace, so a module that runs operators of its own (chaos, failover)
+    would otherwise have two installations syncing the same ManagedSecrets: the test would see
+    the session operator's work as its own, and the two fight over versions in status.
+    """
+    running = [process for process in _SESSION_OPERATORS if process.running]
+    for process in running:
+        process.stop()
+    try:
+        yield
+    finally:
+        for process in running:
+            process.start()

@@ -10,6 +10,7 @@ from typing import Any
 
 from kubernetes import client
 
+from vaultsync_devstack import authors
 from vaultsync_devstack.kube import KubeControlPlane
 from vaultsync_devstack.process import ManagedProcess
 
@@ -32,10 +33,20 @@ class Cluster:
             client.V1Secret(metadata=client.V1ObjectMeta(name=name), string_data=data),
         )
 
-    def create(self, plural: str, name: str, spec: dict[str, Any]) -> None:
+    def _body(self, plural: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
         kind = {"vaultprofiles": "VaultProfile", "managedsecrets": "ManagedSecret"}[plural]
-        body = {"apiVersion": f"{GROUP}/{VERSION}", "kind": kind, "metadata": {"name": name}, "spec": spec}
-        self.custom.create_namespaced_custom_object(GROUP, VERSION, self.namespace, plural, body)
+        metadata = {"name": name, "namespace": self.namespace}
+        return {"apiVersion": f"{GROUP}/{VERSION}", "kind": kind, "metadata": metadata, "spec": spec}
+
+    def create(self, plural: str, name: str, spec: dict[str, Any]) -> None:
+        self.custom.create_namespaced_custom_object(
+            GROUP, VERSION, self.namespace, plural, self._body(plural, name, spec)
+        )
+
+    def create_authored(self, plural: str, name: str, spec: dict[str, Any]) -> None:
+        """Creates with the author record the admission webhook would write for the admin: for
+        operators that serve no webhook here (chaos, failover, the image)."""
+        authors.create_authored(self.core, self.custom, plural, self._body(plural, name, spec))
 
     def get(self, plural: str, name: str) -> dict[str, Any]:
         found: dict[str, Any] = self.custom.get_namespaced_custom_object(

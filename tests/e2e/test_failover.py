@@ -65,12 +65,19 @@ def _holder(kube: KubeControlPlane, lease_name: str) -> str | None:
     return lease.spec.holder_identity or None
 
 
+@pytest.fixture(scope="module")
+def webhooks() -> None:
+    """No webhook configurations in this module (the conftest's would point at the stopped
+    session operator): resources are created with the author record the webhook would write."""
+
+
 @pytest.fixture
 def replicas(
-    stack: Stack, kube: KubeControlPlane, operator: ManagedProcess
+    stack: Stack, kube: KubeControlPlane, operator: ManagedProcess, session_operator_paused: None
 ) -> Iterator[tuple[Cluster, dict[str, ManagedProcess], dict[str, int]]]:
     """Two replicas of one installation (the session operator's namespace and HMAC key, so the
-    spec authors its webhooks record verify) on a Lease of their own, watching one namespace."""
+    author records verify) on a Lease of their own, watching one namespace; the session
+    operator, which watches every namespace, is stopped meanwhile."""
     home = f"ha-{uuid.uuid4().hex[:6]}"
     watched = f"e2e-ha-{uuid.uuid4().hex[:6]}"
     assert kube.kubectl("create", "namespace", watched).returncode == 0
@@ -113,11 +120,11 @@ def test_the_standby_takes_over_after_the_leader_is_killed(
     cluster, processes, ports = replicas
     lease = processes["a"].env["VAULTSYNC_LEASE_NAME"] if processes["a"].env else ""
     cluster.secret("bao-token", {"token": openbao.root_token})
-    cluster.create("vaultprofiles", "bao", {"provider": openbao_provider(openbao)})
+    cluster.create_authored("vaultprofiles", "bao", {"provider": openbao_provider(openbao)})
     paths = {f"ha{i}": f"e2e/{cluster.namespace}/ha{i}" for i in range(SECRETS)}
     for name, path in paths.items():
         bao_write(openbao, path, {"apiKey": unique_value(name)})
-        cluster.create(
+        cluster.create_authored(
             "managedsecrets",
             name,
             {

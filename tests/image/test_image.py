@@ -12,7 +12,6 @@ import pytest
 
 from e2e.support import Cluster, openbao_provider, wait_for
 from image.engine import DockerEngine
-from vaultsync_devstack import authors
 from vaultsync_devstack.kube import KubeControlPlane
 from vaultsync_devstack.process import free_port
 from vaultsync_devstack.vaults import OpenBao
@@ -38,7 +37,7 @@ def _portable_kubeconfig(kube: KubeControlPlane, directory: Path) -> Path:
 
 
 @pytest.fixture
-def namespace(kube: KubeControlPlane) -> str:
+def namespace(kube: KubeControlPlane, session_operator_paused: None) -> str:
     applied = kube.kubectl("apply", "--server-side", "-f", str(Path(__file__).parents[2] / "crds"))
     assert applied.returncode == 0, applied.stderr
     for crd in ("vaultprofiles", "managedsecrets", "approvalrequests"):
@@ -85,17 +84,7 @@ def test_image_syncs_a_managed_secret_read_only_as_non_root(
     )
     cluster.secret("bao-token", {"token": openbao.root_token})
     # No admission webhook runs here: the profile carries the author record it would have written.
-    authors.create_authored(
-        cluster.core,
-        cluster.custom,
-        "vaultprofiles",
-        {
-            "apiVersion": "vaultsync.io/v1alpha1",
-            "kind": "VaultProfile",
-            "metadata": {"name": "bao", "namespace": namespace},
-            "spec": {"provider": openbao_provider(openbao)},
-        },
-    )
+    cluster.create_authored("vaultprofiles", "bao", {"provider": openbao_provider(openbao)})
     cluster.create(
         "managedsecrets",
         "db",

@@ -90,7 +90,7 @@ class HashicorpAuth(Model):
         "Log in with the operator's service account token (Vault's kubernetes auth method)."
         " Uses the operator's own identity: allowed only for organisation profiles in the operator"
         " namespace.",
-        default=None
+        default=None,
     )
 
 
@@ -182,13 +182,14 @@ class AwsAuth(Model):
     role_arn: AwsRoleArnAuth | None = prop(
         "Assume an IAM role with the operator's ambient credentials."
         " Uses the operator's own identity: allowed only for organisation profiles in the operator"
-        " namespace.", default=None
+        " namespace.",
+        default=None,
     )
     web_identity: AwsWebIdentityAuth | None = prop(
         "Assume an IAM role with a projected service account token (IRSA / EKS Pod Identity)."
         " Uses the operator's own identity: allowed only for organisation profiles in the operator"
         " namespace.",
-        default=None
+        default=None,
     )
 
 
@@ -250,7 +251,7 @@ class AzureAuth(Model):
         "Azure Workload Identity federation with the operator's service account token."
         " Uses the operator's own identity: allowed only for organisation profiles in the operator"
         " namespace.",
-        default=None
+        default=None,
     )
 
 
@@ -318,7 +319,7 @@ class Provider(Model):
     env: EnvProvider | None = prop(
         "Read-only: base64-encoded SECRET_<NAME> variables of the operator's own environment. Allowed only"
         " for organisation profiles in the operator namespace.",
-        default=None
+        default=None,
     )
 
     @property

@@ -126,7 +126,7 @@ def _respond_once(answer: bytes) -> tuple[str, threading.Thread]:
 GARBAGE = [
     pytest.param(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nnot json!", id="200-not-json"),
     pytest.param(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}", id="200-empty-object"),
-    pytest.param(b"HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n{\"cut", id="truncated"),
+    pytest.param(b'HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n{"cut', id="truncated"),
     pytest.param(b"this is not http\r\n\r\n", id="not-http"),
 ]
 
