@@ -29,7 +29,7 @@ CHARACTER_CLASSES = {
     "symbols": "!#$%&()*+,-./:;<=>?@[]^_{|}~",
 }
 RSA_SIZES = range(2048, 4097)
-EC_CURVES = {"P-256": ec.SECP256R1, "P-384": ec.SECP384R1}
+EC_CURVES = {"P-256": ec.SECP256R1, "P-384": ec.SECP384R1, "P-521": ec.SECP521R1}
 KEY_ALGORITHMS = ("RSA", "EC", "Ed25519")
 MAX_PASSWORD_LENGTH = 1024
 MAX_SECRET_KEY_BYTES = 1024
@@ -73,7 +73,7 @@ PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519Pri
 
 
 def new_private_key(algorithm: str = "EC", size: int | None = None, curve: str = "P-256") -> PrivateKey:
-    """A fresh key: RSA 2048-4096 bits (multiple of 8), EC P-256/P-384, or Ed25519."""
+    """A fresh key: RSA 2048-4096 bits (multiple of 8), EC P-256/P-384/P-521, or Ed25519."""
     if algorithm == "RSA":
         bits = 3072 if size is None else size
         if bits not in RSA_SIZES or bits % 8:

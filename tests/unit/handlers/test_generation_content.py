@@ -74,9 +74,21 @@ def test_self_signed_certificate_has_subject_sans_and_validity() -> None:
     assert 7 * 86400 <= lifetime.total_seconds() <= 7 * 86400 + 600
 
 
+@pytest.mark.parametrize("size", [256, 384, 521])
+def test_every_curve_the_crd_accepts_is_generated(size: int) -> None:
+    """The CRD's CEL rule allows ECDSA 256, 384 and 521: each one yields a key and a certificate."""
+    key = generate_content({"kind": "privateKey", "algorithm": "ECDSA", "size": size}).facts.key
+    assert key is not None
+    assert (key.algorithm, key.size) == ("EC", size)
+    request = {"kind": "certificate", "algorithm": "ECDSA", "size": size, "sans": ["app.test"]}
+    certificate = generate_content(request).facts.key
+    assert certificate is not None
+    assert certificate.size == size
+
+
 def test_unsupported_curve_is_a_model_error_without_values() -> None:
     with pytest.raises(SecretModelError, match="EC curve"):
-        generate_content({"kind": "privateKey", "algorithm": "ECDSA", "size": 521})
+        generate_content({"kind": "privateKey", "algorithm": "ECDSA", "size": 224})
 
 
 def test_two_generations_differ() -> None:
