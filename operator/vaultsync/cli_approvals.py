@@ -14,7 +14,9 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-GROUP, VERSION, PLURAL = "vaultsync.io", "v1alpha1", "approvalrequests"
+from vaultsync.api.names import APPROVAL_REQUESTS, GROUP, VERSION
+
+PLURAL = APPROVAL_REQUESTS
 DENIED_MARKER = "denied the request: "
 JSON_PATCH = "application/json-patch+json"
 

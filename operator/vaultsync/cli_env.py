@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
+from vaultsync.api.names import GROUP, VERSION
 from vaultsync.backends.errors import BackendError
 from vaultsync.backends.interface import Backend
 from vaultsync.backends.paths import join_path
@@ -28,7 +29,6 @@ from vaultsync.secrets.content import SecretContent, SecretType, parse_content
 from vaultsync.secrets.dotenv import content_to_env_lines, dotenv_to_content, parse_dotenv
 from vaultsync.secrets.errors import SecretModelError
 
-GROUP, VERSION = "vaultsync.io", "v1alpha1"
 IMPORT_OWNER_PREFIX = "import/"
 
 

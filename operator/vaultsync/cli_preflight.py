@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-GROUP = "vaultsync.io"
-CRDS = ("vaultprofiles", "managedsecrets", "approvalrequests")
+from vaultsync.api.names import GROUP, PLURALS
+
+CRDS = PLURALS
 
 
 class PreflightError(Exception):

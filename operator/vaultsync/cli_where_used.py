@@ -11,7 +11,9 @@ import argparse
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
-GROUP, VERSION, PLURAL = "vaultsync.io", "v1alpha1", "managedsecrets"
+from vaultsync.api.names import GROUP, MANAGED_SECRETS, VERSION
+
+PLURAL = MANAGED_SECRETS
 COLUMNS = ("KIND", "NAMESPACE", "NAME", "SECRET")
 
 

@@ -24,7 +24,6 @@ from vaultsync.api.common import (
     SecretType,
     parse_duration,
 )
-from vaultsync.api.crd import API_VERSION, GROUP, VERSION
 from vaultsync.api.kinds import APPROVAL_REQUEST, KINDS, MANAGED_SECRET, VAULT_PROFILE
 from vaultsync.api.managedsecret import (
     ANNOTATION_REFRESH_REQUESTED_AT,
@@ -49,6 +48,7 @@ from vaultsync.api.managedsecret_status import (
     TargetStatus,
     short_fingerprint,
 )
+from vaultsync.api.names import API_VERSION, GROUP, VERSION
 from vaultsync.api.policy import ApprovalPolicy, CompliancePolicy, ComplianceRules, Enforcement
 from vaultsync.api.providers import Provider, ProviderKind
 from vaultsync.api.vaultprofile import VaultProfileConditionType, VaultProfileSpec, VaultProfileStatus

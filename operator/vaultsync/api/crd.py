@@ -9,11 +9,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from vaultsync.api.names import API_VERSION, GROUP, VERSION
 from vaultsync.api.schema import schema_of
 
-GROUP = "vaultsync.io"
-VERSION = "v1alpha1"
-API_VERSION = f"{GROUP}/{VERSION}"
 CATEGORY = "vaultsync"
 
 

@@ -15,13 +15,13 @@ from typing import Any
 
 import kopf
 
-from vaultsync.handlers.kubeapi import GROUP, VERSION
+from vaultsync.api.names import GROUP, KIND_OF, MANAGED_SECRETS, VAULT_PROFILES, VERSION
 from vaultsync.handlers.runtime import runtime
 from vaultsync.reconcile.access import access_denied_reason
 from vaultsync.reconcile.authorship import AUTHOR_ANNOTATION, Author, author_annotation, spec_written
 from vaultsync.reconcile.boundary import profile_problem, secret_problems
 
-KINDS = {"vaultprofiles": "VaultProfile", "managedsecrets": "ManagedSecret"}
+KINDS = {plural: KIND_OF[plural] for plural in (VAULT_PROFILES, MANAGED_SECRETS)}
 
 
 @kopf.on.mutate(GROUP, VERSION, "vaultprofiles", id="author-vaultprofile", operations=["CREATE", "UPDATE"])

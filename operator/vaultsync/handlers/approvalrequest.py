@@ -14,10 +14,10 @@ from typing import Any
 import kopf
 
 from vaultsync.api.approvalrequest import ApprovalPhase
+from vaultsync.api.names import GROUP, VERSION
 from vaultsync.approvals.lifecycle import parse_time
 from vaultsync.approvals.policy import ApprovalPolicy
 from vaultsync.handlers.approvals import GateResult, policy_of, profile_refs
-from vaultsync.handlers.kubeapi import GROUP, VERSION
 from vaultsync.handlers.runtime import runtime
 from vaultsync.handlers.sync_run import timestamp
 from vaultsync.reconcile.conditions import status_patch

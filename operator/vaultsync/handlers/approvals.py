@@ -17,6 +17,7 @@ from typing import Any
 from kubernetes.client.rest import ApiException
 
 from vaultsync.api.approvalrequest import ApprovalPhase
+from vaultsync.api.names import GROUP, VERSION
 from vaultsync.approvals.admission import LAST_MODIFIED_BY
 from vaultsync.approvals.integrity import recall
 from vaultsync.approvals.lifecycle import (
@@ -34,7 +35,7 @@ from vaultsync.approvals.policy import ApprovalPolicy
 from vaultsync.approvals.requests import request_body, source_of_identity
 from vaultsync.backends.errors import BackendError
 from vaultsync.handlers import k8s_targets
-from vaultsync.handlers.kubeapi import GROUP, VERSION, KubeApi
+from vaultsync.handlers.kubeapi import KubeApi
 from vaultsync.handlers.profiles import ResolvedProfile
 from vaultsync.reconcile.plan import ObservedTarget, Operation, SyncPlan
 from vaultsync.reconcile.status import Phase, Reason, SyncReport, next_status

@@ -25,10 +25,10 @@ from kubernetes.client import rest
 from kubernetes.client.rest import ApiException
 from urllib3.exceptions import HTTPError as Urllib3Error
 
+from vaultsync.api.names import GROUP, VERSION
 from vaultsync.backends.errors import BackendError, Unavailable
 from vaultsync.backends.kubernetes import api_error
 
-GROUP, VERSION = "vaultsync.io", "v1alpha1"
 HANDLER_CONNECTIONS = 16
 """Connections for the handlers' own calls (kopf's event handlers run in threads too)."""
 POOL_SIZE = 32 + HANDLER_CONNECTIONS

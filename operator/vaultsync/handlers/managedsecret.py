@@ -16,6 +16,7 @@ from typing import Any, cast
 import kopf
 
 from vaultsync.api.common import parse_duration
+from vaultsync.api.names import GROUP, MANAGED_SECRETS, VERSION
 from vaultsync.backends.interface import OWNER_KEY
 from vaultsync.handlers import approvalrequest, metrics, retention
 from vaultsync.handlers.failure_log import FAILURES, observe_sync, status_not_written
@@ -29,7 +30,7 @@ from vaultsync.reconcile.conditions import status_patch
 from vaultsync.reconcile.lifecycle import seconds_until_lifecycle_sync
 from vaultsync.sync.scheduler import Hooks, Outcome
 
-GROUP, VERSION, PLURAL = "vaultsync.io", "v1alpha1", "managedsecrets"
+PLURAL = MANAGED_SECRETS
 REFRESH_ANNOTATION = "vaultsync.io/refresh-requested-at"
 LOG = logging.getLogger("vaultsync.sync")
 

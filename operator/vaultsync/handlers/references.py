@@ -12,9 +12,10 @@ from typing import Any
 
 import kopf
 
+from vaultsync.api.names import GROUP, MANAGED_SECRETS, VERSION
 from vaultsync.handlers.runtime import runtime
 
-GROUP, VERSION, PLURAL = "vaultsync.io", "v1alpha1", "managedsecrets"
+PLURAL = MANAGED_SECRETS
 
 Key = tuple[str, str]
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import kopf
 
+from vaultsync.api.names import GROUP, VAULT_PROFILES, VERSION
 from vaultsync.backends.errors import BackendError
 from vaultsync.handlers.failure_log import FAILURES, status_not_written
 from vaultsync.handlers.kubeapi import KUBE_ERRORS
@@ -19,7 +20,7 @@ from vaultsync.reconcile.conditions import FALSE, TRUE, set_condition, status_pa
 from vaultsync.reconcile.targets import ProfileKey
 from vaultsync.sync.limits import Limit
 
-GROUP, VERSION, PLURAL = "vaultsync.io", "v1alpha1", "vaultprofiles"
+PLURAL = VAULT_PROFILES
 VERIFY_SECONDS = 300.0
 STATUS_RETRY_SECONDS = 5.0
 

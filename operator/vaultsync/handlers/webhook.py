@@ -23,6 +23,7 @@ import kopf
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from vaultsync.api.names import GROUP, VERSION
 from vaultsync.approvals.admission import (
     LAST_MODIFIED_BY,
     admission_problem,
@@ -31,7 +32,6 @@ from vaultsync.approvals.admission import (
 )
 from vaultsync.approvals.policy import ApprovalPolicy, Approver
 from vaultsync.handlers.approvalrequest import policy_for_secret
-from vaultsync.handlers.kubeapi import GROUP, VERSION
 from vaultsync.handlers.runtime import runtime
 
 PORT_ENV, CERT_DIR_ENV = "VAULTSYNC_WEBHOOK_PORT", "VAULTSYNC_WEBHOOK_CERT_DIR"

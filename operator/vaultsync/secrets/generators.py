@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import secrets
 import string
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -29,7 +29,11 @@ CHARACTER_CLASSES = {
     "symbols": "!#$%&()*+,-./:;<=>?@[]^_{|}~",
 }
 RSA_SIZES = range(2048, 4097)
-EC_CURVES = {"P-256": ec.SECP256R1, "P-384": ec.SECP384R1, "P-521": ec.SECP521R1}
+EC_CURVES: dict[str, Callable[[], ec.EllipticCurve]] = {
+    "P-256": ec.SECP256R1,
+    "P-384": ec.SECP384R1,
+    "P-521": ec.SECP521R1,
+}
 KEY_ALGORITHMS = ("RSA", "EC", "Ed25519")
 MAX_PASSWORD_LENGTH = 1024
 MAX_SECRET_KEY_BYTES = 1024
