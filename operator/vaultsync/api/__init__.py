@@ -12,7 +12,7 @@ from vaultsync.api.approvalrequest import (
     ChangeSummary,
     Decision,
 )
-from vaultsync.api.codec import Model, ModelError, format_timestamp, parse_timestamp
+from vaultsync.api.codec import Model, ModelError, format_timestamp, parse_timestamp, status_time
 from vaultsync.api.common import (
     Condition,
     ConditionStatus,
@@ -108,4 +108,5 @@ __all__ = [
     "parse_duration",
     "parse_timestamp",
     "short_fingerprint",
+    "status_time",
 ]

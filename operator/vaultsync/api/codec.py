@@ -51,6 +51,11 @@ def format_timestamp(moment: datetime) -> str:
     return text.removesuffix("+00:00") + "Z"
 
 
+def status_time(moment: datetime | None = None) -> str:
+    """``moment`` (default: now) as status fields and messages carry it: whole seconds, UTC, ``Z``."""
+    return format_timestamp((moment or datetime.now(UTC)).replace(microsecond=0))
+
+
 def parse_timestamp(text: str) -> datetime:
     """Parse an RFC 3339 timestamp (``Z`` or an offset) into an aware UTC datetime."""
     moment = datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))

@@ -15,8 +15,9 @@ from datetime import datetime
 from typing import Any
 
 from vaultsync.api.approvalrequest import ApprovalPhase, Decision
+from vaultsync.api.codec import status_time
 from vaultsync.approvals.integrity import decision_is_sealed, decision_seal
-from vaultsync.approvals.lifecycle import FINAL_PHASES, format_time, parse_time
+from vaultsync.approvals.lifecycle import FINAL_PHASES, parse_time
 from vaultsync.approvals.policy import ApprovalPolicy, Approver
 
 IMMUTABLE_SPEC_FIELDS = ("managedSecret", "operation", "fingerprint", "summary", "requestedBy", "expiresAt")
@@ -41,7 +42,7 @@ def stamp_decisions(
     for index, decision in enumerate(decisions[before:], start=before):
         decision["user"] = who.user
         decision["groups"] = list(who.groups)
-        decision["at"] = format_time(now)
+        decision["at"] = status_time(now)
         decision["seal"] = decision_seal(key, request_uid, index, decision)
     return decisions
 
@@ -105,7 +106,7 @@ def _decision_problem(
         return f"ApprovalRequest {name} is already {phase}; decisions are closed"
     expires_at = parse_time(spec.get("expiresAt"))
     if expires_at is not None and now >= expires_at:
-        return f"ApprovalRequest {name} expired at {format_time(expires_at)}; decisions are closed"
+        return f"ApprovalRequest {name} expired at {status_time(expires_at)}; decisions are closed"
     decision = added[0]
     if decision.get("user") != who.user:
         return "spec.decisions[].user is stamped by the admission webhook and must be the requesting user"

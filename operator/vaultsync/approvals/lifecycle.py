@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from vaultsync.api.approvalrequest import ApprovalPhase, Decision
+from vaultsync.api.codec import status_time
 from vaultsync.approvals.integrity import decision_is_sealed, decisions_digest
 from vaultsync.approvals.policy import ApprovalPolicy, Approver
 
@@ -126,10 +127,6 @@ def parse_time(text: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def format_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
 def request_name(managed_secret: str, operation: str, fingerprint: str, attempt: int = 1) -> str:
     """``<secret>-<operation>-<10 hex of the fingerprint>[-<attempt>]``: the same change, the same name."""
     digest = fingerprint.rsplit(":", 1)[-1][:10]
@@ -194,7 +191,7 @@ def evaluate(
     if verdict is not None:
         return verdict
     if request.expires_at is not None and now >= request.expires_at:
-        return Verdict(ApprovalPhase.EXPIRED, approvals, f"expired at {format_time(request.expires_at)}")
+        return Verdict(ApprovalPhase.EXPIRED, approvals, f"expired at {status_time(request.expires_at)}")
     missing = policy.missing_approvals(request.operation, request.approvers, request.requested_by)
     needed = "; ".join(f"{count} more from {profile}" for profile, count in sorted(missing.items()))
     return Verdict(ApprovalPhase.PENDING, approvals, f"waiting for approvals: {needed}")

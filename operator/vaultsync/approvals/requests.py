@@ -10,11 +10,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from vaultsync.api.codec import status_time
 from vaultsync.approvals.lifecycle import (
     ATTEMPT_ANNOTATION,
     GENERATION_ANNOTATION,
     Wanted,
-    format_time,
     request_name,
 )
 
@@ -37,7 +37,7 @@ def request_body(
         "operation": wanted.operation,
         "fingerprint": wanted.fingerprint,
         "summary": dict(summary),
-        "expiresAt": format_time(expires_at),
+        "expiresAt": status_time(expires_at),
     }
     if requested_by:
         spec["requestedBy"] = requested_by

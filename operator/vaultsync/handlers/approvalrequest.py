@@ -14,12 +14,12 @@ from typing import Any
 import kopf
 
 from vaultsync.api.approvalrequest import ApprovalPhase
+from vaultsync.api.codec import status_time
 from vaultsync.api.names import GROUP, VERSION
 from vaultsync.approvals.lifecycle import parse_time
 from vaultsync.approvals.policy import ApprovalPolicy
 from vaultsync.handlers.approvals import GateResult, policy_of, profile_refs
 from vaultsync.handlers.runtime import runtime
-from vaultsync.handlers.sync_run import timestamp
 from vaultsync.reconcile.conditions import status_patch
 from vaultsync.reconcile.status import Phase
 
@@ -64,7 +64,7 @@ async def hold_gated_delete(body: kopf.Body, logger: kopf.Logger) -> None:
     raw = dict(body)
 
     def gate() -> GateResult:
-        return rt.engine.approvals.delete_gate(raw, policy_for_secret(raw), timestamp())
+        return rt.engine.approvals.delete_gate(raw, policy_for_secret(raw), status_time())
 
     result = await rt.run(gate)
     for kind, reason, message in result.events:

@@ -17,6 +17,7 @@ from typing import Any
 from kubernetes.client.rest import ApiException
 
 from vaultsync.api.approvalrequest import ApprovalPhase
+from vaultsync.api.codec import status_time
 from vaultsync.api.names import GROUP, VERSION
 from vaultsync.approvals.admission import LAST_MODIFIED_BY
 from vaultsync.approvals.integrity import recall
@@ -27,7 +28,6 @@ from vaultsync.approvals.lifecycle import (
     Verdict,
     Wanted,
     evaluate,
-    format_time,
     next_step,
     summary_of,
 )
@@ -372,7 +372,7 @@ def _request_status(verdict: Verdict) -> dict[str, Any]:
         "message": verdict.message,
     }
     if verdict.phase != "Pending":
-        status["decidedAt"] = format_time(_now())
+        status["decidedAt"] = status_time(_now())
     return status
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from kubernetes.client.rest import ApiException
 
+from vaultsync.api.codec import status_time
 from vaultsync.backends.errors import BackendError, NotFound, PermissionDenied
 from vaultsync.backends.interface import RemoteSecret
 from vaultsync.handlers import activation, approval_memory, k8s_targets, rollout, templating
@@ -35,7 +36,6 @@ from vaultsync.handlers.sync_run import (
     SyncResult,
     SyncRun,
     gated_operations,
-    timestamp,
 )
 from vaultsync.handlers.sync_status import final_status, judge_compliance, non_compliant, version_fields
 from vaultsync.reconcile.boundary import kubernetes_namespace, secret_problems
@@ -231,7 +231,7 @@ class SyncEngine:
             raise run.abort(Reason.SOURCE_UNAVAILABLE, str(e), EventReason.SOURCE_FAILED) from e
         if generated is not None:
             run.notes.append(Event("Normal", generated.reason, generated.message))
-            run.rotated_at = timestamp(generated.at)
+            run.rotated_at = status_time(generated.at)
 
     def _with_lifecycle(self, run: SyncRun, result: SyncResult) -> SyncResult:
         """Lifecycle events first, ``lastRotatedAt``, and the expiry of the content (``ExpiringSoon``)."""

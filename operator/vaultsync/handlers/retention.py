@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import kopf
 
+from vaultsync.api.codec import status_time
 from vaultsync.backends.errors import BackendError, NotFound, NotOwned
 from vaultsync.backends.interface import Backend, RemoteSecret
 from vaultsync.handlers import k8s_targets
@@ -29,7 +30,6 @@ from vaultsync.reconcile.retention import (
     left_behind_message,
     planned_window,
     release_due,
-    rfc3339,
     summarize,
 )
 from vaultsync.reconcile.targets import vault_target
@@ -114,7 +114,7 @@ async def delete_with_retention(rt: Runtime, body: kopf.Body, logger: kopf.Logge
     summary = summarize(deletions)
     if summary.restorable_until is not None:
         await rt.run(
-            rt.kube.patch_status, PLURAL, ns, name, {"restorableUntil": rfc3339(summary.restorable_until)}
+            rt.kube.patch_status, PLURAL, ns, name, {"restorableUntil": status_time(summary.restorable_until)}
         )
     if not summary.done:
         deleted_at = _parsed(body.metadata.get("deletionTimestamp"))

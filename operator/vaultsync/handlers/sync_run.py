@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
+from vaultsync.api.codec import status_time
 from vaultsync.approvals.integrity import Recall
 from vaultsync.compliance.verdict import Verdict
 from vaultsync.handlers import templating
@@ -71,11 +71,6 @@ class SyncAborted(Exception):
         self.result = result
 
 
-def timestamp(moment: datetime | None = None) -> str:
-    moment = moment or datetime.now(UTC)
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
 def gated_operations(profiles: list[ResolvedProfile]) -> set[Operation]:
     """The union of gated operations: the strictest policy of source and sync-target profiles wins."""
     gated: set[Operation] = set()
@@ -90,7 +85,7 @@ class SyncRun:
     """The state of one sync call."""
 
     body: Mapping[str, Any]
-    now: str = field(default_factory=timestamp)
+    now: str = field(default_factory=status_time)
     source_fingerprint: str | None = None
     rendered: dict[str, templating.RenderedTarget] = field(default_factory=dict)
     """Target id -> rendered data of templated Kubernetes Secrets."""

@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from vaultsync.api.codec import parse_timestamp
+from vaultsync.api.codec import parse_timestamp, status_time
 from vaultsync.api.managedsecret_status import short_fingerprint
 from vaultsync.compliance.verdict import PolicySource, Verdict, judge
 from vaultsync.handlers.profiles import ResolvedProfile
-from vaultsync.handlers.sync_run import FALSE, TRUE, Event, EventReason, SyncResult, SyncRun, timestamp
+from vaultsync.handlers.sync_run import FALSE, TRUE, Event, EventReason, SyncResult, SyncRun
 from vaultsync.reconcile.plan import Operation
 from vaultsync.reconcile.status import Phase, Reason, TargetOutcome, TargetState, next_status
 from vaultsync.secrets.content import SecretContent
@@ -38,7 +38,7 @@ def version_fields(
     fields: dict[str, Any] = {
         "fingerprint": fingerprint,
         "shortFingerprint": short_fingerprint(fingerprint),
-        "expiresAt": timestamp(expires) if expires else None,
+        "expiresAt": status_time(expires) if expires else None,
     }
     if new_version:
         history = [VersionRecord.from_status(v) for v in run.previous.get("versions") or []]

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from vaultsync.api.codec import status_time
 from vaultsync.reconcile.conditions import FALSE, TRUE, set_condition
 from vaultsync.reconcile.rotation import parse_time
 
@@ -35,10 +36,6 @@ class ExpiryState:
     message: str
 
 
-def _rfc3339(moment: datetime) -> str:
-    return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
 def effective_expiry(*candidates: datetime | None) -> datetime | None:
     known = [c for c in candidates if c is not None]
     return min(known) if known else None
@@ -47,7 +44,7 @@ def effective_expiry(*candidates: datetime | None) -> datetime | None:
 def expiry_state(expires_at: datetime | None, now: datetime, horizon: timedelta) -> ExpiryState:
     if expires_at is None:
         return ExpiryState(FALSE, ExpiryReason.NO_EXPIRY, "the content has no expiry date")
-    when = _rfc3339(expires_at)
+    when = status_time(expires_at)
     if expires_at <= now:
         return ExpiryState(TRUE, ExpiryReason.EXPIRED, f"the content expired at {when}")
     days = horizon.total_seconds() / 86400
@@ -84,12 +81,12 @@ def apply_expiry(
     if expires_at is None:
         result.pop("expiresAt", None)
     else:
-        result["expiresAt"] = _rfc3339(expires_at)
+        result["expiresAt"] = status_time(expires_at)
     state = expiry_state(expires_at, now, horizon)
     conditions = list(status.get("conditions") or [])
     before = next((c for c in conditions if c.get("type") == CONDITION), None)
     result["conditions"] = set_condition(
-        conditions, CONDITION, state.status, state.reason, state.message, now=_rfc3339(now)
+        conditions, CONDITION, state.status, state.reason, state.message, now=status_time(now)
     )
     warn = state.status == TRUE and (
         before is None or before.get("status") != TRUE or before.get("reason") != state.reason

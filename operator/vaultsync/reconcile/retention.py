@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from vaultsync.api.codec import status_time
+
 
 class CopyFate(StrEnum):
     """What became of one copy."""
@@ -68,16 +70,12 @@ def summarize(deletions: Sequence[CopyDeletion]) -> DeletionSummary:
     )
 
 
-def rfc3339(moment: datetime) -> str:
-    return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
 def deleting_fields(previous: Mapping[str, Any], now: datetime, restorable_until: datetime) -> dict[str, Any]:
     """``status`` fields of phase Deleting; a retried deletion keeps its first ``deletedAt``."""
     return {
         "phase": "Deleting",
-        "deletedAt": previous.get("deletedAt") or rfc3339(now),
-        "restorableUntil": rfc3339(restorable_until),
+        "deletedAt": previous.get("deletedAt") or status_time(now),
+        "restorableUntil": status_time(restorable_until),
     }
 
 
@@ -86,7 +84,7 @@ def deletion_message(summary: DeletionSummary, retention_days: int) -> str:
     parts = []
     if summary.restorable:
         until = (
-            f"until {rfc3339(summary.restorable_until)}"
+            f"until {status_time(summary.restorable_until)}"
             if summary.restorable_until
             else "with no deadline set by the vault"
         )

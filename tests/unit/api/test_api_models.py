@@ -32,6 +32,7 @@ from vaultsync.api import (
     parse_duration,
     parse_timestamp,
     short_fingerprint,
+    status_time,
 )
 from vaultsync.api.schema import model_fields, unwrap_optional
 
@@ -241,6 +242,12 @@ def test_timestamps_are_rfc3339_utc(moment: datetime) -> None:
     text = format_timestamp(moment)
     assert text.endswith("Z")
     assert parse_timestamp(text) == moment
+
+
+def test_status_times_are_whole_seconds_in_utc() -> None:
+    moment = datetime(2026, 12, 2, 3, 4, 5, 678_901, tzinfo=timezone(timedelta(hours=2)))
+    assert status_time(moment) == "2026-12-02T01:04:05Z"
+    assert parse_timestamp(status_time()).microsecond == 0
 
 
 def test_naive_timestamps_are_refused() -> None:
