@@ -297,6 +297,7 @@ class SyncEngine:
             key = secret_target(target.get("namespace") or run.namespace, target["name"])
             try:
                 snapshot = k8s_targets.read_target(self.kube, key.namespace or run.namespace, key.path)
+                run.secrets_seen[key.id] = snapshot
                 if key.id in run.rendered:
                     fingerprint = self._rendered_fingerprint(run, key, snapshot)
                 else:
@@ -307,6 +308,7 @@ class SyncEngine:
                     fingerprint = None  # equal content is no claim: the write refuses or adopts
                 observed[key.id] = ObservedTarget(key, True, fingerprint, snapshot.resource_version)
             except NotFound:
+                run.secrets_seen[key.id] = None
                 observed[key.id] = ObservedTarget(key, False)
             except SecretModelError:
                 observed[key.id] = ObservedTarget(key, True, None, None)
@@ -410,12 +412,8 @@ class SyncEngine:
     ) -> str:
         namespace = key.namespace or run.namespace
         rendered = run.rendered.get(key.id)
-        try:
-            expected: k8s_targets.SecretSnapshot | None = k8s_targets.read_target(
-                self.kube, namespace, key.path
-            )
-        except NotFound:
-            expected = None
+        seen = run.secrets_seen
+        expected = seen[key.id] if key.id in seen else self._read_secret(namespace, key)
         if expected is not None and adopt and not run.owns(expected.managed, expected.owner):
             self._require_adopt(run, namespace, key.path)
         return k8s_targets.write_target(
@@ -430,6 +428,12 @@ class SyncEngine:
             spec=target_spec,
             rendered=(rendered.data, rendered.fingerprint) if rendered else None,
         )
+
+    def _read_secret(self, namespace: str, key: TargetKey) -> k8s_targets.SecretSnapshot | None:
+        try:
+            return k8s_targets.read_target(self.kube, namespace, key.path)
+        except NotFound:
+            return None
 
     def _require_adopt(self, run: SyncRun, namespace: str, name: str) -> None:
         """Taking over a Secret vaultsync does not own needs its author's right to update it."""

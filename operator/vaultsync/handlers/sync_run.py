@@ -14,6 +14,7 @@ from vaultsync.api.codec import status_time
 from vaultsync.approvals.integrity import Recall
 from vaultsync.compliance.verdict import Verdict
 from vaultsync.handlers import templating
+from vaultsync.handlers.k8s_targets import SecretSnapshot
 from vaultsync.handlers.notices import Notice
 from vaultsync.handlers.profiles import ResolvedProfile
 from vaultsync.reconcile.plan import Operation
@@ -98,6 +99,9 @@ class SyncRun:
     """What the compliance rules of the secret's profiles said about the content."""
     observed_versions: dict[str, str | None] = field(default_factory=dict)
     """Target id -> the version each target held when observed (kept in status for targets in sync)."""
+    secrets_seen: dict[str, SecretSnapshot | None] = field(default_factory=dict)
+    """Kubernetes Secret target id -> what observing it read (None: absent): the write needs no
+    second GET, and its resourceVersion precondition refuses a Secret changed in between."""
     memory: Recall | None = None
     """The last push as the sealed approval record vouches for it (``handlers.approval_memory``)."""
 
