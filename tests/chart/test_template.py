@@ -11,6 +11,7 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from chart.chart_tools import Helm, container_of, env_of, of_kind, one, rules_allow
+from vaultsync.handlers.settings import OperatorSettings
 
 NAMESPACE = "vaultsync-system"
 RELEASE = "vs"
@@ -37,6 +38,22 @@ CASES: dict[str, dict[str, Any]] = {
     "fullname-override": {"fullnameOverride": "sync", "serviceAccount": {"name": "sync-operator"}},
     "digest-pinned": {"image": {"repository": "registry.example/vaultsync", "digest": "sha256:" + "a" * 64}},
 }
+TUNED: dict[str, Any] = {
+    "sync": {
+        "workers": 8,
+        "threads": 16,
+        "qps": 2.5,
+        "burst": 20,
+        "backendConcurrency": 4,
+        "httpTimeoutSeconds": 5,
+        "defaultRefreshSeconds": 600,
+        "minRefreshSeconds": 10,
+        "retentionDays": 7,
+        "expiryWarningDays": 3,
+    },
+    "ha": {"enabled": True, "leaseDurationSeconds": 20, "renewDeadlineSeconds": 12, "retryPeriodSeconds": 3},
+}
+CASES["tuned"] = TUNED
 
 SECRET_VERBS = {"get", "list", "watch", "create", "update", "patch", "delete"}
 ROLE_KINDS = ("ClusterRole", "Role")
@@ -427,6 +444,35 @@ def test_ha_leader_election(case: tuple[dict[str, Any], list[dict[str, Any]]]) -
         anti_affinity["preferredDuringSchedulingIgnoredDuringExecution"][0]["podAffinityTerm"]["topologyKey"]
         == "kubernetes.io/hostname"
     )
+
+
+def test_tuning_values_reach_the_operators_settings(
+    case: tuple[dict[str, Any], list[dict[str, Any]]],
+) -> None:
+    """Read back by the operator's own parser: a misspelt variable would leave its default."""
+    values, objects = case
+    env = {k: v for k, v in env_of(container_of(one(objects, "Deployment"))).items() if isinstance(v, str)}
+    settings = OperatorSettings.from_env(env)
+    defaults = OperatorSettings.from_env({})
+    sync, ha = values.get("sync", {}), values.get("ha", {})
+    expected = {
+        "sync_workers": sync.get("workers"),
+        "sync_threads": sync.get("threads"),
+        "operator_qps": sync.get("qps"),
+        "operator_burst": sync.get("burst"),
+        "backend_concurrency": sync.get("backendConcurrency"),
+        "http_timeout": sync.get("httpTimeoutSeconds"),
+        "default_refresh_seconds": sync.get("defaultRefreshSeconds"),
+        "min_refresh_seconds": sync.get("minRefreshSeconds"),
+        "retention_days": sync.get("retentionDays"),
+        "expiry_warning_days": sync.get("expiryWarningDays"),
+        "lease_duration_seconds": ha.get("leaseDurationSeconds"),
+        "renew_deadline_seconds": ha.get("renewDeadlineSeconds"),
+        "retry_period_seconds": ha.get("retryPeriodSeconds"),
+    }
+    for name, value in expected.items():
+        wanted = getattr(defaults, name) if value is None else value
+        assert getattr(settings, name) == wanted, name
 
 
 def test_hmac_key_secret_is_generated_once_and_kept(

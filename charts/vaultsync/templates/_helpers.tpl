@@ -145,3 +145,33 @@ metrics.selector, else the release namespace (the label prometheus-operator adds
 {{- define "vaultsync.metricsSelector" -}}
 {{- if .Values.metrics.selector -}}{{ .Values.metrics.selector }}{{- else -}}namespace="{{ .Release.Namespace }}"{{- end -}}
 {{- end }}
+
+{{/*
+Environment of the tuning values that are set (sync.*, ha lease timings); an unset (null) value
+keeps the operator's default, so an upgrade of the operator may change it.
+*/}}
+{{- define "vaultsync.tuningEnv" -}}
+{{- $sync := .Values.sync | default dict -}}
+{{- $ha := .Values.ha | default dict -}}
+{{- $env := dict
+  "VAULTSYNC_SYNC_WORKERS" $sync.workers
+  "VAULTSYNC_SYNC_THREADS" $sync.threads
+  "VAULTSYNC_OPERATOR_QPS" $sync.qps
+  "VAULTSYNC_OPERATOR_BURST" $sync.burst
+  "VAULTSYNC_BACKEND_CONCURRENCY" $sync.backendConcurrency
+  "VAULTSYNC_HTTP_TIMEOUT" $sync.httpTimeoutSeconds
+  "VAULTSYNC_DEFAULT_REFRESH_SECONDS" $sync.defaultRefreshSeconds
+  "VAULTSYNC_MIN_REFRESH_SECONDS" $sync.minRefreshSeconds
+  "VAULTSYNC_RETENTION_DAYS" $sync.retentionDays
+  "VAULTSYNC_EXPIRY_WARNING_DAYS" $sync.expiryWarningDays
+  "VAULTSYNC_LEASE_DURATION_SECONDS" $ha.leaseDurationSeconds
+  "VAULTSYNC_RENEW_DEADLINE_SECONDS" $ha.renewDeadlineSeconds
+  "VAULTSYNC_RETRY_PERIOD_SECONDS" $ha.retryPeriodSeconds
+-}}
+{{- range $name, $value := $env }}
+{{- if not (kindIs "invalid" $value) }}
+- name: {{ $name }}
+  value: {{ $value | toString | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
