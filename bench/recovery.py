@@ -34,6 +34,7 @@ from kubernetes import client
 
 from bench.operator_scale import start_operator
 from vaultsync_devstack import Stack, demo
+from vaultsync_devstack.authors import create_authored
 from vaultsync_devstack.process import free_port
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -77,8 +78,10 @@ class World:
 
     def _create(self, plural: str, name: str, spec: dict[str, Any]) -> None:
         kind = {"vaultprofiles": "VaultProfile", "managedsecrets": "ManagedSecret"}[plural]
-        body = {"apiVersion": f"{GROUP}/{VERSION}", "kind": kind, "metadata": {"name": name}, "spec": spec}
-        self.custom.create_namespaced_custom_object(GROUP, VERSION, NAMESPACE, plural, body)
+        metadata = {"name": name, "namespace": NAMESPACE}
+        body = {"apiVersion": f"{GROUP}/{VERSION}", "kind": kind, "metadata": metadata, "spec": spec}
+        # No webhook runs here: the record the author webhook would write, so credentials are usable.
+        create_authored(self.core, self.custom, plural, body)
 
     def set_up(self) -> None:
         self.kube.kubectl("apply", "--server-side", "-f", str(demo.REPO / "crds"))
