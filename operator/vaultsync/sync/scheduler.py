@@ -78,6 +78,9 @@ class SchedulerSettings:
     workers: int = 16
     retry_base_seconds: float = 2.0
     retry_cap_seconds: float = 300.0
+    probe_cap_seconds: float = 10.0
+    """Longest wait between two probes of a vault that is down. A probe is one change listing
+    per profile, so it can be frequent; it bounds how late recovery starts after an outage."""
     backend_concurrency: int = 8
     operator_rate: Limit | None = None
     min_wait_seconds: float = 1.0
@@ -156,6 +159,8 @@ class SyncScheduler:
         self.queue: WorkQueue[Hashable] = WorkQueue(
             self.clock, ItemBackoff(s.retry_base_seconds, s.retry_cap_seconds, self.rng)
         )
+        self.probes: ItemBackoff[Hashable] = ItemBackoff(s.retry_base_seconds, s.probe_cap_seconds, self.rng)
+        """Backoff of the probe (the change listing) of each profile that is down."""
         self.tracker = ChangeTracker()
         self.limits = CallLimits(self.clock, s.backend_concurrency, s.operator_rate)
         self.records: dict[str, Record] = {}
@@ -344,15 +349,15 @@ class SyncScheduler:
     def _recovered(self, key: Poll) -> None:
         """The vault answers again: every owner that failed with it syncs (within its limits)."""
         self.down.discard(key.profile)
-        self.queue.forget(key)
+        self.probes.forget(key)
         log.warning("%s: change listing works again; re-syncing the secrets that failed", key)
         for owner, record in self.records.items():
             if record.failed and key.profile in record.profiles:
                 self.queue.add(owner)
 
     def _poll_failed(self, key: Poll, error: Exception) -> None:
-        delay = self.queue.add_rate_limited(key)
-        self._timer_wake.set()
+        delay = self.probes.when(key)
+        self._after(key, delay, replace=True)
         if key.profile in self.down:
             return
         self.down.add(key.profile)

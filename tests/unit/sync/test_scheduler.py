@@ -96,7 +96,9 @@ def executor() -> Iterator[concurrent.futures.ThreadPoolExecutor]:
         yield pool
 
 
-def _scheduler(world: World, executor: concurrent.futures.Executor) -> SyncScheduler:
+def _scheduler(
+    world: World, executor: concurrent.futures.Executor, settings: SchedulerSettings | None = None
+) -> SyncScheduler:
     async def run(fn: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(executor, functools.partial(fn, *args))
 
@@ -107,7 +109,7 @@ def _scheduler(world: World, executor: concurrent.futures.Executor) -> SyncSched
         interval=lambda body, result: INTERVAL,
         lifecycle_wait=lambda body, status: float("inf"),
     )
-    settings = SchedulerSettings(
+    settings = settings or SchedulerSettings(
         workers=3, retry_base_seconds=0.05, retry_cap_seconds=0.2, min_wait_seconds=0.01
     )
     return SyncScheduler(hooks, settings, run, threads=4)
@@ -115,12 +117,12 @@ def _scheduler(world: World, executor: concurrent.futures.Executor) -> SyncSched
 
 @contextlib.asynccontextmanager
 async def running(
-    world: World, executor: concurrent.futures.Executor, count: int
+    world: World, executor: concurrent.futures.Executor, count: int, settings: SchedulerSettings | None = None
 ) -> AsyncIterator[SyncScheduler]:
     """A started, leading scheduler whose ``count`` secrets ``s0``... have synced once."""
     names = [f"s{i}" for i in range(count)]
     world.vault.versions.update({f"p/{n}": 1 for n in names})
-    scheduler = _scheduler(world, executor)
+    scheduler = _scheduler(world, executor, settings)
     scheduler.start()
     scheduler.resume()
     try:
@@ -174,13 +176,32 @@ async def test_while_the_vault_is_down_one_probe_waits_and_recovery_resyncs_ever
         await _until(lambda: world.written.count("ns/s0:Failed") == 1, "each secret says it failed")
         await _until(lambda: all(f"ns/{n}:Failed" in world.written for n in names), "all failed")
         failed_syncs = len(world.syncs)
-        await _until(lambda: scheduler.queue.backoff.failures(Poll("bao")) >= 3, "the probe retried")
+        await _until(lambda: scheduler.probes.failures(Poll("bao")) >= 3, "the probe retried")
         assert len(world.syncs) == failed_syncs, "while the vault is down no secret retries alone"
         world.vault.down = False
         await _until(lambda: not scheduler.down, "the probe sees the vault back")
         await _until(
             lambda: all(world.written.count(f"ns/{n}:Synced") == 2 for n in names), "every secret recovered"
         )
+
+
+async def test_a_down_vault_is_probed_at_least_every_probe_cap_whatever_the_retry_cap(
+    world: World, executor: concurrent.futures.Executor
+) -> None:
+    """Recovery starts at most one probe cap after the vault answers again: with the retry backoff
+    (1 s doubling) eight probes would take about two minutes; capped at 0.1 s, under a second."""
+    settings = SchedulerSettings(
+        workers=3,
+        retry_base_seconds=1.0,
+        retry_cap_seconds=300.0,
+        probe_cap_seconds=0.1,
+        min_wait_seconds=0.01,
+    )
+    async with running(world, executor, 2, settings) as scheduler:
+        world.vault.down = True
+        await _until(lambda: scheduler.probes.failures(Poll("bao")) >= 8, "eight probes", timeout=20)
+        world.vault.down = False
+        await _until(lambda: not scheduler.down, "the next probe sees the vault back", timeout=5)
 
 
 async def test_a_deleted_secret_is_never_synced_again(
