@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import concurrent.futures
 import functools
+import itertools
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import kopf
@@ -57,6 +59,19 @@ def _scheduler(
     )
 
 
+class ApiServerWait:
+    """kopf's retry delays for Kubernetes API errors: 1, 1, 2, 3, 5, 8 s, then every 10 s forever.
+
+    kopf's default gives up after 8 retries (about 54 s), and a watch that gives up stops the
+    whole operator: an apiserver restart that takes longer (a 60 s outage plus start-up, or an
+    upgrade) would kill it. Iterable but not sized, so kopf retries without a count; a new
+    iterator per request, so no request uses up another's delays.
+    """
+
+    def __iter__(self) -> Iterator[float]:
+        return itertools.chain((1.0, 1.0, 2.0, 3.0, 5.0, 8.0), itertools.repeat(10.0))
+
+
 class _NoDiffBase(kopf.DiffBaseStorage):
     """No handler compares an old spec with a new one (the only change handler is ``on.delete``),
     so kopf need not PATCH its last-handled-configuration annotation into every new object."""
@@ -87,6 +102,7 @@ async def start(settings: kopf.OperatorSettings, logger: kopf.Logger, **_: Any) 
     settings.persistence.diffbase_storage = _NoDiffBase()
     settings.posting.level = logging.INFO
     settings.watching.server_timeout = 300
+    settings.networking.error_backoffs = ApiServerWait()
     settings.admission.server = webhook.webhook_server()
     api_client = _api_client(ours.sync_threads + HANDLER_CONNECTIONS)
     kube = KubeApi(api_client, pool_size=ours.sync_threads + HANDLER_CONNECTIONS)
