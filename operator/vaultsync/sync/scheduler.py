@@ -81,7 +81,7 @@ class SchedulerSettings:
     probe_cap_seconds: float = 10.0
     """Longest wait between two probes of a vault that is down. A probe is one change listing
     per profile, so it can be frequent; it bounds how late recovery starts after an outage."""
-    backend_concurrency: int = 8
+    backend_concurrency: int = 16
     operator_rate: Limit | None = None
     min_wait_seconds: float = 1.0
     jitter: float = 0.1
