@@ -82,6 +82,27 @@ def status_of(cluster: Cluster, name: str) -> dict[str, Any]:
     return status
 
 
+def posted(
+    cluster: Cluster, name: str, reason: str, count: int = 1, *, kind: str | None = None, timeout: float = 30
+) -> list[str]:
+    """The messages of the ``reason`` events about ``name`` once at least ``count`` are there.
+
+    The operator posts events from a task of its own, so they may land after the status and the
+    targets they explain: a test that reads them must wait for them, like for any other fact.
+    """
+
+    def found() -> list[str]:
+        messages = [
+            e.message or ""
+            for e in cluster.events(name)
+            if e.reason == reason and (kind is None or e.involved_object.kind == kind)
+        ]
+        return messages if len(messages) >= count else []
+
+    messages: list[str] = wait_for(found, timeout, f"{count} {reason} event(s) about {name}")
+    return messages
+
+
 def phase_is(cluster: Cluster, name: str, phase: str, version: int | None = None) -> dict[str, Any] | None:
     """The status when it shows ``phase`` (and ``version``), else None: a ``wait_for`` predicate."""
     status = status_of(cluster, name)

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 
+from e2e.scenario import phase_is
 from e2e.support import Cluster, wait_for
 
 pytestmark = pytest.mark.stack
@@ -36,7 +37,8 @@ def test_kubernetes_source_change_syncs_without_waiting_for_refresh(cluster: Clu
     wait_for(
         lambda: cluster.secret_data("downstream").get("apiKey") == second, 20, "change seen through the watch"
     )
-    assert (cluster.get("managedsecrets", "copied").get("status") or {}).get("currentVersion") == 2
+    # The status is patched after the content is written: wait for it as well.
+    wait_for(lambda: phase_is(cluster, "copied", "Synced", 2), 30, "version 2 in status")
 
     cluster.delete("managedsecrets", "copied")
     wait_for(

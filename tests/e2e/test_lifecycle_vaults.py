@@ -27,6 +27,7 @@ from e2e.scenario import (
     condition,
     create_gated_profile,
     phase_is,
+    posted,
     secret_exists,
     secrets_manager,
     status_of,
@@ -111,7 +112,7 @@ def test_delete_keeps_a_recovery_window_and_recreating_restores(
     synced = wait_for(lambda: phase_is(cluster, "app", "Synced", 1), 60, "recreated and synced")
     versions = {t["path"]: t.get("version") for t in synced["targets"]}
     assert all(versions[p] for p in (aws_path, bao_path)), f"restored copies show their version: {versions}"
-    restored = _reasons(cluster, "app").get("Restored", [])
+    restored = posted(cluster, "app", "Restored", 2)
     assert any(aws_path in m for m in restored), restored
     assert any(bao_path in m for m in restored), restored
     aws_now = secrets_manager(moto).describe_secret(SecretId=aws_path)
@@ -164,7 +165,7 @@ def test_generate_creates_the_missing_source_and_rotates_it_on_schedule(
     assert generated["username"] == "gen"
     assert len(generated["password"]) == 24
     assert aws_document(moto, aws_path) == generated
-    assert "Generated" in _reasons(cluster, "gen")
+    posted(cluster, "gen", "Generated")
     assert first["lastRotatedAt"]
 
     second = wait_for(lambda: phase_is(cluster, "gen", "Synced", 2), 60, "rotated and pushed")
@@ -173,7 +174,7 @@ def test_generate_creates_the_missing_source_and_rotates_it_on_schedule(
     assert rotated["password"] != generated["password"]
     assert aws_document(moto, aws_path) == rotated
     assert _time(second["lastRotatedAt"]) >= _time(first["lastRotatedAt"]) + dt.timedelta(seconds=12)
-    assert "Rotated" in _reasons(cluster, "gen")
+    posted(cluster, "gen", "Rotated")
     assert_no_leak(cluster, operator, ["gen"], [generated["password"], rotated["password"]])
 
 
@@ -265,7 +266,7 @@ def test_spec_expires_at_in_the_past_is_expired(
     assert status["expiresAt"] == "2020-01-01T00:00:00Z"
     shown = condition(status, "ExpiringSoon")
     assert (shown["status"], shown["reason"]) == ("True", "Expired")
-    warnings = _reasons(cluster, "token")["ExpiringSoon"]
+    warnings = posted(cluster, "token", "ExpiringSoon")
     assert set(warnings) == {"the content expired at 2020-01-01T00:00:00Z"}
 
 

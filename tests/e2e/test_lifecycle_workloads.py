@@ -25,6 +25,7 @@ from e2e.scenario import (
     operator_ran_syncs,
     operator_worked_on,
     phase_is,
+    posted,
     secret_exists,
     status_of,
     target_states,
@@ -209,7 +210,7 @@ def test_deactivate_removes_secrets_loudly_and_reactivate_restores_them(
     assert status["currentVersion"] == 1, "reactivation restores the same version"
     assert cluster.secret_data("db-creds") == {"username": "app", "password": password}
     assert set(target_states(status).values()) == {"Synced"}
-    assert "Reactivated" in _reasons(cluster, "db")
+    posted(cluster, "db", "Reactivated")
     assert_no_leak(cluster, operator, ["db", "web"], [password])
 
 
@@ -284,7 +285,7 @@ def test_templates_render_references_rerender_on_change_and_fail_without_writing
     assert ready["reason"] == "TemplateFailed"
     assert "'BROKEN'" in ready["message"], ready["message"]
     assert "missingField" in ready["message"], ready["message"]
-    assert "TemplateFailed" in _reasons(cluster, "app")
+    posted(cluster, "app", "TemplateFailed")
     assert cluster.secret_data("app-config") == before, "a failing template writes nothing"
     assert_no_leak(cluster, operator, ["app", "db"], [db_v1, db_v2, api_key])
 
@@ -420,12 +421,11 @@ def test_rollout_restart_after_a_new_version_only(
     message = status["targets"][0].get("message") or ""
     assert "frozen" in message, status["targets"]
     assert "paused" in message, status["targets"]
-    restarted = _reasons(cluster, "api").get("RolloutRestarted", [])
-    assert len(restarted) == 3
+    restarted = posted(cluster, "api", "RolloutRestarted", 3)
     assert all("api-creds" in m for m in restarted)
-    assert "RolloutRestarted" in _reasons(cluster, "web", "Deployment")
-    assert "RolloutSkipped" in _reasons(cluster, "frozen", "Deployment")
-    assert any("frozen" in m for m in _reasons(cluster, "api").get("RolloutSkipped", []))
+    posted(cluster, "web", "RolloutRestarted", kind="Deployment")
+    posted(cluster, "frozen", "RolloutSkipped", kind="Deployment")
+    assert any("frozen" in m for m in posted(cluster, "api", "RolloutSkipped"))
     cluster.patch(
         "managedsecrets", "api", {"metadata": {"annotations": {"vaultsync.io/refresh-requested-at": "now"}}}
     )

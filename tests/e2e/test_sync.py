@@ -10,6 +10,7 @@ import boto3
 import hvac
 import pytest
 
+from e2e.scenario import posted
 from e2e.support import Cluster, as_json, operator_log, wait_for
 from vaultsync_devstack.process import ManagedProcess
 from vaultsync_devstack.vaults import Moto, OpenBao
@@ -100,8 +101,8 @@ def test_sync_to_aws_and_kubernetes_then_update_and_drift(
     )
     wait_for(lambda: cluster.secret_data("db-basic")["password"] == PASSWORD_V2, 60, "drift corrected")
     assert _status(cluster, "db")["currentVersion"] == 2, "drift repair is not a new version"
-    reasons = {e.reason for e in cluster.events("db")}
-    assert {"Synced", "DriftCorrected"} <= reasons
+    posted(cluster, "db", "DriftCorrected")
+    posted(cluster, "db", "Synced")
 
     everything = (
         operator_log(operator)
