@@ -81,12 +81,14 @@ def test_secret_round_trip_and_watch_stream(kube: KubeControlPlane) -> None:
     core = client.CoreV1Api(kube.api_client())
     name = f"smoke-{uuid.uuid4().hex[:8]}"
     seen: list[tuple[str, str]] = []
-    started = threading.Event()
+    # Watch from a resourceVersion taken before the create: the events arrive however late the
+    # watch connects (from "now" it could start after the Secret was already gone).
+    since = core.list_namespaced_secret("default").metadata.resource_version
 
     def watch_secrets() -> None:
         w = watch.Watch()
-        started.set()
-        for event in w.stream(core.list_namespaced_secret, "default", timeout_seconds=20):
+        stream = w.stream(core.list_namespaced_secret, "default", resource_version=since, timeout_seconds=20)
+        for event in stream:
             obj: Any = event["object"]
             if obj.metadata.name == name:
                 seen.append((event["type"], obj.metadata.name))
@@ -95,7 +97,6 @@ def test_secret_round_trip_and_watch_stream(kube: KubeControlPlane) -> None:
 
     watcher = threading.Thread(target=watch_secrets, daemon=True)
     watcher.start()
-    started.wait(5)
     core.create_namespaced_secret(
         "default", client.V1Secret(metadata=client.V1ObjectMeta(name=name), string_data={"k": "v"})
     )
