@@ -241,7 +241,7 @@ def test_generated_certificate_reports_its_expiry(
     shown = condition(status, "ExpiringSoon")
     assert (shown["status"], shown["reason"]) == expected
     if expected[0] == "True":  # events are posted after the status patch: wait for it
-        wait_for(lambda: "ExpiringSoon" in _reasons(cluster, "tls"), 30, "ExpiringSoon event")
+        posted(cluster, "tls", "ExpiringSoon")
     else:
         assert "ExpiringSoon" not in _reasons(cluster, "tls")
     assert set(cluster.secret_data("tls")) >= {"tls.crt", "tls.key"}

@@ -187,16 +187,10 @@ def test_deactivate_removes_secrets_loudly_and_reactivate_restores_them(
     assert aws_document(moto, aws_path)["password"] == password, (
         "AWS cannot disable: the copy is left untouched"
     )
-    removed = wait_for(
-        lambda: _reasons(cluster, "db").get("SecretRemoved"), 30, "SecretRemoved on the ManagedSecret"
-    )
+    removed = posted(cluster, "db", "SecretRemoved")
     assert "Inactive" in removed[0]
     assert "Deployment web" in removed[0]
-    on_workload = wait_for(
-        lambda: _reasons(cluster, "web", "Deployment").get("SecretDeactivated"),
-        30,
-        "an Event on the consumer",
-    )
+    on_workload = posted(cluster, "web", "SecretDeactivated", kind="Deployment")
     for expected_text in ("db-creds", f"{cluster.namespace}/db", "Inactive"):
         assert expected_text in on_workload[0]
     # An Inactive secret is synced (deactivation re-checked) every refresh, without vault calls.
