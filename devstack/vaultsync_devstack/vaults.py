@@ -7,6 +7,7 @@ the root token and the mounts, so a test can see a vault vanish and come back.
 from __future__ import annotations
 
 import json
+import sys
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,7 +102,15 @@ class Moto:
     def start(self) -> None:
         self.process = ManagedProcess(
             name="moto",
-            command=[venv_binary("moto_server"), "-H", "127.0.0.1", "-p", str(self.port)],
+            command=[
+                sys.executable,
+                "-m",
+                "vaultsync_devstack.moto_server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
             log_path=self.state / "logs" / "moto.log",
             ready=lambda: _request("GET", f"{self.endpoint}/moto-api/data.json") is not None,
         )

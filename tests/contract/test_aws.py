@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from vaultsync.backends.aws import AwsBackend
 from vaultsync.backends.errors import PermissionDenied
 from vaultsync.backends.interface import Credentials
 from vaultsync.backends.registry import create_backend
-from vaultsync_devstack.process import ManagedProcess, free_port, venv_binary
+from vaultsync_devstack.process import ManagedProcess, free_port
 from vaultsync_devstack.vaults import Moto
 
 pytestmark = pytest.mark.stack
@@ -39,7 +40,15 @@ def iam_moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     endpoint = f"http://127.0.0.1:{port}"
     process = ManagedProcess(
         name="moto-iam",
-        command=[venv_binary("moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        command=[
+            sys.executable,
+            "-m",
+            "vaultsync_devstack.moto_server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
         log_path=tmp_path_factory.mktemp("moto-iam") / "moto.log",
         ready=lambda: _ready(endpoint),
         env={"INITIAL_NO_AUTH_ACTION_COUNT": "3"},

@@ -131,3 +131,26 @@ def test_a_label_left_by_a_crash_after_the_move_is_gone_after_the_next_read(
     seen = backend.read(path)
     assert (seen.document, seen.version) == ({"v": "2"}, staged)
     assert _custom_labels(raw, path) == set()
+
+
+def test_a_write_right_after_a_read_reuses_its_description(backend: AwsBackend) -> None:
+    path = _path()
+    first = backend.write(path, "key-value", {"v": "1"}, owner=OWNER, expected_version=None)
+    seen = backend.read(path)
+    backend.calls.reset()
+    backend.write(path, "key-value", {"v": "2"}, owner=OWNER, expected_version=seen.version)
+    assert seen.version == first
+    assert backend.calls.snapshot() == {"PutSecretValue": 1, "UpdateSecretVersionStage": 2}
+
+
+def test_a_write_after_another_clients_put_still_loses_on_the_reused_description(
+    backend: AwsBackend, raw: Any
+) -> None:
+    path = _path()
+    backend.write(path, "key-value", {"v": "1"}, owner=OWNER, expected_version=None)
+    seen = backend.read(path)
+    raw.put_secret_value(SecretId=path, SecretString=json.dumps({"v": "theirs"}))
+    with pytest.raises(Conflict):
+        backend.write(path, "key-value", {"v": "2"}, owner=OWNER, expected_version=seen.version)
+    assert _custom_labels(raw, path) == set()
+    assert backend.read(path).document == {"v": "theirs"}

@@ -15,12 +15,19 @@ Reads fetch the version the description names as current, by id, so the content 
 version id always belong together. Real Secrets Manager keeps ``AWSCURRENT`` on one version;
 moto, after a stage move followed by another client's plain put, shows it on two: the newest
 (listed last) is the one that put, so the last one listed counts, and the put is seen as drift.
+
+A sync reads a copy and then writes it: the write reuses the description the read just fetched
+(for up to ``OBSERVATION_SECONDS``, and only when it names the version the write expects) instead
+of describing the secret again. Nothing is lost by that: a version moved in between still fails
+the stage move, and a secret deleted in between refuses the put.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import threading
+import time
 import uuid
 from collections.abc import Collection, Mapping
 from typing import Any
@@ -65,6 +72,8 @@ CURRENT = "AWSCURRENT"
 PENDING = "VAULTSYNC_PENDING"
 PROBE_NAME = "vaultsync-permission-probe"
 DEFAULT_RECOVERY_DAYS = 30
+OBSERVATION_SECONDS = 5.0
+OBSERVATIONS_KEPT = 4096
 _DENIED = {
     "AccessDeniedException",
     "AccessDenied",
@@ -126,6 +135,8 @@ class AwsBackend:
         self._kms_key_id = kms_key_id
         self._retry = retry or RetryPolicy()
         self.calls = CallCounter()
+        self._observed_lock = threading.Lock()
+        self._observed: dict[str, tuple[float, dict[str, Any]]] = {}
 
     def _call(self, operation: str, what: str, **kwargs: Any) -> dict[str, Any]:
         method = getattr(self._client, xform_name(operation))
@@ -154,6 +165,7 @@ class AwsBackend:
         if description is None or description.get("DeletedDate") or current is None:
             raise NotFound(f"{name}: not found")
         self._sweep(name, description)
+        self._remember(name, description)
         value = self._call("GetSecretValue", name, SecretId=name, VersionId=current)
         if "SecretString" not in value:
             raise InvalidConfig(f"{name}: holds binary data, not a vaultsync JSON document")
@@ -178,7 +190,7 @@ class AwsBackend:
         text = document_to_json(document)
         check_size(name, utf8_size(text), AWS_SECRET_STRING_BYTES, "an AWS Secrets Manager secret")
         wanted_tags = {**ownership_marks(owner), TYPE_KEY: secret_type}
-        description = self._describe(name)
+        description = self._just_read(name, expected_version) or self._describe(name)
         if description is None:
             if expected_version is not None:
                 raise Conflict(f"{name}: expected version {expected_version} but the secret does not exist")
@@ -232,6 +244,25 @@ class AwsBackend:
             raise Conflict(f"{name}: another writer moved {CURRENT} first") from e
         self._unstage(name, new_version)
         return new_version
+
+    def _remember(self, name: str, description: dict[str, Any]) -> None:
+        now = time.monotonic()
+        with self._observed_lock:
+            if len(self._observed) >= OBSERVATIONS_KEPT:
+                fresh = {k: seen for k, seen in self._observed.items() if now - seen[0] < OBSERVATION_SECONDS}
+                self._observed = fresh if len(fresh) < OBSERVATIONS_KEPT else {}
+            self._observed[name] = (now, description)
+
+    def _just_read(self, name: str, expected_version: str | None) -> dict[str, Any] | None:
+        """The description a read fetched moments ago, when it names the version a write expects."""
+        with self._observed_lock:
+            seen = self._observed.pop(name, None)
+        if seen is None or expected_version is None or time.monotonic() - seen[0] >= OBSERVATION_SECONDS:
+            return None
+        description = seen[1]
+        if description.get("DeletedDate") or _current_version(description) != expected_version:
+            return None
+        return description
 
     def _sweep(self, name: str, description: Mapping[str, Any]) -> None:
         """Remove a ``VAULTSYNC_PENDING`` left by a write that died between its put and its unstage.

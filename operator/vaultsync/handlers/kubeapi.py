@@ -80,6 +80,17 @@ def guard(api_client: Any, pool_size: int = POOL_SIZE, timeout: tuple[float, flo
 KUBE_ERRORS = (BackendError, ApiException)
 """What a call through :class:`KubeApi` can raise: catch these, then map them with :func:`kube_error`."""
 
+READY_TIMEOUT = (2.0, 2.0)
+
+
+def apiserver_unreachable(error: BaseException) -> bool:
+    """The API server is down or not ready (no answer, 5xx, 429), as opposed to refusing this one
+    request (403, 404, 409, 422): the first waits on one probe, the second is the object's own."""
+    if isinstance(error, KubeUnavailable):
+        return True
+    status = getattr(error, "status", None)
+    return isinstance(error, ApiException) and isinstance(status, int) and (status >= 500 or status == 429)
+
 
 def kube_error(error: BaseException, what: str) -> BackendError:
     """Any Kubernetes client failure as a backend error naming ``what`` failed."""
@@ -135,6 +146,21 @@ class KubeApi:
         else:
             result = self.custom.list_cluster_custom_object(GROUP, VERSION, plural)
         return list(result.get("items", []))
+
+    def ready(self) -> bool:
+        """Blocking: whether the API server says it is ready (``GET /readyz``, which every
+        authenticated identity may read). The scheduler probes it while the server is down."""
+        try:
+            self.api_client.call_api(
+                "/readyz",
+                "GET",
+                auth_settings=["BearerToken"],
+                _preload_content=False,
+                _request_timeout=READY_TIMEOUT,
+            )
+        except (ApiException, BackendError):
+            return False
+        return True
 
     def patch_status(self, plural: str, namespace: str, name: str, status: Mapping[str, Any]) -> None:
         self._count(f"patch-status/{plural}")

@@ -21,7 +21,7 @@ from vaultsync.backends.interface import OWNER_KEY
 from vaultsync.handlers import approvalrequest, metrics, retention
 from vaultsync.handlers.failure_log import FAILURES, observe_sync, status_not_written
 from vaultsync.handlers.k8s_targets import MANAGED_LABEL
-from vaultsync.handlers.kubeapi import KUBE_ERRORS
+from vaultsync.handlers.kubeapi import KUBE_ERRORS, apiserver_unreachable
 from vaultsync.handlers.notices import post_related
 from vaultsync.handlers.profiles import provider_of
 from vaultsync.handlers.runtime import runtime
@@ -83,9 +83,10 @@ async def after_sync(owner: str, synced: dict[str, Any], result: Outcome, second
     if patch:
         try:
             await rt.run(rt.kube.patch_status, PLURAL, meta["namespace"], meta["name"], patch)
-        except KUBE_ERRORS as e:  # the API server is down: sync again (with backoff) and re-patch
+        except KUBE_ERRORS as e:  # sync again (after the API server is back, or with backoff) and re-patch
             status_not_written(owner, e, LOG)
             result.status, result.failed = dict(synced.get("status") or {}), True
+            result.apiserver_down = apiserver_unreachable(e)
             return
     rt.track_usage(owner, result.watched)
 
@@ -99,6 +100,11 @@ def current_backend(profile: Any) -> Any:
     return rt.profiles.backend(profile.key, body, provider_key, spec)
 
 
+def apiserver_ready() -> bool:
+    """Blocking: the readiness probe the scheduler runs while the API server is down."""
+    return runtime().kube.ready()
+
+
 def hooks(sync: Callable[[dict[str, Any]], Outcome]) -> Hooks:
     """What the scheduler calls: ``sync`` (``SyncEngine.sync``) and this module's glue."""
     return Hooks(
@@ -108,6 +114,7 @@ def hooks(sync: Callable[[dict[str, Any]], Outcome]) -> Hooks:
         interval=interval,
         lifecycle_wait=lifecycle_wait,
         backend=current_backend,
+        apiserver_ready=apiserver_ready,
     )
 
 

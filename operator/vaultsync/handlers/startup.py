@@ -84,9 +84,10 @@ class _NoDiffBase(kopf.DiffBaseStorage):
 
 
 def _quiet_success(record: logging.LogRecord) -> bool:
-    """kopf logs every handler success at INFO: one line per watch event, thousands a minute."""
+    """kopf logs every handler and webhook success at INFO: lines per watch event and per
+    admission request, thousands a minute, that say nothing a failure would not."""
     message = str(record.msg)
-    return not (message.startswith("Handler ") and message.endswith(" succeeded."))
+    return not (message.startswith(("Handler ", "Webhook ")) and message.endswith(" succeeded."))
 
 
 @kopf.on.startup()
@@ -97,6 +98,8 @@ async def start(settings: kopf.OperatorSettings, logger: kopf.Logger, **_: Any) 
     logging.getLogger("kubernetes.client.rest").setLevel(logging.INFO)
     quiet_transport_retries()
     logging.getLogger("kopf.objects").addFilter(_quiet_success)
+    # One access line per admission request; failures are logged by the webhook handlers.
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     ours = OperatorSettings.from_env()
     settings.persistence.finalizer = webhook.FINALIZER
     settings.persistence.diffbase_storage = _NoDiffBase()

@@ -57,6 +57,9 @@ class SyncResult:
     version id as their change-listing token, so it is what the next refresh compares against."""
     related: list[Notice] = field(default_factory=list)
     """Events about other objects (workloads), posted after the sync."""
+    apiserver_down: bool = False
+    """The status could not be written because the API server is unreachable: the scheduler
+    waits for it on one probe instead of retrying this secret alone."""
 
     def notify(self, notices: list[Notice]) -> SyncResult:
         self.events.extend(Event(n.type, n.reason, n.message) for n in notices if n.involved is None)

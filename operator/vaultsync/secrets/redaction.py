@@ -12,50 +12,85 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import re
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
 
 from vaultsync.secrets.content import SecretContent
 
 MASK = "******"
 MINIMUM_LENGTH = 4
-MAX_REGISTERED_VALUES = 10_000
 
 _lock = threading.Lock()
-_registered: dict[str, None] = {}
-_pattern: re.Pattern[str] | None = None
+_values: set[str | bytes] = set()
+# How many registered values have each form (two values can share one: a text and another's base64).
+_counts: dict[str, int] = {}
+# Forms by their first MINIMUM_LENGTH characters. Buckets are tuples, replaced whole on change, so
+# ``redact`` reads them without the lock.
+_index: dict[str, tuple[str, ...]] = {}
 _installed_factory: Callable[..., logging.LogRecord] | None = None
 
 
 def register_secret(value: str | bytes) -> None:
-    """Mask ``value`` (and its base64, JSON-escaped and repr forms) from now on."""
-    global _pattern  # noqa: PLW0603 - one registry per process, like the logging module itself
-    forms = _forms_of(value)
-    if not forms:
+    """Mask ``value`` (and its base64, JSON-escaped and repr forms) from now on.
+
+    Registering costs a few dictionary operations whatever the number of values already known, so
+    every sync can register what it read. Memory is bounded by what is registered and not yet
+    forgotten: the ``RedactionLedger`` forgets a value when no holder has it any more.
+    """
+    if value in _values:
         return
+    forms = _forms_of(value)
     with _lock:
-        changed = False
+        if value in _values:
+            return
+        _values.add(value)
         for form in forms:
-            changed |= _registered.pop(form, False) is False  # popped value is None when known
-            _registered[form] = None
-        while len(_registered) > MAX_REGISTERED_VALUES:
-            del _registered[next(iter(_registered))]
-            changed = True
-        if changed:  # re-registering known values (every sync) must not rebuild the pattern
-            _pattern = None
+            known = _counts.get(form, 0)
+            _counts[form] = known + 1
+            if not known:
+                key = form[:MINIMUM_LENGTH]
+                _index[key] = (*_index.get(key, ()), form)
+
+
+def forget_secret(value: str | bytes) -> None:
+    """Stop masking ``value`` (it is no longer held anywhere)."""
+    if value not in _values:
+        return
+    forms = _forms_of(value)
+    with _lock:
+        if value not in _values:
+            return
+        _values.discard(value)
+        for form in forms:
+            left = _counts.get(form, 0) - 1
+            if left > 0:
+                _counts[form] = left
+                continue
+            _counts.pop(form, None)
+            key = form[:MINIMUM_LENGTH]
+            bucket = tuple(known for known in _index.get(key, ()) if known != form)
+            if bucket:
+                _index[key] = bucket
+            else:
+                _index.pop(key, None)
 
 
 def clear_registered_secrets() -> None:
     """Forget every registered value (tests, and operator shutdown)."""
-    global _pattern  # noqa: PLW0603 - see register_secret
     with _lock:
-        _registered.clear()
-        _pattern = None
+        _values.clear()
+        _counts.clear()
+        _index.clear()
+
+
+def registered_forms() -> int:
+    """How many distinct strings are masked now (memory accounting and tests)."""
+    return len(_counts)
 
 
 def _forms_of(value: str | bytes) -> list[str]:
+    """The strings a value shows up as in logs. Base64 forms are registered without their ``=``
+    padding: masking the unpadded text masks the padded one too (a bare ``==`` tells nothing)."""
     if isinstance(value, bytes):
         raw = value
         try:
@@ -67,58 +102,41 @@ def _forms_of(value: str | bytes) -> list[str]:
         raw = value.encode("utf-8", errors="surrogatepass")
     if len(raw) < MINIMUM_LENGTH and (text is None or len(text) < MINIMUM_LENGTH):
         return []
-    forms = [base64.b64encode(raw).decode("ascii"), base64.urlsafe_b64encode(raw).decode("ascii")]
-    forms += [form.rstrip("=") for form in forms]
+    forms = [
+        base64.b64encode(raw).decode("ascii").rstrip("="),
+        base64.urlsafe_b64encode(raw).decode("ascii").rstrip("="),
+    ]
     if text is not None:
         forms += [text, json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1], repr(text)[1:-1]]
     return [form for form in dict.fromkeys(forms) if len(form) >= MINIMUM_LENGTH]
 
 
-def _current_pattern() -> re.Pattern[str] | None:
-    global _pattern  # noqa: PLW0603 - see register_secret
-    with _lock:
-        if _pattern is None and _registered:
-            _pattern = re.compile(_trie_regex(_registered))
-        return _pattern
-
-
-_END = ""
-
-
-def _trie_regex(values: Iterable[str]) -> str:
-    """One regex matching any of ``values``, longest first, shaped as a trie.
-
-    A flat alternation of thousands of values costs milliseconds per log line; the trie shares
-    prefixes, so matching costs about the length of the line.
-    """
-    trie: dict[str, Any] = {}
-    for value in values:
-        node = trie
-        for char in value:
-            node = node.setdefault(char, {})
-        node[_END] = {}
-    return _emit(trie)
-
-
-def _emit(node: dict[str, Any]) -> str:
-    literal = []
-    while len(node) == 1 and _END not in node:
-        ((char, node),) = node.items()
-        literal.append(re.escape(char))
-    branches = [re.escape(char) + _emit(child) for char, child in sorted(node.items()) if char != _END]
-    if not branches:
-        tail = ""
-    elif _END in node:
-        tail = "(?:" + "|".join(branches) + ")?"
-    else:
-        tail = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-    return "".join(literal) + tail
-
-
 def redact(text: str) -> str:
-    """``text`` with every registered value replaced by a mask."""
-    pattern = _current_pattern()
-    return text if pattern is None or not text else pattern.sub(MASK, text)
+    """``text`` with every registered value replaced by a mask: at each position the longest
+    registered form starting there, scanning left to right.
+
+    One dictionary lookup per character of ``text``, whatever the number of registered values (a
+    compiled alternation would have to be rebuilt each time a value is added, which is every sync).
+    """
+    index = _index
+    if not index or len(text) < MINIMUM_LENGTH:
+        return text
+    pieces: list[str] = []
+    copied = position = 0
+    last = len(text) - MINIMUM_LENGTH
+    while position <= last:
+        bucket = index.get(text[position : position + MINIMUM_LENGTH])
+        if bucket:
+            found = [form for form in bucket if text.startswith(form, position)]
+            if found:
+                pieces += (text[copied:position], MASK)
+                position = copied = position + max(map(len, found))
+                continue
+        position += 1
+    if not pieces:
+        return text
+    pieces.append(text[copied:])
+    return "".join(pieces)
 
 
 class RedactingFilter(logging.Filter):
@@ -154,7 +172,7 @@ def install_redaction(logger: logging.Logger | None = None) -> None:
     record of every logger, by wrapping the log record factory (filters on the root logger would
     miss records propagated from child loggers). Installing twice is harmless.
     """
-    global _installed_factory  # noqa: PLW0603 - see register_secret
+    global _installed_factory  # noqa: PLW0603 - one record factory per process, like logging's own
     if logger is not None:
         for target in [logger, *logger.handlers]:
             if not any(isinstance(existing, RedactingFilter) for existing in target.filters):
@@ -176,7 +194,7 @@ def install_redaction(logger: logging.Logger | None = None) -> None:
 
 def uninstall_redaction() -> None:
     """Undo ``install_redaction()`` without a logger (restores the previous record factory)."""
-    global _installed_factory  # noqa: PLW0603 - see register_secret
+    global _installed_factory  # noqa: PLW0603 - one record factory per process, like logging's own
     with _lock:
         if _installed_factory is not None:
             logging.setLogRecordFactory(_installed_factory)
@@ -187,16 +205,6 @@ def register_content(content: SecretContent) -> None:
     """Register every sensitive value of ``content`` (every value, for key-value content)."""
     for value in content.sensitive_values().values():
         register_secret(value)
-
-
-def forget_secret(value: str | bytes) -> None:
-    """Stop masking ``value`` (it is no longer held anywhere)."""
-    global _pattern  # noqa: PLW0603 - see register_secret
-    forms = _forms_of(value)
-    with _lock:
-        removed = [form for form in forms if _registered.pop(form, False) is None]
-        if removed:
-            _pattern = None
 
 
 class RedactionLedger:
@@ -211,29 +219,35 @@ class RedactionLedger:
         self._lock = threading.Lock()
         self._held: dict[str, set[str]] = {}
         self._fresh: dict[str, set[str]] = {}
+        self._holders: dict[str, int] = {}  # how many holders hold each value
 
     def add(self, holder: str, values: Iterable[str | bytes]) -> None:
         texts = [v.decode("utf-8", errors="replace") if isinstance(v, bytes) else v for v in values]
-        for text in texts:
-            register_secret(text)
         with self._lock:
             self._fresh.setdefault(holder, set()).update(texts)
-            self._held.setdefault(holder, set()).update(texts)
+            held = self._held.setdefault(holder, set())
+            for text in texts:
+                register_secret(text)
+                if text not in held:
+                    held.add(text)
+                    self._holders[text] = self._holders.get(text, 0) + 1
 
     def add_content(self, holder: str, content: SecretContent) -> None:
         self.add(holder, content.sensitive_values().values())
 
     def settle(self, holder: str) -> None:
+        """Costs what the holder held, not what every holder holds: it runs after every sync."""
         with self._lock:
             fresh = self._fresh.pop(holder, set())
-            dropped = self._held.get(holder, set()) - fresh
+            dropped = self._held.pop(holder, set()) - fresh
             if fresh:
                 self._held[holder] = fresh
-            else:
-                self._held.pop(holder, None)
-            still_held = set().union(*self._held.values()) if self._held else set()
-        for value in dropped - still_held:
-            forget_secret(value)
+            for value in dropped:
+                left = self._holders.pop(value) - 1
+                if left:
+                    self._holders[value] = left
+                else:
+                    forget_secret(value)
 
     def release(self, holder: str) -> None:
         with self._lock:

@@ -9,7 +9,10 @@ Two kinds of key share the queue and the timer heap:
 
 While a profile's listing fails its owners are synced once (their status says why) and then
 wait on the poll's own backoff instead of each retrying alone; the first listing that works
-again queues every owner still failing.
+again queues every owner still failing. The API server is handled the same way: a sync whose
+status could not be written because it is unreachable waits on ``ApiServerProbe`` (a readiness
+check every ``apiserver_probe_cap_seconds`` at most), and the first probe that succeeds queues
+every secret that waited.
 """
 
 from __future__ import annotations
@@ -38,6 +41,10 @@ class Poll(NamedTuple):
     profile: Hashable
 
 
+class ApiServerProbe(NamedTuple):
+    """The key of the readiness probe of the API server while it is down."""
+
+
 class Outcome(Protocol):
     """What the scheduler reads of one sync's result (``handlers.sync_run.SyncResult``)."""
 
@@ -52,6 +59,9 @@ class Outcome(Protocol):
 
     @property
     def versions(self) -> Mapping[str, str]: ...
+
+    @property
+    def apiserver_down(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,8 @@ class Hooks:
     backend: Callable[[Any], Any] | None = None
     """Blocking: the backend of a profile as it is now (rebuilt after a credential rotation);
     None: the one the last sync used."""
+    apiserver_ready: Callable[[], bool] | None = None
+    """Blocking: whether the API server is ready again; None: failed syncs retry alone."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +93,8 @@ class SchedulerSettings:
     probe_cap_seconds: float = 10.0
     """Longest wait between two probes of a vault that is down. A probe is one change listing
     per profile, so it can be frequent; it bounds how late recovery starts after an outage."""
+    apiserver_probe_cap_seconds: float = 2.0
+    """Longest wait between two readiness probes of an API server that is down (one GET)."""
     backend_concurrency: int = 16
     operator_rate: Limit | None = None
     min_wait_seconds: float = 1.0
@@ -166,6 +180,11 @@ class SyncScheduler:
         self.records: dict[str, Record] = {}
         self.down: set[Hashable] = set()
         """Profiles whose change listing fails: their owners wait on the poll's backoff."""
+        self.apiserver_probes: ItemBackoff[Hashable] = ItemBackoff(
+            0.5, s.apiserver_probe_cap_seconds, self.rng
+        )
+        self.waiting_for_apiserver: set[str] = set()
+        """Owners whose last status could not be written: the API server probe wakes them."""
         self.last_progress: float | None = None
         """Wall-clock time of the last finished sync or listing."""
         self._timer_wake = asyncio.Event()
@@ -263,6 +282,8 @@ class SyncScheduler:
             try:
                 if isinstance(key, Poll):
                     await self._poll(key)
+                elif isinstance(key, ApiServerProbe):
+                    await self._probe_apiserver(key)
                 else:
                     await self._sync(str(key))
             except asyncio.CancelledError:
@@ -301,7 +322,9 @@ class SyncScheduler:
             # It stays watched (what it saw before still holds), so its profile keeps one probe.
             if not self.tracker.profiles_of(owner):
                 self._watch(owner, [(p, path, None) for p, path, _ in entries], interval)
-            if not record.profiles & self.down:
+            if outcome.apiserver_down and self.hooks.apiserver_ready is not None:
+                self._wait_for_apiserver(owner)
+            elif not record.profiles & self.down:
                 self._retry(owner)  # else the profile's probe wakes it when the vault is back
             return
         self.queue.forget(owner)
@@ -343,7 +366,8 @@ class SyncScheduler:
             if key.profile in self.down:
                 self._recovered(key)
             for owner in self.tracker.observe(key.profile, paths, tokens, started):
-                self.queue.add(owner)
+                if owner not in self.waiting_for_apiserver:  # the probe queues those
+                    self.queue.add(owner)
         self._schedule_poll(key.profile)
 
     def _recovered(self, key: Poll) -> None:
@@ -366,6 +390,30 @@ class SyncScheduler:
             record = self.records.get(owner)
             if record is not None and not record.failed:
                 self.queue.add(owner)  # once, so that its status says why
+
+    def _wait_for_apiserver(self, owner: str) -> None:
+        if not self.waiting_for_apiserver:
+            key = ApiServerProbe()
+            delay = self.apiserver_probes.when(key)
+            log.warning("API server unreachable; secrets wait for it, probing again in %.1fs", delay)
+            self._after(key, delay, replace=True)
+        self.waiting_for_apiserver.add(owner)
+
+    async def _probe_apiserver(self, key: ApiServerProbe) -> None:
+        assert self.hooks.apiserver_ready is not None  # noqa: S101 - only scheduled when set
+        try:
+            ready = await self.run_blocking(self.hooks.apiserver_ready)
+        except Exception:  # a probe that cannot run is a probe that failed
+            ready = False
+        if not ready:
+            self._after(key, self.apiserver_probes.when(key), replace=True)
+            return
+        self.apiserver_probes.forget(key)
+        waiting, self.waiting_for_apiserver = self.waiting_for_apiserver, set()
+        log.warning("API server ready again; re-syncing %d secrets that waited for it", len(waiting))
+        for owner in waiting:
+            if owner in self.records:
+                self.queue.add(owner)
 
     def _list_blocking(self, profile: Watchable, paths: list[str]) -> Any:
         backend = self.hooks.backend(profile) if self.hooks.backend is not None else profile.backend
@@ -397,12 +445,15 @@ class SyncScheduler:
     def health(self, leader: bool) -> Health:
         """What status surfaces read: leadership, queue depth, lateness, backends up or down."""
         profiles = {key for owner in self.records for key in self.tracker.profiles_of(owner)} | self.down
+        backends = sorted((_name(p), p not in self.down) for p in profiles)
+        if self.waiting_for_apiserver:
+            backends.append(("Kubernetes API server", False))
         return Health(
             leader=1.0 if leader else 0.0,
             last_progress=self.last_progress or 0.0,
             depth=float(len(self.queue)),
             overdue=self.overdue(),
-            backends=sorted((_name(p), p not in self.down) for p in profiles),
+            backends=backends,
         )
 
     def overdue(self) -> float:

@@ -16,7 +16,14 @@ from faultproxy import TcpProxy
 from vaultsync.backends import errors
 from vaultsync.backends.errors import BackendError, Unavailable
 from vaultsync.handlers import k8s_targets
-from vaultsync.handlers.kubeapi import POOL_SIZE, KubeApi, KubeUnavailable, guard, kube_error
+from vaultsync.handlers.kubeapi import (
+    POOL_SIZE,
+    KubeApi,
+    KubeUnavailable,
+    apiserver_unreachable,
+    guard,
+    kube_error,
+)
 
 
 @pytest.mark.parametrize(
@@ -135,3 +142,34 @@ def test_a_sync_during_an_api_server_outage_ends_failed_and_retried_not_raised()
     assert result.failed
     assert result.status["phase"] == "Failed"
     assert "unreachable" in str(result.status)
+
+
+@pytest.mark.parametrize(
+    ("error", "unreachable"),
+    [
+        (ApiException(status=503, reason="x"), True),
+        (ApiException(status=500, reason="x"), True),
+        (ApiException(status=429, reason="x"), True),
+        (ApiException(status=404, reason="x"), False),
+        (ApiException(status=403, reason="x"), False),
+        (ApiException(status=409, reason="x"), False),
+        (ApiException(status=422, reason="x"), False),
+        (KubeUnavailable("PATCH /x", ConnectionRefusedError()), True),
+        (errors.Conflict("x"), False),
+    ],
+)
+def test_only_an_unreachable_api_server_makes_secrets_wait_for_it(
+    error: Exception, unreachable: bool
+) -> None:
+    assert apiserver_unreachable(error) is unreachable
+
+
+def test_readiness_of_an_api_server_that_refuses_or_hangs_is_false() -> None:
+    assert _kube_at(_closed_port()).ready() is False
+    proxy = TcpProxy(_closed_port())
+    proxy.hang()
+    try:
+        assert _kube_at(proxy.port).ready() is False
+        assert proxy.accepted >= 1
+    finally:
+        proxy.close()

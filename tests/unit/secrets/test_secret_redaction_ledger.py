@@ -52,9 +52,32 @@ def test_forget_removes_every_form() -> None:
     assert redact(repr("p@ss\nword")) == repr("p@ss\nword")
 
 
-def test_registering_a_known_value_again_keeps_the_compiled_pattern() -> None:
+def test_registering_a_known_value_again_changes_nothing() -> None:
     register_secret("steady-value")
-    redact("x")
-    pattern = redaction._pattern
+    forms = redaction.registered_forms()
     register_secret("steady-value")
-    assert redaction._pattern is pattern
+    assert redaction.registered_forms() == forms
+    forget_secret("steady-value")
+    assert redaction.registered_forms() == 0
+
+
+def test_a_form_two_values_share_stays_masked_until_both_are_forgotten() -> None:
+    text = "c2hhcmVk"  # the base64 of "shared", registered as a value of its own
+    register_secret(text)
+    register_secret("shared")
+    forget_secret("shared")
+    assert redact(text) == MASK
+    forget_secret(text)
+    assert redact(text) == text
+
+
+def test_settling_many_holders_forgets_only_what_nobody_holds() -> None:
+    ledger = RedactionLedger()
+    for i in range(200):
+        ledger.add(f"ns/s{i}", [f"value-of-s{i}", "common-value"])
+        ledger.settle(f"ns/s{i}")
+    for i in range(199):
+        ledger.release(f"ns/s{i}")
+    assert redact("value-of-s5 common-value value-of-s199") == f"value-of-s5 {MASK} {MASK}"
+    ledger.release("ns/s199")
+    assert redaction.registered_forms() == 0

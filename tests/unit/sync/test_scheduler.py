@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from vaultsync.backends.interface import ChangeSet, changes_between
-from vaultsync.sync.scheduler import Hooks, Poll, SchedulerSettings, SyncScheduler
+from vaultsync.sync.scheduler import ApiServerProbe, Hooks, Poll, SchedulerSettings, SyncScheduler
 
 INTERVAL = 0.2
 
@@ -55,6 +55,7 @@ class Result:
     failed: bool
     watched: dict[str, tuple[Any, str]]
     versions: dict[str, str]
+    apiserver_down: bool = False
 
 
 class World:
@@ -63,6 +64,8 @@ class World:
         self.profile = Profile("bao", self.vault, provider)
         self.syncs: list[str] = []
         self.written: list[str] = []
+        self.apiserver_up = True
+        self.readiness_probes = 0
 
     def sync(self, body: dict[str, Any]) -> Result:
         name = body["metadata"]["name"]
@@ -75,7 +78,14 @@ class World:
         return Result({"phase": "Synced", "version": version}, False, watched, {"source": version})
 
     async def after_sync(self, owner: str, body: dict[str, Any], result: Any, seconds: float) -> None:
-        self.written.append(f"{owner}:{result.status['phase']}")
+        if not self.apiserver_up:  # what the status patch of the kopf glue reports
+            result.failed = result.apiserver_down = True
+            return
+        self.written.append(f"{owner}:{result.status['phase']}:{result.status.get('version')}")
+
+    def ready(self) -> bool:
+        self.readiness_probes += 1
+        return self.apiserver_up
 
 
 def _body(name: str, generation: int = 1, rv: str = "1") -> dict[str, Any]:
@@ -108,6 +118,7 @@ def _scheduler(
         wanted=lambda body: body["metadata"]["generation"],
         interval=lambda body, result: INTERVAL,
         lifecycle_wait=lambda body, status: float("inf"),
+        apiserver_ready=world.ready,
     )
     settings = settings or SchedulerSettings(
         workers=3, retry_base_seconds=0.05, retry_cap_seconds=0.2, min_wait_seconds=0.01
@@ -173,15 +184,15 @@ async def test_while_the_vault_is_down_one_probe_waits_and_recovery_resyncs_ever
     async with running(world, executor, 5) as scheduler:
         world.vault.down = True
         await _until(lambda: scheduler.down == {"bao"}, "the listing sees the outage")
-        await _until(lambda: world.written.count("ns/s0:Failed") == 1, "each secret says it failed")
-        await _until(lambda: all(f"ns/{n}:Failed" in world.written for n in names), "all failed")
+        await _until(lambda: world.written.count("ns/s0:Failed:None") == 1, "each secret says it failed")
+        await _until(lambda: all(f"ns/{n}:Failed:None" in world.written for n in names), "all failed")
         failed_syncs = len(world.syncs)
         await _until(lambda: scheduler.probes.failures(Poll("bao")) >= 3, "the probe retried")
         assert len(world.syncs) == failed_syncs, "while the vault is down no secret retries alone"
         world.vault.down = False
         await _until(lambda: not scheduler.down, "the probe sees the vault back")
         await _until(
-            lambda: all(world.written.count(f"ns/{n}:Synced") == 2 for n in names), "every secret recovered"
+            lambda: all(world.written.count(f"ns/{n}:Synced:1") == 2 for n in names), "every secret recovered"
         )
 
 
@@ -228,3 +239,31 @@ async def test_a_store_listed_in_one_call_is_listed_whole_once_any_path_is_due(
         await _until(lambda: len(world.vault.calls) >= calls + 2, "two more listings")
         everything = ["p/late", "p/s0", "p/s1", "p/s2"]
         assert world.vault.calls[-2:] == [everything, everything], "one listing covers every path"
+
+
+async def test_while_the_apiserver_is_down_secrets_wait_on_one_probe_and_all_sync_when_it_is_back(
+    world: World, executor: concurrent.futures.Executor
+) -> None:
+    names = [f"s{i}" for i in range(5)]
+    settings = SchedulerSettings(
+        workers=3,
+        retry_base_seconds=0.05,
+        retry_cap_seconds=0.2,
+        apiserver_probe_cap_seconds=0.05,
+        min_wait_seconds=0.01,
+    )
+    async with running(world, executor, 5, settings) as scheduler:
+        world.apiserver_up = False
+        for name in names:
+            world.vault.versions[f"p/{name}"] = 2
+        await _until(lambda: scheduler.waiting_for_apiserver == {f"ns/{n}" for n in names}, "all wait")
+        syncs = len(world.syncs)
+        await _until(lambda: scheduler.apiserver_probes.failures(ApiServerProbe()) >= 5, "the probe retried")
+        assert len(world.syncs) == syncs, "while the API server is down no secret retries alone"
+        assert ("Kubernetes API server", False) in scheduler.health(leader=True).backends
+        world.apiserver_up = True
+        await _until(
+            lambda: all(f"ns/{n}:Synced:2" in world.written for n in names),
+            "every secret written once it is back",
+        )
+        assert not scheduler.waiting_for_apiserver
