@@ -9,7 +9,7 @@ push. A record someone else wrote or edited is ignored, reported with a Warning 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from vaultsync.approvals.integrity import ApprovalRecord, Recall, recall
@@ -17,6 +17,7 @@ from vaultsync.approvals.lifecycle import RequestView
 from vaultsync.handlers.sync_run import FALSE, TRUE, Event, SyncResult, SyncRun
 from vaultsync.reconcile.conditions import set_condition
 from vaultsync.reconcile.plan import ObservedTarget, Operation, SyncInput
+from vaultsync.reconcile.status import TargetState, entry_id
 
 RECORD_CONDITION = "ApprovalRecord"
 
@@ -56,6 +57,16 @@ def plan_input(
         targets=targets,
         gated=gated,
         last_trusted=memory.trusted,
+        lagging=lagging_targets(run.previous),
+    )
+
+
+def lagging_targets(previous: Mapping[str, Any]) -> frozenset[str]:
+    """Targets the last sync failed to write: their copies may still hold an older version."""
+    return frozenset(
+        entry_id(entry)
+        for entry in previous.get("targets") or []
+        if isinstance(entry, Mapping) and entry.get("state") == str(TargetState.FAILED)
     )
 
 

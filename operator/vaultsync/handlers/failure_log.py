@@ -40,6 +40,9 @@ class _Backend:
     """State changes logged one by one since ``window_start``."""
     unlogged: int = 0
     """State changes left to the next summary."""
+    recovered: bool = False
+    """Its recovery was logged since its last summary (objects that fail on it again within the
+    interval are summarized at the end of that interval: an outage flapping is one story)."""
 
     def allow(self, now: float, interval: float, burst: int) -> bool:
         if now - self.window_start >= interval:
@@ -62,11 +65,69 @@ class _NoRetryNotes(logging.Filter):
         return not str(record.msg).startswith("Retrying (")
 
 
+class RepeatedRetryNotes(logging.Filter):
+    """kopf logs each failed attempt of each API request: in a 60 s API server outage, thousands
+    of "Request attempt #n failed; will retry" lines for queued event posts and every watch.
+    One line per request kind (method and path) per interval passes, with the count of the
+    similar lines it stands for; "Failed to post an event" likewise.
+    """
+
+    MAX_KEYS = 1024
+
+    def __init__(
+        self, interval: float = SUMMARY_INTERVAL, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        super().__init__()
+        self._interval = interval
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._seen: dict[tuple[str, str], tuple[float, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        key = _retry_key(message)
+        if key is None:
+            return True
+        now = self._clock()
+        with self._lock:
+            if len(self._seen) >= self.MAX_KEYS:
+                self._seen.clear()
+            last, suppressed = self._seen.get((record.name, key), (None, 0))
+            if last is not None and now - last < self._interval:
+                self._seen[(record.name, key)] = (last, suppressed + 1)
+                return False
+            self._seen[(record.name, key)] = (now, 0)
+        if suppressed:
+            record.msg, record.args = f"{message} ({suppressed} similar lines not logged)", None
+        return True
+
+
+def _retry_key(message: str) -> str | None:
+    if message.startswith("Failed to post an event"):
+        return "post event"
+    if not message.startswith("Request attempt #"):
+        return None
+    request = message.partition(": ")[2].partition(" -> ")[0]
+    return request.partition("?")[0] or "request"
+
+
+KOPF_REQUEST_LOGGERS = (
+    "kopf._cogs.clients.api",
+    "kopf._cogs.clients.watching",
+    "kopf._core.engines.posting",
+    "kopf.objects",
+)
+
+
 def quiet_transport_retries() -> None:
-    """Install the filter on urllib3's pool logger (idempotent)."""
+    """Install the filters on urllib3's pool logger and kopf's request loggers (idempotent)."""
     pool_logger = logging.getLogger("urllib3.connectionpool")
     if not any(isinstance(f, _NoRetryNotes) for f in pool_logger.filters):
         pool_logger.addFilter(_NoRetryNotes())
+    for name in KOPF_REQUEST_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RepeatedRetryNotes) for f in logger.filters):
+            logger.addFilter(RepeatedRetryNotes())
 
 
 def failing_backends(status: Mapping[str, Any], source: str | None) -> set[str]:
@@ -143,14 +204,14 @@ class FailureLog:
         lines: list[tuple[str, tuple[Any, ...]]] = []
         for name, backend in sorted(self._backends.items()):
             if not backend.owners:
-                if backend.summarized_at is not None:
+                if backend.summarized_at is not None and not backend.recovered:
                     lines.append(
                         (
                             "backend %s: no object fails on it any more (%d changes not logged one by one)",
                             (name, backend.unlogged),
                         )
                     )
-                backend.summarized_at, backend.unlogged = None, 0
+                    backend.recovered, backend.unlogged = True, 0
                 continue
             if backend.summarized_at is not None and now - backend.summarized_at < self._interval:
                 continue
@@ -161,8 +222,13 @@ class FailureLog:
                     (name, len(backend.owners), backend.unlogged, *example),
                 )
             )
-            backend.summarized_at, backend.unlogged = now, 0
+            backend.summarized_at, backend.unlogged, backend.recovered = now, 0, False
         return lines
+
+    def blamed(self, owner: str) -> set[str]:
+        """The backends ``owner`` fails on now."""
+        with self._lock:
+            return {name for name, backend in self._backends.items() if owner in backend.owners}
 
 
 FAILURES = FailureLog(logging.getLogger("vaultsync.failures"))
@@ -176,7 +242,8 @@ API_SERVER = "kubernetes-api"
 def status_not_written(owner: str, error: Exception, logger: logging.Logger | Any) -> None:
     """A status PATCH failed (API server outage): log it once per outage, not once per attempt."""
     message = str(kube_error(error, "status PATCH"))  # short, no response body
-    if FAILURES.observe(owner, ("StatusNotWritten",), message, [API_SERVER]):
+    # It still fails on what its sync blamed: moving it away would flap that backend's summary.
+    if FAILURES.observe(owner, ("StatusNotWritten",), message, {API_SERVER, *FAILURES.blamed(owner)}):
         logger.warning("status not written, retrying: %s", message)
 
 

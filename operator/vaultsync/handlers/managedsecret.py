@@ -72,12 +72,16 @@ async def after_sync(owner: str, synced: dict[str, Any], result: Outcome, second
     # sees the new status finds the events that explain it.
     involved = cast(kopf.Body, synced)  # kopf reads only apiVersion, kind and metadata
     context = rt.kopf_context or contextvars.copy_context()
+    # While the API server is known to be down, posts would only queue up retries inside kopf.
+    posting = not rt.scheduler.waiting_for_apiserver
     for event in result.events:
         post = kopf.warn if event.type == "Warning" else kopf.info
-        context.run(post, involved, reason=event.reason, message=event.message)
+        if posting:
+            context.run(post, involved, reason=event.reason, message=event.message)
         if event.type != "Warning" or worth_logging:
             LOG.info("%s: %s: %s", owner, event.reason, event.message)
-    context.run(post_related, result.related)
+    if posting:
+        context.run(post_related, result.related)
     meta = synced["metadata"]
     patch = status_patch(dict(synced.get("status") or {}), result.status)
     if patch:

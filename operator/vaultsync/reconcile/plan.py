@@ -60,6 +60,9 @@ class SyncInput:
     last_trusted: bool = True
     """False when the operator cannot vouch for ``last_fingerprint`` (its sealed record is missing
     or does not verify): then any push is a change, gated as such."""
+    lagging: Collection[str] = ()
+    """Ids of targets whose last write failed (an outage): a copy that differs there is catching
+    up with the last synced version, not drift. Read from status, it only names the cause."""
 
 
 @dataclass(frozen=True)
@@ -126,7 +129,8 @@ def plan_sync(data: SyncInput) -> SyncPlan:
         if not target.exists:
             writes.append(TargetWrite(target.key, WriteReason.MISSING, None))
         elif target.fingerprint != data.source_fingerprint:
-            reason = WriteReason.DRIFT if operation is None else WriteReason.UPDATE
+            drift = operation is None and target.key.id not in data.lagging
+            reason = WriteReason.DRIFT if drift else WriteReason.UPDATE
             writes.append(TargetWrite(target.key, reason, target.version))
         else:
             in_sync.append(target.key)

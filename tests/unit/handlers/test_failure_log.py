@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from vaultsync.handlers.failure_log import BURST, FailureLog, failing_backends
+from vaultsync.handlers.failure_log import BURST, FailureLog, RepeatedRetryNotes, failing_backends
 
 FAILED = ("Failed", "SourceUnavailable")
 SYNCED = ("Synced", "Synced")
@@ -76,6 +76,30 @@ def test_an_outage_of_300_secrets_logs_at_most_about_ten_lines_a_minute() -> Non
         per_minute[int(moment // 60)] = per_minute.get(int(moment // 60), 0) + 1
     assert len(per_minute) > 10, "the outage and the recovery span many minutes"
     assert max(per_minute.values()) <= BURST + 2, per_minute
+
+
+def test_a_backend_whose_objects_come_and_go_is_summarized_at_most_twice_an_interval() -> None:
+    """In an API server outage each sync fails on its target and then on its status write: the
+    objects leave and rejoin a backend many times a second, which once logged two lines each time."""
+    clock = Clock()
+    log, lines = _log(clock)
+    for step in range(600):
+        clock.now = step * 0.1
+        blamed = [] if step % 2 else ["kubernetes"]  # joins the backend, then leaves it
+        log.observe(f"ns/s{(step // 2) % 30}", FAILED, "API server unreachable", blamed)
+    summaries = [line for _, line in lines if line.startswith("backend kubernetes")]
+    assert len(summaries) <= 2, summaries
+    clock.now = 61.0
+    log.observe("ns/s1", FAILED, "API server unreachable", ["kubernetes"])
+    assert sum(line.startswith("backend kubernetes") for _, line in lines) <= 3
+
+
+def test_a_status_that_cannot_be_written_keeps_the_backends_its_sync_blamed() -> None:
+    log, _ = _log(Clock())
+    log.observe("ns/a", FAILED, "Secret ns/a: API server unreachable", ["kubernetes"])
+    assert log.blamed("ns/a") == {"kubernetes"}
+    log.observe("ns/a", ("StatusNotWritten",), "status PATCH failed", {"kubernetes-api", *log.blamed("ns/a")})
+    assert log.failing() == {"kubernetes": 1, "kubernetes-api": 1}
 
 
 def test_a_failure_on_one_backend_does_not_use_anothers_budget() -> None:
@@ -160,3 +184,31 @@ def test_urllib3_retry_notes_are_dropped_and_other_warnings_kept(caplog: pytest.
         ]
     finally:
         pool_logger.filters[:] = saved
+
+
+def _kopf_record(message: str) -> logging.LogRecord:
+    return logging.LogRecord("kopf._core.engines.posting", logging.ERROR, __file__, 1, message, None, None)
+
+
+def test_kopf_retry_lines_pass_once_per_request_kind_and_interval_with_a_count() -> None:
+    clock = Clock()
+    limiter = RepeatedRetryNotes(interval=60.0, clock=clock)
+    post = "POST https://127.0.0.1:6443/api/v1/namespaces/{ns}/events"
+    error = " -> ClientConnectorError(ConnectionRefusedError(111, 'Connect call failed'))"
+    passed = []
+    for attempt in range(1, 500):
+        clock.now = attempt * 0.1
+        for namespace in ("a", "b"):
+            record = _kopf_record(
+                f"Request attempt #{attempt}/9 failed; will retry: {post.format(ns=namespace)}{error}"
+            )
+            if limiter.filter(record):
+                passed.append(record.getMessage())
+    assert len(passed) == 2, "one line per namespace's event posts in the first minute"
+    clock.now = 61.0
+    record = _kopf_record(f"Request attempt #1/9 failed; will retry: {post.format(ns='a')}?x=1{error}")
+    assert limiter.filter(record)
+    assert record.getMessage().endswith("(498 similar lines not logged)")
+    assert limiter.filter(_kopf_record("Handler 'x' failed temporarily: boom")), "other lines always pass"
+    assert limiter.filter(_kopf_record("Failed to post an event. Ignoring and continuing."))
+    assert not limiter.filter(_kopf_record("Failed to post an event. Ignoring and continuing."))

@@ -64,6 +64,17 @@ CASES = [
         id="out-of-band-edit-is-drift-without-new-version",
     ),
     pytest.param(
+        {
+            "targets": [ObservedTarget(AWS, True, OLD, "4"), ObservedTarget(K8S, True, NEW, "17")],
+            "lagging": {AWS.id},
+        },
+        None,
+        [(AWS, WriteReason.UPDATE, "4")],
+        False,
+        False,
+        id="a-target-whose-last-write-failed-catches-up-as-an-update-not-drift",
+    ),
+    pytest.param(
         {"targets": [ObservedTarget(AWS, True, None, "4"), ObservedTarget(K8S, False)]},
         None,
         [(AWS, WriteReason.DRIFT, "4"), (K8S, WriteReason.MISSING, None)],
