@@ -167,8 +167,58 @@ def _managed_secret(i: int, refresh: int, aws: bool) -> dict[str, Any]:
     }
 
 
+def _new_objects(
+    kube: Any, custom: Any, core: Any, vault: Any, *, first: int, count: int, refresh: int, aws: bool
+) -> dict[str, Any]:
+    """``count`` ManagedSecrets created while the operator runs (through its admission webhooks,
+    which set the finalizer): apiserver requests from their creation until all are Synced with
+    the right content, per object. The creates themselves are not counted."""
+    if count <= 0:
+        return {}
+    values = {f"s{i}": uuid.uuid4().hex for i in range(first, first + count)}
+    for name, value in values.items():
+        vault.secrets.kv.v2.create_or_update_secret(path=f"scale/{name}", secret={"apiKey": value})
+    before = scale_probes.requests_by_verb(kube, RESOURCES)
+    started = time.monotonic()
+    for i in range(first, first + count):
+        custom.create_namespaced_custom_object(
+            GROUP, VERSION, NAMESPACE, "managedsecrets", _managed_secret(i, refresh, aws)
+        )
+    while True:
+        if time.monotonic() - started > 60 + count:
+            raise TimeoutError("the ManagedSecrets created while running did not all sync")
+        current = _k8s_values(core)
+        statuses = custom.list_namespaced_custom_object(GROUP, VERSION, NAMESPACE, "managedsecrets")["items"]
+        synced = sum(
+            1
+            for item in statuses
+            if item["metadata"]["name"] in values and (item.get("status") or {}).get("phase") == "Synced"
+        )
+        if synced == count and all(current.get(name) == value for name, value in values.items()):
+            break
+        time.sleep(1)
+    requests = scale_probes.delta(scale_probes.requests_by_verb(kube, RESOURCES), before)
+    requests.pop("POST managedsecrets", None)
+    counted = {
+        k: v for k, v in requests.items() if not k.startswith(("LIST", "WATCH", "GET lease", "PUT lease"))
+    }
+    return {
+        "count": count,
+        "seconds_to_synced": round(time.monotonic() - started, 1),
+        "apiserver_requests": requests,
+        "apiserver_requests_per_object": round(sum(counted.values()) / count, 2),
+    }
+
+
 def run(  # noqa: PLR0915 - one measured scenario, step by step
-    secrets: int, workload: str, refresh: int, cycles: int, changes: int, *, source: str | None
+    secrets: int,
+    workload: str,
+    refresh: int,
+    cycles: int,
+    changes: int,
+    *,
+    source: str | None,
+    new: int = 0,
 ) -> dict[str, Any]:
     aws = workload == "bao-aws-k8s"
     stack = Stack(state=Path(tempfile.mkdtemp(prefix="vaultsync-bench-")))
@@ -285,6 +335,7 @@ def run(  # noqa: PLR0915 - one measured scenario, step by step
                 if name not in seen and values.get(name) == value:
                     seen[name] = now - changed_at[name]
             time.sleep(0.5)
+        created = _new_objects(kube, custom, core, vault, first=secrets, count=new, refresh=refresh, aws=aws)
         writes_per_object = (
             3 if aws else 2
         )  # Secret POST + status PATCH (+ the AWS write, not the apiserver's)
@@ -313,6 +364,7 @@ def run(  # noqa: PLR0915 - one measured scenario, step by step
                 2,
             ),
             "steady_state": steady,
+            "created_while_running": created,
             "refresh_seconds": refresh,
             "propagation_seconds": {
                 "changes": len(changed),
@@ -335,9 +387,16 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=2, help="refresh intervals observed in steady state")
     parser.add_argument("--changes", type=int, default=100, help="sources changed to measure propagation")
     parser.add_argument("--operator-src", default=None, help="run the operator from this checkout")
+    parser.add_argument("--new", type=int, default=50, help="ManagedSecrets created while the operator runs")
     args = parser.parse_args()
     result = run(
-        args.secrets, args.workload, args.refresh, args.cycles, args.changes, source=args.operator_src
+        args.secrets,
+        args.workload,
+        args.refresh,
+        args.cycles,
+        args.changes,
+        source=args.operator_src,
+        new=args.new,
     )
     print(json.dumps(result, indent=2))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+from vaultsync.malloc_arenas import limit_malloc_arenas
+
 
 def run_operator(
     namespaces: Sequence[str] = (),
@@ -14,6 +16,7 @@ def run_operator(
     liveness: str | None = None,
     preflight: bool = True,
 ) -> int:
+    limit_malloc_arenas()  # before any thread is started
     watch = list(namespaces) or [n for n in os.environ.get("VAULTSYNC_WATCH_NAMESPACES", "").split(",") if n]
     if preflight:
         problem = _preflight(watch)

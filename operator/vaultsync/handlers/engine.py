@@ -15,7 +15,7 @@ from typing import Any
 from kubernetes.client.rest import ApiException
 
 from vaultsync.api.codec import status_time
-from vaultsync.backends.errors import BackendError, NotFound, PermissionDenied
+from vaultsync.backends.errors import BackendError, Conflict, NotFound, PermissionDenied
 from vaultsync.backends.interface import RemoteSecret
 from vaultsync.handlers import activation, approval_memory, k8s_targets, rollout, templating
 from vaultsync.handlers.access_guard import AccessRefused
@@ -27,6 +27,7 @@ from vaultsync.handlers.kubeapi import KubeApi, kube_error
 from vaultsync.handlers.notices import NoticeReason
 from vaultsync.handlers.profiles import ProfileError, ProfileResolver, ResolvedProfile
 from vaultsync.handlers.retention import RESTORED, delete_copies, read_or_restore
+from vaultsync.handlers.secret_names import SecretNames
 from vaultsync.handlers.settings import OperatorSettings
 from vaultsync.handlers.sync_run import (
     FALSE,
@@ -62,9 +63,15 @@ def pushed_message(version: Any, plan: SyncPlan, outcomes: Mapping[str, TargetOu
 
 class SyncEngine:
     def __init__(
-        self, kube: KubeApi, profiles: ProfileResolver, settings: OperatorSettings, hmac_key: bytes
+        self,
+        kube: KubeApi,
+        profiles: ProfileResolver,
+        settings: OperatorSettings,
+        hmac_key: bytes,
+        secret_names: SecretNames | None = None,
     ) -> None:
         self.kube = kube
+        self.secret_names = secret_names or SecretNames()
         self.profiles = profiles
         self.settings = settings
         self.hmac_key = hmac_key
@@ -295,6 +302,11 @@ class SyncEngine:
                 failed[key.id] = TargetOutcome(key, TargetState.FAILED, message=str(e))
         for target in run.spec.get("kubernetesSecrets") or []:
             key = secret_target(target.get("namespace") or run.namespace, target["name"])
+            if not self.secret_names.may_exist(key.namespace or run.namespace, key.path):
+                run.secrets_seen[key.id] = None
+                run.presumed_absent.add(key.id)
+                observed[key.id] = ObservedTarget(key, False)
+                continue
             try:
                 snapshot = k8s_targets.read_target(self.kube, key.namespace or run.namespace, key.path)
                 run.secrets_seen[key.id] = snapshot
@@ -411,9 +423,37 @@ class SyncEngine:
         target_spec: Mapping[str, Any],
     ) -> str:
         namespace = key.namespace or run.namespace
-        rendered = run.rendered.get(key.id)
         seen = run.secrets_seen
         expected = seen[key.id] if key.id in seen else self._read_secret(namespace, key)
+        try:
+            written = self._write_over(
+                run, key, expected, document=document, adopt=adopt, target_spec=target_spec
+            )
+        except Conflict:
+            if expected is not None or key.id not in run.presumed_absent:
+                raise
+            # The Secret exists after all (not ours, or made after the names were listed).
+            expected = self._read_secret(namespace, key)
+            if expected is None:
+                raise
+            written = self._write_over(
+                run, key, expected, document=document, adopt=adopt, target_spec=target_spec
+            )
+        self.secret_names.seen(namespace, key.path, exists=True)
+        return written
+
+    def _write_over(
+        self,
+        run: SyncRun,
+        key: TargetKey,
+        expected: k8s_targets.SecretSnapshot | None,
+        *,
+        document: Mapping[str, Any],
+        adopt: bool,
+        target_spec: Mapping[str, Any],
+    ) -> str:
+        namespace = key.namespace or run.namespace
+        rendered = run.rendered.get(key.id)
         if expected is not None and adopt and not run.owns(expected.managed, expected.owner):
             self._require_adopt(run, namespace, key.path)
         return k8s_targets.write_target(

@@ -139,10 +139,11 @@ def observed(type: str | None, body: kopf.Body, **_: Any) -> None:
 
 
 @kopf.on.event("", "v1", "secrets", labels={MANAGED_LABEL: "vaultsync"})
-def target_secret_changed(body: kopf.Body, **_: Any) -> None:
+def target_secret_changed(type: str | None, body: kopf.Body, **_: Any) -> None:
     """A Kubernetes Secret target changed (or vanished): its ManagedSecret checks it at once."""
     owner = body.metadata.annotations.get(OWNER_KEY)
     rt = runtime()
+    rt.engine.secret_names.seen(str(body.metadata.namespace), str(body.metadata.name), type != "DELETED")
     if rt.kube.is_own_write(
         str(body.metadata.namespace), str(body.metadata.name), str(body.metadata.get("resourceVersion"))
     ):

@@ -20,6 +20,7 @@ from vaultsync.handlers.failure_log import quiet_transport_retries
 from vaultsync.handlers.kubeapi import HANDLER_CONNECTIONS, KubeApi
 from vaultsync.handlers.leadership import leadership
 from vaultsync.handlers.profiles import ProfileResolver
+from vaultsync.handlers.secret_names import SecretNames
 from vaultsync.handlers.settings import OperatorSettings
 from vaultsync.secrets.redaction import install_redaction
 from vaultsync.sync.limits import Limit
@@ -115,7 +116,9 @@ async def start(settings: kopf.OperatorSettings, logger: kopf.Logger, **_: Any) 
     executor = concurrent.futures.ThreadPoolExecutor(
         max_workers=ours.sync_threads, thread_name_prefix="vaultsync-sync"
     )
-    engine = SyncEngine(kube, profiles, ours, hmac_key)
+    secret_names = SecretNames()
+    secret_names.load(kube, ours.watch_namespaces)
+    engine = SyncEngine(kube, profiles, ours, hmac_key, secret_names)
     scheduler = _scheduler(ours, engine, executor)
     runtime_module.RUNTIME = runtime_module.Runtime(
         settings=ours,

@@ -105,6 +105,8 @@ class SyncRun:
     secrets_seen: dict[str, SecretSnapshot | None] = field(default_factory=dict)
     """Kubernetes Secret target id -> what observing it read (None: absent): the write needs no
     second GET, and its resourceVersion precondition refuses a Secret changed in between."""
+    presumed_absent: set[str] = field(default_factory=set)
+    """Kubernetes Secret targets not read because the managed names do not hold them."""
     memory: Recall | None = None
     """The last push as the sealed approval record vouches for it (``handlers.approval_memory``)."""
 

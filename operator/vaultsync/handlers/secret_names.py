@@ -1,0 +1,96 @@
+"""The names of the Secrets vaultsync manages, so that a new target is created without a read.
+
+A sync reads each Kubernetes Secret target before writing it. For a new ManagedSecret that read
+is a 404 every time: one apiserver request per new object that says nothing. This index holds
+the namespace and name of every Secret carrying the managed-by label, from one metadata-only
+LIST at start (no Secret data crosses the wire) and the watch events after it. A name it does
+not hold is presumed absent: the sync creates the Secret directly, and a create refused because
+it exists after all (someone else's Secret, or one made between the LIST and the watch) falls
+back to reading it, so ownership and adoption are checked exactly as before.
+
+Until the LIST has succeeded, every name may exist (each target is read, as without the index).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+from kubernetes.client.rest import ApiException
+
+from vaultsync.backends.errors import BackendError
+from vaultsync.backends.interface import MANAGED_BY_VALUE
+from vaultsync.handlers.k8s_targets import MANAGED_LABEL
+from vaultsync.handlers.kubeapi import KubeApi
+
+log = logging.getLogger(__name__)
+
+METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+PAGE = 500
+SELECTOR = f"{MANAGED_LABEL}={MANAGED_BY_VALUE}"
+
+
+class SecretNames:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._names: set[tuple[str, str]] = set()
+        self._listed = False
+
+    def may_exist(self, namespace: str, name: str) -> bool:
+        with self._lock:
+            return not self._listed or (namespace, name) in self._names
+
+    def seen(self, namespace: str, name: str, exists: bool) -> None:
+        """A watch event, or our own create or delete."""
+        with self._lock:
+            if exists:
+                self._names.add((namespace, name))
+            else:
+                self._names.discard((namespace, name))
+
+    def load(self, kube: KubeApi, namespaces: Iterable[str] = ()) -> bool:
+        """Blocking: the one LIST at start (per watched namespace, or cluster-wide). False, and
+        every name still may exist, when it fails."""
+        paths = [f"/api/v1/namespaces/{ns}/secrets" for ns in namespaces] or ["/api/v1/secrets"]
+        found: set[tuple[str, str]] = set()
+        try:
+            for path in paths:
+                found |= _list_names(kube, path)
+        except (ApiException, BackendError, ValueError) as e:
+            log.warning("managed Secrets not listed (%s); every target is read before it is written", e)
+            return False
+        with self._lock:
+            self._names |= found
+            self._listed = True
+        return True
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._names)
+
+
+def _list_names(kube: KubeApi, path: str) -> set[tuple[str, str]]:
+    names: set[tuple[str, str]] = set()
+    token = ""
+    while True:
+        query: list[tuple[str, Any]] = [("labelSelector", SELECTOR), ("limit", PAGE)]
+        if token:
+            query.append(("continue", token))
+        response = kube.api_client.call_api(
+            path,
+            "GET",
+            query_params=query,
+            header_params={"Accept": METADATA_ONLY},
+            auth_settings=["BearerToken"],
+            _preload_content=False,
+        )
+        page = json.loads(response.data)
+        for item in page.get("items") or []:
+            metadata = item.get("metadata") or {}
+            names.add((str(metadata.get("namespace")), str(metadata.get("name"))))
+        token = (page.get("metadata") or {}).get("continue") or ""
+        if not token:
+            return names

@@ -1,0 +1,58 @@
+"""The index of managed Secret names, loaded from a real kube-apiserver: one metadata-only LIST,
+paged, that holds every labelled Secret and nothing else; and a ready probe that says yes."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from kubernetes import client
+
+from vaultsync.handlers import secret_names
+from vaultsync.handlers.kubeapi import KubeApi
+from vaultsync.handlers.secret_names import SecretNames
+from vaultsync_devstack.kube import KubeControlPlane
+
+pytestmark = pytest.mark.stack
+
+
+def _secret(namespace: str, name: str, managed: bool) -> client.V1Secret:
+    labels = {"app.kubernetes.io/managed-by": "vaultsync"} if managed else {"app": "other"}
+    return client.V1Secret(
+        metadata=client.V1ObjectMeta(name=name, namespace=namespace, labels=labels),
+        string_data={"k": "not-a-secret-value"},
+    )
+
+
+def test_the_index_holds_every_managed_secret_across_pages_and_nothing_else(
+    kube: KubeControlPlane, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api = kube.api_client()
+    core = client.CoreV1Api(api)
+    namespace = f"names-{uuid.uuid4().hex[:8]}"
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
+    try:
+        for i in range(7):
+            core.create_namespaced_secret(namespace, _secret(namespace, f"ours-{i}", managed=True))
+        core.create_namespaced_secret(namespace, _secret(namespace, "theirs", managed=False))
+        names = SecretNames()
+        assert names.may_exist(namespace, "anything"), "before the LIST every name may exist"
+        monkeypatch.setattr(secret_names, "PAGE", 3)
+        assert names.load(KubeApi(api), [namespace])
+        assert len(names) == 7
+        assert all(names.may_exist(namespace, f"ours-{i}") for i in range(7))
+        assert not names.may_exist(namespace, "theirs"), "unlabelled, not ours: create, then fall back"
+        assert not names.may_exist(namespace, "new")
+        names.seen(namespace, "new", exists=True)
+        names.seen(namespace, "ours-0", exists=False)
+        assert names.may_exist(namespace, "new")
+        assert not names.may_exist(namespace, "ours-0")
+        assert KubeApi(api).ready()
+    finally:
+        core.delete_namespace(namespace)
+
+
+def test_a_refused_list_leaves_every_name_possible(kube: KubeControlPlane) -> None:
+    names = SecretNames()
+    assert not names.load(KubeApi(kube.api_client("dave")), []), "dave may not list Secrets"
+    assert names.may_exist("any", "name")
