@@ -13,6 +13,7 @@ import hvac
 import pytest
 import yaml
 
+from faultproxy import TcpProxy
 from vaultsync.backends.errors import InvalidConfig, NotFound, PermissionDenied
 from vaultsync.backends.hashicorp import HashicorpBackend
 from vaultsync.backends.interface import Credentials
@@ -259,3 +260,25 @@ def test_custom_ca_bundle(
     with pytest.raises(outcome):
         backend.read("never-written")
     backend.close()
+
+
+def test_a_proxy_from_the_environment_is_used_and_no_proxy_is_honoured(
+    openbao: OpenBao, root: hvac.Client, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The environment is read once, when the backend is built, not on every call."""
+    root.secrets.kv.v2.create_or_update_secret(path=f"{prefix}/db", secret={"v": "1"}, mount_point="secret")
+    proxy = TcpProxy(int(openbao.address.rsplit(":", 1)[1]))  # an absolute-form request passes through
+    try:
+        monkeypatch.setenv("HTTP_PROXY", f"http://{proxy.url_host}")
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        proxied = _backend(openbao, prefix, {"token": {}}, {"token": openbao.root_token})
+        assert proxied.read("db").document == {"v": "1"}
+        assert proxy.accepted >= 1
+        accepted = proxy.accepted
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        direct = _backend(openbao, prefix, {"token": {}}, {"token": openbao.root_token})
+        assert direct.read("db").document == {"v": "1"}
+        assert proxy.accepted == accepted
+    finally:
+        proxy.close()
