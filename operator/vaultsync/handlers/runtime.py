@@ -40,6 +40,8 @@ class Runtime:
 
     kubernetes_sources: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     """(namespace, name) of a Secret that is a source -> the ManagedSecrets reading it."""
+    sources_read_by: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
+    """The other way round: a sync costs what its owner reads, not a scan of every source."""
     profile_users: dict[ProfileKey, set[str]] = field(default_factory=dict)
     """VaultProfile -> ManagedSecrets that use it (source or sync target)."""
     profile_wakeups: dict[ProfileKey, asyncio.Event] = field(default_factory=dict)
@@ -47,8 +49,12 @@ class Runtime:
 
     def track_usage(self, owner: str, watched: Mapping[str, tuple[ResolvedProfile | None, str]]) -> None:
         """Remembers which profiles and Kubernetes source Secrets ``owner`` uses (empty: none)."""
-        for users in self.kubernetes_sources.values():
-            users.discard(owner)
+        for source in self.sources_read_by.pop(owner, set()):
+            readers = self.kubernetes_sources.get(source)
+            if readers is not None:
+                readers.discard(owner)
+                if not readers:
+                    del self.kubernetes_sources[source]
         used = set()
         for key, (profile, path) in watched.items():
             if profile is None:
@@ -62,6 +68,7 @@ class Runtime:
                     or profile.key.namespace
                 )
                 self.kubernetes_sources.setdefault((namespace, path), set()).add(owner)
+                self.sources_read_by.setdefault(owner, set()).add((namespace, path))
         for profile_key, users in self.profile_users.items():
             if owner in users and profile_key not in used:
                 users.discard(owner)

@@ -23,6 +23,9 @@ from vaultsync.sync.limits import Limit
 PLURAL = VAULT_PROFILES
 VERIFY_SECONDS = 300.0
 STATUS_RETRY_SECONDS = 5.0
+USAGE_PATCH_SECONDS = 10.0
+"""Least time between two status PATCHes that only move ``managedSecrets``: 1,000 new
+ManagedSecrets using a profile are a few PATCHes of its count, not 1,000."""
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL)
@@ -116,6 +119,7 @@ async def verify(
     key = ProfileKey(str(body.metadata.namespace), str(body.metadata.name))
     memo.wakeup = rt.profile_wakeups[key] = asyncio.Event()
     checked: tuple[Any, float] | None = None
+    patched_at = -USAGE_PATCH_SECONDS
     while not stopped:
         memo.wakeup.clear()
         memo.generation = body.metadata.get("generation")
@@ -135,7 +139,12 @@ async def verify(
             checked = (memo.generation, time.monotonic())
         status["managedSecrets"] = len(rt.profile_users.get(key, ()))
         patch = status_patch(dict(body.get("status") or {}), status)
+        wait = USAGE_PATCH_SECONDS - (time.monotonic() - patched_at)
+        if patch and set(patch) == {"managedSecrets"} and wait > 0:
+            await stopped.wait(wait)  # more users may come meanwhile: one PATCH counts them all
+            continue
         if patch:
+            patched_at = time.monotonic()
             try:
                 await rt.run(rt.kube.patch_status, PLURAL, body.metadata.namespace, body.metadata.name, patch)
             except KUBE_ERRORS as e:  # the API server is down: try again soon, not in 5 minutes
