@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import kopf
 
+from vaultsync.api.codec import status_time
 from vaultsync.api.names import GROUP, VAULT_PROFILES, VERSION
 from vaultsync.backends.errors import BackendError
 from vaultsync.handlers.failure_log import FAILURES, status_not_written
@@ -51,7 +51,7 @@ def rate_limit_of(spec: Mapping[str, Any]) -> Limit | None:
 
 def _check(body: dict[str, Any]) -> dict[str, Any]:
     rt = runtime()
-    now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    now = status_time()
     status = dict(body.get("status") or {})
     conditions = list(status.get("conditions") or [])
     generation = body["metadata"].get("generation")
