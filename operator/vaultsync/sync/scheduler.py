@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import json
 import logging
 import math
 import random
@@ -107,9 +108,14 @@ class SchedulerSettings:
 
 @dataclass(slots=True)
 class Record:
-    """What the scheduler keeps of one ManagedSecret between events."""
+    """What the scheduler keeps of one ManagedSecret between events.
 
-    body: dict[str, Any]
+    The body is kept as compact JSON: a parsed ManagedSecret is about 10 KB of Python objects
+    for 2.3 KB of JSON, and 10,000 of them are kept for as long as the operator runs; a sync
+    parses its own copy (tens of microseconds).
+    """
+
+    body_json: bytes
     synced_wanted: Hashable = None
     written: tuple[str | None, dict[str, Any]] | None = None
     failed: bool = False
@@ -117,10 +123,15 @@ class Record:
     profiles: frozenset[Hashable] = frozenset()
     """The VaultProfiles its last sync used (source and sync targets)."""
 
+    @property
+    def body(self) -> dict[str, Any]:
+        parsed: dict[str, Any] = json.loads(self.body_json)
+        return parsed
+
     def snapshot(self) -> dict[str, Any]:
         """The body to sync, with the status we last wrote if the watch has not delivered it yet
         (a sync right after our own patch would otherwise drop what that patch recorded)."""
-        body = dict(self.body)
+        body = self.body
         if self.written is not None and body["metadata"].get("resourceVersion") == self.written[0]:
             body["status"] = self.written[1]
         return body
@@ -144,13 +155,14 @@ class Health:
     backends: list[tuple[str, bool]]
 
 
-def _compact(body: Mapping[str, Any]) -> dict[str, Any]:
-    """The body without what no sync reads: ``managedFields`` is often larger than the spec."""
+def _compact(body: Mapping[str, Any]) -> bytes:
+    """The body without what no sync reads (``managedFields`` is often larger than the spec), as
+    compact JSON."""
     kept = dict(body)
     metadata = dict(kept.get("metadata") or {})
     metadata.pop("managedFields", None)
     kept["metadata"] = metadata
-    return kept
+    return json.dumps(kept, separators=(",", ":")).encode()
 
 
 def _name(profile: Hashable) -> str:
@@ -201,7 +213,7 @@ class SyncScheduler:
         if record is None:
             record = self.records[owner] = Record(kept)
         else:
-            record.body = kept
+            record.body_json = kept
         if self.hooks.wanted(body) != record.synced_wanted:
             self.queue.add(owner, urgent=record.synced_at is not None)
 

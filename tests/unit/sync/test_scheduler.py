@@ -267,3 +267,18 @@ async def test_while_the_apiserver_is_down_secrets_wait_on_one_probe_and_all_syn
             "every secret written once it is back",
         )
         assert not scheduler.waiting_for_apiserver
+
+
+def test_a_record_keeps_compact_json_without_managed_fields_and_hands_out_fresh_copies(
+    world: World, executor: concurrent.futures.Executor
+) -> None:
+    scheduler = _scheduler(world, executor)
+    body = _body("s0")
+    body["metadata"]["managedFields"] = [{"manager": "kubectl", "fieldsV1": {"f:spec": {}}}]
+    scheduler.observe("ns/s0", body)
+    record = scheduler.records["ns/s0"]
+    assert isinstance(record.body_json, bytes)
+    assert b"managedFields" not in record.body_json
+    first = record.snapshot()
+    first["spec"]["path"] = "changed by a sync"
+    assert record.snapshot()["spec"]["path"] == "p/s0", "a sync cannot change what the record holds"
