@@ -2,14 +2,16 @@
 (workload ``bao-k8s``), or into AWS Secrets Manager (moto) and Kubernetes Secrets (``bao-aws-k8s``).
 
 Starts the local stack (kube-apiserver, etcd, OpenBao, moto), measures the apiserver's raw Secret
-write rate (N small Secrets, 16 concurrent clients), creates N sources and N ManagedSecrets, then
-starts the operator as a real process and reports:
+write rate (N small Secrets, 16 concurrent clients), creates N sources and N ManagedSecrets (with
+the finalizer the admission webhook would have set: a restart of the operator with existing
+objects), then starts the operator as a real process and reports:
 
 - time until every target is correct and until every status says Synced, and the ratio to the
   physical limit (apiserver writes needed per object / raw write rate);
 - CPU ms per sync and peak RSS (VmHWM) of the operator; apiserver requests by verb during the
   initial sync and per steady interval; vault calls;
-- propagation p50 / p99 of ``--changes`` changed sources.
+- propagation p50 / p99 of ``--changes`` changed sources;
+- apiserver requests per ManagedSecret of ``--new`` objects created while the operator runs.
 
 ``--operator-src DIR`` runs the operator from another checkout (its ``operator/`` directory), so
 that one run of this script compares two versions of the code.
@@ -38,6 +40,7 @@ import hvac
 from kubernetes import client
 
 from bench import scale_probes
+from vaultsync.handlers.webhook import FINALIZER
 from vaultsync_devstack import Stack, demo
 from vaultsync_devstack.authors import create_authored
 from vaultsync_devstack.process import ManagedProcess, free_port, port_open
@@ -150,7 +153,9 @@ def _profiles(custom: Any, core: Any, bao_address: str, moto: Any | None) -> Non
         create_authored(core, custom, "vaultprofiles", body)
 
 
-def _managed_secret(i: int, refresh: int, aws: bool) -> dict[str, Any]:
+def _managed_secret(i: int, refresh: int, aws: bool, *, finalizer: bool = False) -> dict[str, Any]:
+    """``finalizer``: as the admission webhook leaves it, for objects created before the operator
+    starts (a restart of the operator with existing objects, not their first sync ever)."""
     spec: dict[str, Any] = {
         "type": "api-key",
         "source": {"vaultProfile": {"name": "bao"}, "path": f"scale/s{i}"},
@@ -162,7 +167,7 @@ def _managed_secret(i: int, refresh: int, aws: bool) -> dict[str, Any]:
     return {
         "apiVersion": f"{GROUP}/{VERSION}",
         "kind": "ManagedSecret",
-        "metadata": {"name": f"s{i}"},
+        "metadata": {"name": f"s{i}", **({"finalizers": [FINALIZER]} if finalizer else {})},
         "spec": spec,
     }
 
@@ -271,7 +276,11 @@ def run(  # noqa: PLR0915 - one measured scenario, step by step
             list(
                 pool.map(
                     lambda i: custom.create_namespaced_custom_object(
-                        GROUP, VERSION, NAMESPACE, "managedsecrets", _managed_secret(i, refresh, aws)
+                        GROUP,
+                        VERSION,
+                        NAMESPACE,
+                        "managedsecrets",
+                        _managed_secret(i, refresh, aws, finalizer=True),
                     ),
                     range(secrets),
                 )
