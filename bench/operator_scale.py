@@ -67,9 +67,24 @@ def _operator_calls(port: int) -> dict[str, float]:
     return calls
 
 
+def _phases(custom: Any) -> dict[str, str]:
+    """ManagedSecret name -> its status phase, listed in pages: one LIST of 10,000 with their
+    status takes longer than the apiserver's 60 s request timeout on this machine."""
+    phases: dict[str, str] = {}
+    token = None
+    while True:
+        page = custom.list_namespaced_custom_object(
+            GROUP, VERSION, NAMESPACE, "managedsecrets", limit=500, _continue=token
+        )
+        for item in page["items"]:
+            phases[item["metadata"]["name"]] = str((item.get("status") or {}).get("phase"))
+        token = (page.get("metadata") or {}).get("continue")
+        if not token:
+            return phases
+
+
 def _synced(custom: Any) -> int:
-    items = custom.list_namespaced_custom_object(GROUP, VERSION, NAMESPACE, "managedsecrets")["items"]
-    return sum(1 for item in items if (item.get("status") or {}).get("phase") == "Synced")
+    return sum(1 for phase in _phases(custom).values() if phase == "Synced")
 
 
 def _k8s_values(core: Any) -> dict[str, str]:
@@ -193,12 +208,8 @@ def _new_objects(
         if time.monotonic() - started > 60 + count:
             raise TimeoutError("the ManagedSecrets created while running did not all sync")
         current = _k8s_values(core)
-        statuses = custom.list_namespaced_custom_object(GROUP, VERSION, NAMESPACE, "managedsecrets")["items"]
-        synced = sum(
-            1
-            for item in statuses
-            if item["metadata"]["name"] in values and (item.get("status") or {}).get("phase") == "Synced"
-        )
+        phases = _phases(custom)
+        synced = sum(1 for name in values if phases.get(name) == "Synced")
         if synced == count and all(current.get(name) == value for name, value in values.items()):
             break
         time.sleep(1)
