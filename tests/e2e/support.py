@@ -89,15 +89,9 @@ def openbao_provider(openbao: Any, token_secret: str = "bao-token") -> dict[str,
     }
 
 
-POLL_FIRST, POLL_GROWTH, POLL_LONGEST = 0.05, 1.5, 0.25
-"""Polling of :func:`wait_for`: a fact that holds soon is seen within 50 ms, a slow one costs at
-most 4 predicate calls a second."""
-
-
 def wait_for(predicate: Callable[[], Any], timeout: float = 60, what: str = "condition") -> Any:
     deadline = time.monotonic() + timeout
     last: Any = None
-    pause = POLL_FIRST
     while time.monotonic() < deadline:
         try:
             last = predicate()
@@ -105,8 +99,7 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 60, what: str = "con
             last = e
         if last and not isinstance(last, Exception):
             return last
-        time.sleep(pause)
-        pause = min(pause * POLL_GROWTH, POLL_LONGEST)
+        time.sleep(0.5)
     raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
 
 
