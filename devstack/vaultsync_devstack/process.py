@@ -60,6 +60,8 @@ class ManagedProcess:
     start_timeout: float = 60.0
     after_start: Callable[[], None] | None = None
     """Provisioning run after every (re)start, e.g. enabling mounts."""
+    stop_timeout: float = 15.0
+    """Seconds :meth:`stop` waits after SIGTERM before it sends SIGKILL."""
     _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
 
     def start(self) -> None:
@@ -110,7 +112,8 @@ class ManagedProcess:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
 
-    def stop(self, timeout: float = 15.0) -> None:
+    def stop(self, timeout: float | None = None) -> None:
+        timeout = self.stop_timeout if timeout is None else timeout
         proc, self._proc = self._proc, None
         if proc is None or proc.poll() is not None:
             return

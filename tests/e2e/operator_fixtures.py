@@ -78,7 +78,10 @@ def operator(
             "VAULTSYNC_METRICS_PORT": str(METRICS_PORT),
             "VAULTSYNC_METRICS_ADDRESS": "127.0.0.1",
             "VAULTSYNC_WEBHOOK_ADDRESS": "127.0.0.1",
-            "VAULTSYNC_ORPHAN_RELEASE_SECONDS": "15",
+            # Released by the first retry (kopf retries a failed deletion every 10 s) instead of the second.
+            "VAULTSYNC_ORPHAN_RELEASE_SECONDS": "2",
+            # A rejected delete asks again (after a spec change) within 3 s instead of 30 s.
+            "VAULTSYNC_REJECTED_DELETE_RETRY_SECONDS": "3",
             **webhook_serving.env,
         },
         start_timeout=60,

@@ -24,7 +24,6 @@ from vaultsync.reconcile.conditions import status_patch
 from vaultsync.reconcile.status import Phase
 
 PENDING_DELETE_RETRY_SECONDS = 3
-REJECTED_DELETE_RETRY_SECONDS = 30
 
 
 def policy_for_secret(body: Mapping[str, Any]) -> ApprovalPolicy:
@@ -82,5 +81,5 @@ async def hold_gated_delete(body: kopf.Body, logger: kopf.Logger) -> None:
         "deletion waits for approval",
     )
     logger.info("%s", message)
-    delay = REJECTED_DELETE_RETRY_SECONDS if rejected else PENDING_DELETE_RETRY_SECONDS
+    delay = rt.settings.rejected_delete_retry_seconds if rejected else PENDING_DELETE_RETRY_SECONDS
     raise kopf.TemporaryError(str(message), delay=delay)

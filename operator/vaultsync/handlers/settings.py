@@ -63,6 +63,8 @@ class OperatorSettings:
     """How long a SubjectAccessReview answer is reused (bounded cache; see docs/security.md)."""
     orphan_release_seconds: float = 300.0
     """How long a deletion waits for copies it cannot delete before it releases the finalizer."""
+    rejected_delete_retry_seconds: float = 30.0
+    """How long a rejected gated delete waits before it looks again (a changed spec opens a new request)."""
     metrics_address: str = "0.0.0.0"  # noqa: S104 - in a pod, Prometheus scrapes the pod IP
     """Interface the metrics endpoint listens on (the local run binds 127.0.0.1)."""
     webhook_address: str = "0.0.0.0"  # noqa: S104 - the apiserver reaches the pod through its Service
@@ -111,6 +113,9 @@ class OperatorSettings:
             ),
             orphan_release_seconds=float(
                 env.get("VAULTSYNC_ORPHAN_RELEASE_SECONDS", cls.orphan_release_seconds)
+            ),
+            rejected_delete_retry_seconds=float(
+                env.get("VAULTSYNC_REJECTED_DELETE_RETRY_SECONDS", cls.rejected_delete_retry_seconds)
             ),
             metrics_address=env.get("VAULTSYNC_METRICS_ADDRESS", cls.metrics_address),
             webhook_address=env.get("VAULTSYNC_WEBHOOK_ADDRESS", cls.webhook_address),

@@ -7,6 +7,7 @@ import enum
 import typing
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
+from functools import cache
 from typing import Any
 
 import pytest
@@ -73,7 +74,9 @@ def _strategy_for(hint: Any) -> st.SearchStrategy[Any]:
     return scalars[hint]
 
 
+@cache
 def _model_strategy(cls: type[Any]) -> st.SearchStrategy[Any]:
+    """Built once per model class (strategies are immutable): the round trip draws it per example."""
     return st.builds(cls, **{field.name: strategy_for(hint) for field, hint in model_fields(cls)})
 
 

@@ -15,6 +15,7 @@ def test_defaults_listen_on_all_interfaces_and_allow_no_crossing() -> None:
     assert settings.boundary == Boundary("vaultsync-system", frozenset())
     assert settings.access_review_seconds == 60.0
     assert settings.orphan_release_seconds == 300.0
+    assert settings.rejected_delete_retry_seconds == 30.0
 
 
 def test_security_settings_from_env() -> None:
@@ -24,12 +25,14 @@ def test_security_settings_from_env() -> None:
             "VAULTSYNC_CROSS_NAMESPACE_TARGETS": "team-a=shared,team-b=shared",
             "VAULTSYNC_ACCESS_REVIEW_SECONDS": "5",
             "VAULTSYNC_ORPHAN_RELEASE_SECONDS": "15",
+            "VAULTSYNC_REJECTED_DELETE_RETRY_SECONDS": "3",
             "VAULTSYNC_METRICS_ADDRESS": "127.0.0.1",
             "VAULTSYNC_WATCH_NAMESPACES": "team-a, team-b",
         }
     )
     assert settings.boundary == Boundary("ops", frozenset({("team-a", "shared"), ("team-b", "shared")}))
     assert (settings.access_review_seconds, settings.orphan_release_seconds) == (5.0, 15.0)
+    assert settings.rejected_delete_retry_seconds == 3.0
     assert settings.metrics_address == "127.0.0.1"
     assert settings.watch_namespaces == ("team-a", "team-b")
 

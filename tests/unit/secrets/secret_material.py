@@ -183,8 +183,13 @@ def _certificate_documents() -> list[dict[str, object]]:
     ]
 
 
+@cache
 def documents(secret_type: str) -> st.SearchStrategy[dict[str, object]]:
-    """Valid documents of ``secret_type`` (optional fields and expiresAt drawn at random)."""
+    """Valid documents of ``secret_type`` (optional fields and expiresAt drawn at random).
+
+    Built once per type: ``typed_documents`` draws the type first, and rebuilding (and
+    re-validating) every strategy, PEM and certificate on each draw was most of the unit suite's
+    hypothesis time. Strategies are immutable, and every consumer copies the drawn document."""
     base: dict[str, st.SearchStrategy[dict[str, object]]] = {
         "basic-auth": st.fixed_dictionaries({"username": TEXT, "password": TEXT}),
         "api-key": _with_optional(st.fixed_dictionaries({"apiKey": TEXT}), headerName=HEADER),
