@@ -204,7 +204,16 @@ def displayed(request: RequestView, verdict: Verdict, policy: ApprovalPolicy) ->
     a final phase its own decisions do not support (a status someone else wrote) is corrected.
     """
     shown = request.phase
-    keep = verdict.phase in (ApprovalPhase.SUPERSEDED, ApprovalPhase.EXPIRED) or verdict.phase is shown
+    # Dead stays dead (see _effective): its change coming back opens a new request, and the old
+    # one is not shown Pending meanwhile.
+    revived = (
+        shown in (ApprovalPhase.SUPERSEDED, ApprovalPhase.EXPIRED) and verdict.phase is ApprovalPhase.PENDING
+    )
+    keep = (
+        verdict.phase in (ApprovalPhase.SUPERSEDED, ApprovalPhase.EXPIRED)
+        or verdict.phase is shown
+        or revived
+    )
     if shown in FINAL_PHASES and keep and displayed_is_genuine(request, policy):
         return None
     return verdict

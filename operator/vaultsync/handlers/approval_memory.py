@@ -110,17 +110,24 @@ def report(result: SyncResult, run: SyncRun, memory: Recall) -> SyncResult:
     """Sets the ``ApprovalRecord`` condition and, the first time a problem is seen, a Warning."""
     conditions = result.status.get("conditions") or []
     before = next((c for c in conditions if c.get("type") == RECORD_CONDITION), None)
-    if memory.problem is None:
+    if memory.problem is not None:
+        previously = next(
+            (c for c in run.previous.get("conditions") or [] if c.get("type") == RECORD_CONDITION), None
+        )
+        if (
+            previously is None
+            or previously.get("message") != memory.problem
+            or previously.get("status") != FALSE
+        ):
+            result.events.append(Event("Warning", RecordReason.INVALID, memory.problem))
+    # A push of this sync sealed a new record: the status carries that one, not the one recalled.
+    replaced = result.status.get("approval") not in (None, run.previous.get("approval"))
+    if memory.problem is None or replaced:
         if before is None or before.get("status") == TRUE:
             return result
         status, reason, message = TRUE, RecordReason.VERIFIED, VERIFIED_MESSAGE
     else:
         status, reason, message = FALSE, RecordReason.INVALID, memory.problem
-        previously = next(
-            (c for c in run.previous.get("conditions") or [] if c.get("type") == RECORD_CONDITION), None
-        )
-        if previously is None or previously.get("message") != message or previously.get("status") != FALSE:
-            result.events.append(Event("Warning", RecordReason.INVALID, message))
     result.status["conditions"] = set_condition(
         conditions, RECORD_CONDITION, status, reason, message, now=run.now, generation=run.generation
     )

@@ -345,3 +345,18 @@ def test_approvals_are_recounted_against_the_policy_of_now() -> None:
     )
     step = next_step([approved], WANTED_A, without_carol, now=NOW, generation=3)
     assert step.outcome is Outcome.WAIT, "carol left the approvers: her approval no longer counts"
+
+
+@pytest.mark.parametrize("dead", [ApprovalPhase.SUPERSEDED, ApprovalPhase.EXPIRED])
+def test_a_dead_request_whose_change_comes_back_stays_dead_and_a_new_one_is_opened(
+    dead: ApprovalPhase,
+) -> None:
+    """Content v2 is requested, superseded by v3, then v2 comes back: the first request is not
+    shown Pending again while the new attempt is opened (it was, for one sync)."""
+    first = req(phase=dead)
+    step = next_step([first], WANTED_A, POLICY, now=NOW, generation=3)
+    assert first.name not in step.updates, "its status is left as it is"
+    if dead is ApprovalPhase.SUPERSEDED:
+        assert (step.outcome, step.attempt) == (Outcome.OPEN, 2)
+    else:  # an expired change waits for another change (test_expired_request_... in e2e)
+        assert step.outcome is Outcome.EXPIRED
