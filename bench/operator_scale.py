@@ -43,7 +43,7 @@ from bench import scale_probes
 from vaultsync.handlers.webhook import FINALIZER
 from vaultsync_devstack import Stack, demo
 from vaultsync_devstack.authors import create_authored
-from vaultsync_devstack.process import ManagedProcess, free_port, port_open
+from vaultsync_devstack.process import ManagedProcess, current_run, free_port, port_open
 from vaultsync_devstack.webhook import serve_webhooks
 
 NAMESPACE = "bench-scale"
@@ -131,7 +131,7 @@ def start_operator(
         name="vaultsync-operator",
         command=[sys.executable, "-m", "vaultsync", "run", "--standalone"],
         log_path=log,
-        ready=lambda: "vaultsync started" in log.read_text(errors="replace") and port_open(serving.port),
+        ready=lambda: "vaultsync started" in current_run(log) and port_open(serving.port),
         env=env,
         start_timeout=120,
     )

@@ -33,7 +33,7 @@ from vaultsync.secrets.generators import (
 )
 from vaultsync_devstack.kube import KubeControlPlane
 from vaultsync_devstack.localenv import render_example
-from vaultsync_devstack.process import ManagedProcess, port_open
+from vaultsync_devstack.process import ManagedProcess, current_run, port_open
 from vaultsync_devstack.vaults import Moto, OpenBao
 from vaultsync_devstack.webhook import serve_webhooks
 
@@ -162,7 +162,7 @@ def start_operator(kube: KubeControlPlane, state: Path) -> ManagedProcess:
         name="vaultsync-operator",
         command=[sys.executable, "-m", "vaultsync", "run", "--standalone"],
         log_path=log,
-        ready=lambda: "vaultsync started" in log.read_text(errors="replace") and port_open(serving.port),
+        ready=lambda: "vaultsync started" in current_run(log) and port_open(serving.port),
         env={
             **serving.env,
             "KUBECONFIG": str(kube.kubeconfig),

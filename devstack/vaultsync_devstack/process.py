@@ -46,6 +46,16 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+START_MARK = "\n=== starting "
+
+
+def current_run(log: Path) -> str:
+    """The part of ``log`` written since the process was last started: logs are appended across
+    restarts, and a readiness check must not find the line of an earlier run."""
+    text = log.read_text(errors="replace")
+    return text[text.rfind(START_MARK) :] if START_MARK in text else text
+
+
 @dataclass
 class ManagedProcess:
     """A long-running server started from ``command`` with its output in ``log_path``."""
@@ -70,7 +80,7 @@ class ManagedProcess:
         if self.env:
             env.update(self.env)
         log = self.log_path.open("ab")
-        log.write(f"\n=== starting {self.name}: {' '.join(self.command)}\n".encode())
+        log.write(f"{START_MARK}{self.name}: {' '.join(self.command)}\n".encode())
         log.flush()
         self._proc = subprocess.Popen(
             list(self.command),

@@ -15,7 +15,7 @@ import pytest
 
 from vaultsync_devstack import Stack
 from vaultsync_devstack.kube import KubeControlPlane
-from vaultsync_devstack.process import ManagedProcess, free_port, port_open
+from vaultsync_devstack.process import ManagedProcess, current_run, free_port, port_open
 from vaultsync_devstack.webhook import (
     WebhookServing,
     issue_serving_certificate,
@@ -67,9 +67,7 @@ def operator(
         name="vaultsync-operator",
         command=[sys.executable, "-m", "vaultsync", "run", "--standalone"],
         log_path=log,
-        ready=lambda: (
-            "vaultsync started" in log.read_text(errors="replace") and port_open(webhook_serving.port)
-        ),
+        ready=lambda: "vaultsync started" in current_run(log) and port_open(webhook_serving.port),
         env={
             "KUBECONFIG": str(kube.kubeconfig),
             "VAULTSYNC_NAMESPACE": OPERATOR_NAMESPACE,

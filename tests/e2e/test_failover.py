@@ -27,7 +27,7 @@ from e2e.support import Cluster, openbao_provider, wait_for
 from vaultsync.cli_status import scrape
 from vaultsync_devstack import Stack
 from vaultsync_devstack.kube import KubeControlPlane
-from vaultsync_devstack.process import ManagedProcess, free_port
+from vaultsync_devstack.process import ManagedProcess, current_run, free_port
 from vaultsync_devstack.vaults import OpenBao
 
 pytestmark = [pytest.mark.stack]
@@ -90,7 +90,7 @@ def replicas(
             name=f"vaultsync-{home}-{name}",
             command=[sys.executable, "-m", "vaultsync", "run", "--standalone", "--namespace", watched],
             log_path=log,
-            ready=lambda log=log: "vaultsync started" in Path(log).read_text(errors="replace"),
+            ready=lambda log=log: "vaultsync started" in current_run(Path(log)),
             env={
                 "KUBECONFIG": str(kube.kubeconfig),
                 "VAULTSYNC_NAMESPACE": OPERATOR_NAMESPACE,
