@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.exceptions
 import hvac
 from kubernetes import client
 
@@ -102,6 +103,9 @@ def _k8s_values(core: Any) -> dict[str, str]:
 
 
 def _aws_names(sm: Any) -> set[str]:
+    """Names of every secret in moto. moto's store is not safe for concurrent use: at 10,000
+    secrets a listing during the operator's writes can fail with HTTP 500 ("dictionary changed
+    size during iteration"); the caller looks again."""
     names: set[str] = set()
     for page in sm.get_paginator("list_secrets").paginate(MaxResults=100):
         names.update(entry["Name"] for entry in page["SecretList"])
@@ -318,6 +322,8 @@ def run(  # noqa: PLR0915 - one measured scenario, step by step
                     synced_at = time.monotonic() - started
             except client.ApiException as e:  # an overloaded apiserver answers 504: look again
                 print(f"poll: HTTP {e.status}", file=sys.stderr)
+            except botocore.exceptions.ClientError as e:  # moto at 10,000 secrets: see _aws_names
+                print(f"poll: moto {e.response.get('Error', {}).get('Code')}", file=sys.stderr)
             time.sleep(1)
         initial_cpu = scale_probes.cpu_seconds(pid) - cpu_before
         requests_initial = scale_probes.delta(scale_probes.requests_by_verb(kube, RESOURCES), requests_before)
