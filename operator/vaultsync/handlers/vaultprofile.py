@@ -119,7 +119,7 @@ async def verify(
     key = ProfileKey(str(body.metadata.namespace), str(body.metadata.name))
     memo.wakeup = rt.profile_wakeups[key] = asyncio.Event()
     checked: tuple[Any, float] | None = None
-    patched_at = -USAGE_PATCH_SECONDS
+    count_patched_at = -USAGE_PATCH_SECONDS
     while not stopped:
         memo.wakeup.clear()
         memo.generation = body.metadata.get("generation")
@@ -139,12 +139,16 @@ async def verify(
             checked = (memo.generation, time.monotonic())
         status["managedSecrets"] = len(rt.profile_users.get(key, ()))
         patch = status_patch(dict(body.get("status") or {}), status)
-        wait = USAGE_PATCH_SECONDS - (time.monotonic() - patched_at)
-        if patch and set(patch) == {"managedSecrets"} and wait > 0:
-            await stopped.wait(wait)  # more users may come meanwhile: one PATCH counts them all
+        count_only = set(patch) == {"managedSecrets"}
+        wait = USAGE_PATCH_SECONDS - (time.monotonic() - count_patched_at)
+        if count_only and wait > 0:
+            # The first change of the count is written at once; the ones that follow it within
+            # the interval wait, and one PATCH counts them all (a forced check still wakes it).
+            await sleep_until(memo.wakeup, stopped, wait)
             continue
         if patch:
-            patched_at = time.monotonic()
+            if count_only:
+                count_patched_at = time.monotonic()
             try:
                 await rt.run(rt.kube.patch_status, PLURAL, body.metadata.namespace, body.metadata.name, patch)
             except KUBE_ERRORS as e:  # the API server is down: try again soon, not in 5 minutes
