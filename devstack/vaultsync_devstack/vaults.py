@@ -93,6 +93,8 @@ class Moto:
     region: str = "us-east-1"
     access_key_id: str = "testing"
     secret_access_key: str = "testing"  # noqa: S105 - moto accepts any credentials
+    env: dict[str, str] = field(default_factory=dict)
+    """Extra environment of the server (e.g. moto's ``INITIAL_NO_AUTH_ACTION_COUNT``)."""
     process: ManagedProcess | None = None
 
     @property
@@ -113,6 +115,7 @@ class Moto:
             ],
             log_path=self.state / "logs" / "moto.log",
             ready=lambda: _request("GET", f"{self.endpoint}/moto-api/data.json") is not None,
+            env=self.env or None,
         )
         self.process.start()
 

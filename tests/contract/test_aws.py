@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import sys
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +16,6 @@ from vaultsync.backends.aws import AwsBackend
 from vaultsync.backends.errors import PermissionDenied
 from vaultsync.backends.interface import Credentials
 from vaultsync.backends.registry import create_backend
-from vaultsync_devstack.process import ManagedProcess, free_port
 from vaultsync_devstack.vaults import Moto
 
 pytestmark = pytest.mark.stack
@@ -28,36 +25,15 @@ ROLE_ARN = "arn:aws:iam::123456789012:role/vaultsync"
 READ_ONLY = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", "secretsmanager:ListSecrets"]
 
 
-def _ready(endpoint: str) -> bool:
-    with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=2) as response:  # noqa: S310
-        return bool(response.status == 200)
-
-
 @pytest.fixture(scope="module")
 def iam_moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A second moto that enforces IAM after the first three (provisioning) calls."""
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    process = ManagedProcess(
-        name="moto-iam",
-        command=[
-            sys.executable,
-            "-m",
-            "vaultsync_devstack.moto_server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        log_path=tmp_path_factory.mktemp("moto-iam") / "moto.log",
-        ready=lambda: _ready(endpoint),
-        env={"INITIAL_NO_AUTH_ACTION_COUNT": "3"},
-    )
-    process.start()
+    server = Moto(state=tmp_path_factory.mktemp("moto-iam"), env={"INITIAL_NO_AUTH_ACTION_COUNT": "3"})
+    server.start()
     try:
-        yield endpoint
+        yield server.endpoint
     finally:
-        process.stop()
+        server.stop()
 
 
 @pytest.fixture(scope="module")
