@@ -26,7 +26,7 @@ from kubernetes.client.rest import ApiException
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from vaultsync.api.names import GROUP, VERSION
-from vaultsync.backends.errors import BackendError, Unavailable
+from vaultsync.backends.errors import BackendError, Throttled, Unavailable
 from vaultsync.backends.kubernetes import api_error
 
 HANDLER_CONNECTIONS = 16
@@ -86,10 +86,7 @@ READY_TIMEOUT = (2.0, 2.0)
 def apiserver_unreachable(error: BaseException) -> bool:
     """The API server is down or not ready (no answer, 5xx, 429), as opposed to refusing this one
     request (403, 404, 409, 422): the first waits on one probe, the second is the object's own."""
-    if isinstance(error, KubeUnavailable):
-        return True
-    status = getattr(error, "status", None)
-    return isinstance(error, ApiException) and isinstance(status, int) and (status >= 500 or status == 429)
+    return isinstance(kube_error(error, "API call"), (Unavailable, Throttled))
 
 
 def kube_error(error: BaseException, what: str) -> BackendError:
