@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from keyvault_server.target import start_azure_vault
 from vaultsync.backends.env import EnvBackend
 from vaultsync.backends.interface import Backend, Credentials
+from vaultsync.backends.kube_http import KubeConnection, KubeHttp
 from vaultsync.backends.registry import BackendContext, create_backend
 from vaultsync_devstack import Stack
 
@@ -118,13 +119,12 @@ def targets(stack: Stack, only: set[str], secrets: int) -> Iterator[list[Target]
         kube = stack.kube
         namespace = f"bench-{run}"
         kube.kubectl("create", "namespace", namespace)
-        api_client = kube.api_client()
-        api_client.configuration.connection_pool_maxsize = 16
+        http = KubeHttp(KubeConnection.from_kubeconfig(str(kube.kubeconfig_for("admin"))), pool_size=16)
         backend = create_backend(
-            "kubernetes", {"namespace": namespace}, context=BackendContext(kube_api_client=api_client)
+            "kubernetes", {"namespace": namespace}, context=BackendContext(kube_http=http)
         )
         found.append(Target("kubernetes (kube-apiserver)", backend, lambda i: f"s{i:04d}"))
-        closers.append(api_client.close)
+        closers.append(http.close)
     if "azure" in only:
         vault = start_azure_vault(stack)  # Lowkey Vault when obtainable, else the protocol server
         print(f"azure: {vault.name} ({vault.reason})")

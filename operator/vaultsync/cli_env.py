@@ -94,9 +94,9 @@ def import_env(args: argparse.Namespace) -> str:
     values = parse_dotenv(_read_text(args.file))
     if not values:
         raise CliError(f"{args.file} defines no keys")
-    api_client, namespace = _connect(args)
-    backend, profile = _backend(api_client, namespace, args.vault_profile)
-    owner = IMPORT_OWNER_PREFIX + _username(api_client)
+    http, namespace = _connect(args)
+    backend, profile = _backend(http, namespace, args.vault_profile)
+    owner = IMPORT_OWNER_PREFIX + _username(http)
     try:
         if args.layout == "key-value":
             parse_content(SecretType.KEY_VALUE, values)
@@ -119,77 +119,75 @@ def import_env(args: argparse.Namespace) -> str:
 
 
 def _connect(args: argparse.Namespace) -> tuple[Any, str]:
-    from kubernetes import config  # noqa: PLC0415 - only these commands need the client
-
-    api_client = config.new_client_from_config(config_file=args.kubeconfig, context=args.context)
-    if args.namespace:
-        return api_client, str(args.namespace)
-    contexts, active = config.list_kube_config_contexts(config_file=args.kubeconfig)
-    chosen = next((c for c in contexts if c.get("name") == args.context), None) if args.context else active
-    return api_client, str(((chosen or {}).get("context") or {}).get("namespace") or "default")
-
-
-def _username(api_client: Any) -> str:
-    """The caller's identity as the apiserver sees it (SelfSubjectReview)."""
-    from kubernetes import client  # noqa: PLC0415
-
-    review = client.AuthenticationV1Api(api_client).create_self_subject_review(
-        client.V1SelfSubjectReview(api_version="authentication.k8s.io/v1", kind="SelfSubjectReview")
-    )
-    return str(review.status.user_info.username)
-
-
-def _get(api_client: Any, namespace: str, plural: str, name: str) -> Mapping[str, Any]:
-    from kubernetes import client  # noqa: PLC0415
+    from vaultsync.backends.kube_http import KubeConnection, KubeHttp  # noqa: PLC0415
 
     try:
-        found: Mapping[str, Any] = client.CustomObjectsApi(api_client).get_namespaced_custom_object(
-            GROUP, VERSION, namespace, plural, name
-        )
-    except client.ApiException as e:
+        connection = KubeConnection.from_kubeconfig(args.kubeconfig, args.context)
+    except BackendError as e:
+        raise CliError(str(e)) from None
+    return KubeHttp(connection), str(args.namespace or connection.namespace or "default")
+
+
+def _username(http: Any) -> str:
+    """The caller's identity as the apiserver sees it (SelfSubjectReview)."""
+    from vaultsync.backends.kube_http import resource_path  # noqa: PLC0415
+
+    review = http.request(
+        "POST",
+        resource_path("authentication.k8s.io", "v1", "selfsubjectreviews"),
+        body={"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"},
+    )
+    return str(review["status"]["userInfo"]["username"])
+
+
+def _get(http: Any, namespace: str, plural: str, name: str) -> Mapping[str, Any]:
+    from vaultsync.backends.kube_http import KubeStatusError, resource_path  # noqa: PLC0415
+
+    try:
+        found: Mapping[str, Any] = http.request("GET", resource_path(GROUP, VERSION, plural, namespace, name))
+    except KubeStatusError as e:
         raise CliError(f"cannot read {plural} {namespace}/{name}: HTTP {e.status}") from None
     return found
 
 
-def _backend(api_client: Any, namespace: str, reference: str) -> tuple[Backend, str]:
+def _backend(http: Any, namespace: str, reference: str) -> tuple[Backend, str]:
     """The backend of a VaultProfile, built with the credentials its Secret references name."""
-    from kubernetes import client  # noqa: PLC0415
-
+    from vaultsync.backends.kube_http import KubeStatusError, resource_path  # noqa: PLC0415
     from vaultsync.backends.registry import BackendContext, create_backend  # noqa: PLC0415
     from vaultsync.handlers.credentials import resolve_credentials  # noqa: PLC0415
     from vaultsync.handlers.profiles import ProfileError, provider_of  # noqa: PLC0415
 
     profile_ns, _, name = reference.rpartition("/")
     profile_ns = profile_ns or namespace
-    body = _get(api_client, profile_ns, "vaultprofiles", name)
-    core = client.CoreV1Api(api_client)
+    body = _get(http, profile_ns, "vaultprofiles", name)
 
     def secret_data(secret_namespace: str, secret_name: str) -> dict[str, str] | None:
         try:
-            return dict(core.read_namespaced_secret(secret_name, secret_namespace).data or {})
-        except client.ApiException as e:
+            found = http.request("GET", resource_path("", "v1", "secrets", secret_namespace, secret_name))
+        except KubeStatusError as e:
             if e.status == 404:
                 return None
             raise CliError(f"cannot read Secret {secret_namespace}/{secret_name}: HTTP {e.status}") from None
+        return dict((found or {}).get("data") or {})
 
     try:
         provider_key, spec = provider_of(body)
     except ProfileError as e:
         raise CliError(f"VaultProfile {profile_ns}/{name}: {e.message}") from None
     credentials = resolve_credentials(profile_ns, provider_key, spec, secret_data)
-    context = BackendContext(kube_api_client=api_client, profile_namespace=profile_ns)
+    context = BackendContext(kube_http=http, profile_namespace=profile_ns)
     return create_backend(provider_key, spec, credentials, context=context), f"{profile_ns}/{name}"
 
 
 def _managed_secret_content(args: argparse.Namespace) -> SecretContent:
     from vaultsync.reconcile.targets import resolve_path  # noqa: PLC0415
 
-    api_client, namespace = _connect(args)
-    spec = _get(api_client, namespace, "managedsecrets", args.name).get("spec") or {}
+    http, namespace = _connect(args)
+    spec = _get(http, namespace, "managedsecrets", args.name).get("spec") or {}
     source = spec["source"]
     ref = source["vaultProfile"]
     reference = f"{ref['namespace']}/{ref['name']}" if ref.get("namespace") else str(ref["name"])
-    backend, _ = _backend(api_client, namespace, reference)
+    backend, _ = _backend(http, namespace, reference)
     try:
         remote = backend.read(resolve_path(source["path"], source.get("environment")))
     finally:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from vaultsync.api.names import GROUP, PLURALS
+from vaultsync.backends.kube_http import KubeHttp, KubeStatusError, KubeUnavailable, resource_path
 
 CRDS = PLURALS
 
@@ -55,15 +55,15 @@ def required_access(operator_namespace: str, watch: Sequence[str]) -> list[Acces
     return needed
 
 
-def check(api_client: Any, operator_namespace: str, watch: Sequence[str]) -> None:
+def check(http: KubeHttp, operator_namespace: str, watch: Sequence[str]) -> None:
     """Raises PreflightError naming everything that is missing; returns when the operator can start."""
-    from kubernetes import client  # noqa: PLC0415
-    from kubernetes.client.rest import ApiException  # noqa: PLC0415
-
-    core = client.CoreV1Api(api_client)
     try:
-        core.read_namespace(operator_namespace)
-    except ApiException as e:
+        http.request("GET", resource_path("", "v1", "namespaces", name=operator_namespace))
+    except KubeUnavailable as e:  # connection refused, TLS, DNS: the message names the server
+        raise PreflightError(
+            f"cannot reach the apiserver of the current kubeconfig ({http.connection.server}): {e}"
+        ) from None
+    except KubeStatusError as e:
         if e.status == 404:
             raise PreflightError(
                 f"namespace {operator_namespace} does not exist: create it "
@@ -73,20 +73,15 @@ def check(api_client: Any, operator_namespace: str, watch: Sequence[str]) -> Non
             raise PreflightError(
                 f"the apiserver refused to read namespace {operator_namespace}: {e.reason}"
             ) from None
-    except Exception as e:  # connection refused, TLS, DNS: the message names the server
-        raise PreflightError(
-            f"cannot reach the apiserver of the current kubeconfig: {type(e).__name__}: {e}"
-        ) from None
-    authorization = client.AuthorizationV1Api(api_client)
-    missing = [str(a) for a in required_access(operator_namespace, watch) if not _allowed(authorization, a)]
+    missing = [str(a) for a in required_access(operator_namespace, watch) if not _allowed(http, a)]
     if missing:
         raise PreflightError(
             "the current kubeconfig user may not: "
             + "; ".join(missing)
             + ". Grant the rules of the chart's roles (docs/install.md, 'Running out of cluster')"
         )
-    extensions = client.ApiextensionsV1Api(api_client)
-    names = {item.metadata.name for item in extensions.list_custom_resource_definition().items}
+    listed = http.request("GET", resource_path("apiextensions.k8s.io", "v1", "customresourcedefinitions"))
+    names = {(item.get("metadata") or {}).get("name") for item in (listed or {}).get("items") or []}
     absent = [f"{plural}.{GROUP}" for plural in CRDS if f"{plural}.{GROUP}" not in names]
     if absent:
         raise PreflightError(
@@ -94,18 +89,19 @@ def check(api_client: Any, operator_namespace: str, watch: Sequence[str]) -> Non
         )
 
 
-def _allowed(authorization: Any, access: Access) -> bool:
-    from kubernetes import client  # noqa: PLC0415
-
-    review = client.V1SelfSubjectAccessReview(
-        spec=client.V1SelfSubjectAccessReviewSpec(
-            resource_attributes=client.V1ResourceAttributes(
-                verb=access.verb,
-                resource=access.resource,
-                group=access.group,
-                namespace=access.namespace,
-                subresource=access.subresource or None,
-            )
-        )
-    )
-    return bool(authorization.create_self_subject_access_review(review).status.allowed)
+def _allowed(http: KubeHttp, access: Access) -> bool:
+    attributes = {
+        "verb": access.verb,
+        "resource": access.resource,
+        "group": access.group,
+        **({"namespace": access.namespace} if access.namespace else {}),
+        **({"subresource": access.subresource} if access.subresource else {}),
+    }
+    review = {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SelfSubjectAccessReview",
+        "spec": {"resourceAttributes": attributes},
+    }
+    path = resource_path("authorization.k8s.io", "v1", "selfsubjectaccessreviews")
+    answer = http.request("POST", path, body=review) or {}
+    return bool((answer.get("status") or {}).get("allowed"))

@@ -21,9 +21,9 @@ import pytest
 from kubernetes import client as k8s
 
 from keyvault_server.target import AzureVault
+from operator_kube import operator_http
 from vaultsync.backends.interface import Backend, Credentials, Document
 from vaultsync.backends.registry import BackendContext, create_backend
-from vaultsync.handlers.kubeapi import guard
 from vaultsync.secrets.formats import azure_name_for_path
 
 HTTP_TIMEOUT = 2.0
@@ -97,13 +97,14 @@ def _aws(request: pytest.FixtureRequest) -> Iterator[Target]:
 def _kubernetes(request: pytest.FixtureRequest) -> Iterator[Target]:
     kube = request.getfixturevalue("kube")
     namespace = f"contract-{uuid.uuid4().hex[:10]}"
-    admin = guard(kube.api_client())  # as the operator's KubeApi shares it: pool and timeouts
-    core = k8s.CoreV1Api(admin)
+    admin = operator_http(kube)  # as the operator connects
+    raw_client = kube.api_client()
+    core = k8s.CoreV1Api(raw_client)
     core.create_namespace(k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name=namespace)))
     backend = create_backend(
         "kubernetes",
         {"namespace": namespace},
-        context=BackendContext(http_timeout=HTTP_TIMEOUT, kube_api_client=admin),
+        context=BackendContext(http_timeout=HTTP_TIMEOUT, kube_http=admin),
     )
 
     def plant(path: str, document: Document) -> None:
@@ -117,6 +118,7 @@ def _kubernetes(request: pytest.FixtureRequest) -> Iterator[Target]:
     backend.close()
     core.delete_namespace(namespace)
     admin.close()
+    raw_client.close()
 
 
 def _azure(request: pytest.FixtureRequest) -> Iterator[Target]:

@@ -7,10 +7,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from kubernetes import client as k8s
 
 from contract.documents import document_for
+from operator_kube import operator_http
 from vaultsync.backends.errors import InvalidConfig, PermissionDenied
+from vaultsync.backends.kube_http import resource_path
 from vaultsync.backends.kubernetes import KubernetesBackend
 from vaultsync_devstack.kube import KubeControlPlane
 
@@ -29,9 +30,9 @@ def namespace(kube: KubeControlPlane) -> Iterator[str]:
 
 @pytest.fixture
 def admin(kube: KubeControlPlane) -> Iterator[Any]:
-    api_client = kube.api_client()
-    yield api_client
-    api_client.close()
+    http = operator_http(kube)
+    yield http
+    http.close()
 
 
 @pytest.mark.parametrize(
@@ -48,11 +49,11 @@ def test_natural_secret_types(
 ) -> None:
     backend = KubernetesBackend(admin, namespace, http_timeout=2)
     backend.write("s", secret_type, document_for(secret_type), owner=OWNER, expected_version=None)
-    raw = k8s.CoreV1Api(admin).read_namespaced_secret("s", namespace)
-    assert raw.type == kubernetes_type
-    assert set(raw.data) == keys
-    assert raw.metadata.labels["managed-by"] == "vaultsync"
-    assert raw.metadata.annotations["vaultsync.io/owner"] == OWNER
+    raw = admin.get(resource_path("", "v1", "secrets", namespace, "s"))
+    assert raw["type"] == kubernetes_type
+    assert set(raw["data"]) == keys
+    assert raw["metadata"]["labels"]["managed-by"] == "vaultsync"
+    assert raw["metadata"]["annotations"]["vaultsync.io/owner"] == OWNER
 
 
 def test_changing_the_secret_type_recreates_the_secret(admin: Any, namespace: str) -> None:
@@ -61,7 +62,7 @@ def test_changing_the_secret_type_recreates_the_secret(admin: Any, namespace: st
     backend.write("s", "certificate", document_for("certificate"), owner=OWNER, expected_version=first)
     remote = backend.read("s")
     assert remote.document == document_for("certificate")
-    assert k8s.CoreV1Api(admin).read_namespaced_secret("s", namespace).type == "kubernetes.io/tls"
+    assert admin.get(resource_path("", "v1", "secrets", namespace, "s"))["type"] == "kubernetes.io/tls"
 
 
 @pytest.mark.parametrize("path", ["team/db", "UPPER", "-dash", ""], ids=["slash", "upper", "dash", "empty"])
@@ -79,7 +80,7 @@ def test_non_admin_user_gets_the_missing_verbs(kube: KubeControlPlane, namespace
         "create", "rolebinding", "alice-reads", "-n", namespace, "--role=secret-reader", "--user=alice"
     )
     assert bound.returncode == 0, bound.stderr
-    alice = kube.api_client("alice")
+    alice = operator_http(kube, "alice")
     backend = KubernetesBackend(alice, namespace, http_timeout=2)
     report = backend.verify_permissions()
     assert report.missing == [
@@ -94,7 +95,7 @@ def test_non_admin_user_gets_the_missing_verbs(kube: KubeControlPlane, namespace
 
 
 def test_user_without_any_rights_misses_everything(kube: KubeControlPlane, namespace: str) -> None:
-    dave = kube.api_client("dave")
+    dave = operator_http(kube, "dave")
     report = KubernetesBackend(dave, namespace, http_timeout=2).verify_permissions()
     assert len(report.missing) == 5
     dave.close()

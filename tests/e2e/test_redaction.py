@@ -22,6 +22,7 @@ import pytest
 import requests
 
 from e2e.support import Cluster
+from operator_kube import operator_http
 from vaultsync.backends.errors import BackendError
 from vaultsync.handlers.access_guard import AccessGuard
 from vaultsync.handlers.engine import SyncEngine
@@ -102,9 +103,9 @@ def test_values_are_masked_in_logged_errors_while_held_and_forgotten_when_gone(
     cluster.secret("source", {"apiKey": value})
     cluster.secret("vault-token", {"token": token})
 
-    api = KubeApi(kube.api_client())
+    api = KubeApi(operator_http(kube))
     settings = OperatorSettings(namespace="vaultsync-system", environ={})
-    profiles = ProfileResolver(api, settings, AccessGuard(api.api_client, KEY))
+    profiles = ProfileResolver(api, settings, AccessGuard(api.http, KEY))
     engine = SyncEngine(api, profiles, settings, KEY)
     profiles.remember(sealed("VaultProfile", namespace, "here", {"provider": {"kubernetes": {}}}))
     vault = sealed(

@@ -8,6 +8,7 @@ import uuid
 import pytest
 from kubernetes import client
 
+from operator_kube import operator_http
 from vaultsync.handlers import secret_names
 from vaultsync.handlers.kubeapi import KubeApi
 from vaultsync.handlers.secret_names import SecretNames
@@ -38,7 +39,7 @@ def test_the_index_holds_every_managed_secret_across_pages_and_nothing_else(
         names = SecretNames()
         assert names.may_exist(namespace, "anything"), "before the LIST every name may exist"
         monkeypatch.setattr(secret_names, "PAGE", 3)
-        assert names.load(KubeApi(api), [namespace])
+        assert names.load(KubeApi(operator_http(kube)), [namespace])
         assert len(names) == 7
         assert all(names.may_exist(namespace, f"ours-{i}") for i in range(7))
         assert not names.may_exist(namespace, "theirs"), "unlabelled, not ours: create, then fall back"
@@ -47,12 +48,12 @@ def test_the_index_holds_every_managed_secret_across_pages_and_nothing_else(
         names.seen(namespace, "ours-0", exists=False)
         assert names.may_exist(namespace, "new")
         assert not names.may_exist(namespace, "ours-0")
-        assert KubeApi(api).ready()
+        assert KubeApi(operator_http(kube)).ready()
     finally:
         core.delete_namespace(namespace)
 
 
 def test_a_refused_list_leaves_every_name_possible(kube: KubeControlPlane) -> None:
     names = SecretNames()
-    assert not names.load(KubeApi(kube.api_client("dave")), []), "dave may not list Secrets"
+    assert not names.load(KubeApi(operator_http(kube, "dave")), []), "dave may not list Secrets"
     assert names.may_exist("any", "name")

@@ -14,10 +14,6 @@ import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from kubernetes import client as k8s
-from kubernetes.client.rest import ApiException
-from urllib3.exceptions import HTTPError as Urllib3Error
-
 from vaultsync.backends.errors import (
     BackendError,
     Conflict,
@@ -45,6 +41,7 @@ from vaultsync.backends.interface import (
     metadata_from_marks,
     ownership_marks,
 )
+from vaultsync.backends.kube_http import KubeHttp, KubeStatusError, resource_path
 from vaultsync.backends.limits import check_kubernetes_secret
 from vaultsync.backends.registry import BackendContext
 from vaultsync.backends.retry import RetryPolicy, call_with_retry
@@ -70,7 +67,7 @@ def _secret_name(path: str) -> str:
     return name
 
 
-def _retry_after(error: ApiException) -> float | None:
+def _retry_after(error: KubeStatusError) -> float | None:
     value = (error.headers or {}).get("Retry-After")
     try:
         return float(value) if value is not None else None
@@ -78,7 +75,7 @@ def _retry_after(error: ApiException) -> float | None:
         return None
 
 
-def api_error(error: ApiException, what: str, *, missing: str) -> BackendError:
+def api_error(error: KubeStatusError, what: str, *, missing: str) -> BackendError:
     """The backend error for an API server answer; ``missing`` names the permission a 401/403 lacks.
 
     Shared with the handlers' own Kubernetes calls, so every API refusal means the same everywhere.
@@ -99,59 +96,63 @@ def api_error(error: ApiException, what: str, *, missing: str) -> BackendError:
     return Unavailable(f"{what}: API server failed (HTTP {status})")
 
 
+def _meta(secret: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(secret.get("metadata") or {})
+
+
 class KubernetesBackend:
-    """Secrets of ``namespace`` through one shared ``ApiClient``."""
+    """Secrets of ``namespace`` through one shared :class:`KubeHttp`."""
 
     capabilities = Capabilities(soft_delete=False)
 
     def __init__(
         self,
-        api_client: Any,
+        http: KubeHttp,
         namespace: str,
         *,
         http_timeout: float = 10.0,
         retry: RetryPolicy | None = None,
     ) -> None:
-        self._api = k8s.CoreV1Api(api_client)
-        self._authz = k8s.AuthorizationV1Api(api_client)
-        self._api_client = api_client
+        self._http = http
         self._namespace = namespace
         self._timeout = http_timeout
         self._retry = retry or RetryPolicy()
         self.calls = CallCounter()
 
-    def _call(self, operation: str, what: str, method: Any, *args: Any, **kwargs: Any) -> Any:
+    def _path(self, name: str | None = None) -> str:
+        return resource_path("", "v1", "secrets", self._namespace, name)
+
+    def _call(self, operation: str, what: str, method: str, path: str, **options: Any) -> Any:
         verb = _VERB_OF.get(operation, operation)
 
         def once() -> Any:
             self.calls.add(operation)
             try:
-                result = method(*args, _request_timeout=self._timeout, **kwargs)
-            except ApiException as e:
+                result = self._http.request(method, path, timeout=self._timeout, **options)
+            except Unavailable:
+                raise
+            except KubeStatusError as e:
                 raise self._translate(e, verb, what) from e
-            except (Urllib3Error, OSError) as e:
-                raise Unavailable(f"{what}: API server unreachable ({type(e).__name__})") from e
-            except ValueError as e:  # an answer the client cannot decode (a broken proxy in between)
-                raise Unavailable(f"{what}: the API server's answer does not decode") from e
-            if operation in _OBJECT_ANSWERS and getattr(result, "metadata", None) is None:
+            if operation in _OBJECT_ANSWERS and not isinstance((result or {}).get("metadata"), dict):
                 raise Unavailable(f"{what}: the API server's answer is not a Secret or a list")
             return result
 
         return call_with_retry(once, self._retry)
 
-    def _translate(self, error: ApiException, verb: str, what: str) -> BackendError:
+    def _translate(self, error: KubeStatusError, verb: str, what: str) -> BackendError:
         return api_error(error, what, missing=f"{verb} secrets in namespace {self._namespace}")
 
-    def _get(self, name: str) -> Any | None:
+    def _get(self, name: str) -> dict[str, Any] | None:
         try:
-            secret = self._call("read", name, self._api.read_namespaced_secret, name, self._namespace)
+            secret: dict[str, Any] = self._call("read", name, "GET", self._path(name))
         except NotFound:
             return None
-        return None if secret.metadata.deletion_timestamp else secret
+        return None if _meta(secret).get("deletionTimestamp") else secret
 
     @staticmethod
-    def _marks(secret: Any) -> dict[str, str]:
-        return {**(secret.metadata.labels or {}), **(secret.metadata.annotations or {})}
+    def _marks(secret: Mapping[str, Any]) -> dict[str, str]:
+        meta = _meta(secret)
+        return {**(meta.get("labels") or {}), **(meta.get("annotations") or {})}
 
     def read(self, path: str) -> RemoteSecret:
         name = _secret_name(path)
@@ -159,14 +160,16 @@ class KubernetesBackend:
         if secret is None:
             raise NotFound(f"{name}: not found")
         marks = self._marks(secret)
-        secret_type = marks.get(TYPE_KEY) or _TYPE_BY_KUBERNETES_TYPE.get(secret.type or "", "key-value")
-        data = {key: base64.b64decode(value) for key, value in (secret.data or {}).items()}
+        secret_type = marks.get(TYPE_KEY) or _TYPE_BY_KUBERNETES_TYPE.get(
+            secret.get("type") or "", "key-value"
+        )
+        data = {key: base64.b64decode(value) for key, value in (secret.get("data") or {}).items()}
         try:
             document = from_kubernetes_data(secret_type, data)
         except SecretModelError as e:
             raise InvalidConfig(f"{name}: data does not decode as a {secret_type} document") from e
         metadata = metadata_from_marks(marks, updated_at=None)
-        return RemoteSecret(document, str(secret.metadata.resource_version), metadata)
+        return RemoteSecret(document, str(_meta(secret).get("resourceVersion")), metadata)
 
     def _data(self, name: str, secret_type: str, document: Document) -> tuple[str, dict[str, bytes]]:
         """The Secret type and data of ``document``, refused before any call when too large."""
@@ -178,24 +181,38 @@ class KubernetesBackend:
         return kubernetes_type, data
 
     def _body(
-        self, name: str, encoded: tuple[str, dict[str, bytes]], secret_type: str, owner: str, existing: Any
-    ) -> Any:
+        self,
+        name: str,
+        encoded: tuple[str, dict[str, bytes]],
+        secret_type: str,
+        owner: str,
+        existing: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
         kubernetes_type, data = encoded
-        labels = dict(existing.metadata.labels or {}) if existing else {}
-        annotations = dict(existing.metadata.annotations or {}) if existing else {}
+        meta = _meta(existing) if existing else {}
+        labels = dict(meta.get("labels") or {})
+        annotations = dict(meta.get("annotations") or {})
         labels[MANAGED_BY_KEY] = ownership_marks(owner)[MANAGED_BY_KEY]
         annotations.update({OWNER_KEY: owner, TYPE_KEY: secret_type})
-        return k8s.V1Secret(
-            metadata=k8s.V1ObjectMeta(
-                name=name,
-                namespace=self._namespace,
-                labels=labels,
-                annotations=annotations,
-                resource_version=existing.metadata.resource_version if existing else None,
-            ),
-            type=kubernetes_type,
-            data={key: base64.b64encode(value).decode() for key, value in data.items()},
-        )
+        metadata: dict[str, Any] = {
+            "name": name,
+            "namespace": self._namespace,
+            "labels": labels,
+            "annotations": annotations,
+        }
+        if meta.get("resourceVersion"):
+            metadata["resourceVersion"] = meta["resourceVersion"]
+        return {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": metadata,
+            "type": kubernetes_type,
+            "data": {key: base64.b64encode(value).decode() for key, value in data.items()},
+        }
+
+    def _create(self, name: str, body: Mapping[str, Any]) -> str:
+        created = self._call("create", name, "POST", self._path(), body=body)
+        return str(_meta(created).get("resourceVersion"))
 
     def write(
         self,
@@ -213,28 +230,23 @@ class KubernetesBackend:
         if existing is None:
             if expected_version is not None:
                 raise Conflict(f"{name}: expected version {expected_version} but the secret does not exist")
-            body = self._body(name, encoded, secret_type, owner, None)
-            created = self._call("create", name, self._api.create_namespaced_secret, self._namespace, body)
-            return str(created.metadata.resource_version)
+            return self._create(name, self._body(name, encoded, secret_type, owner, None))
         check_ownership(name, metadata_from_marks(self._marks(existing)), owner, adopt=adopt)
-        current = str(existing.metadata.resource_version)
+        current = str(_meta(existing).get("resourceVersion"))
         if expected_version is not None and expected_version != current:
             raise Conflict(f"{name}: expected version {expected_version}, API server has {current}")
         body = self._body(name, encoded, secret_type, owner, existing)
-        if body.type != existing.type:
+        if body["type"] != existing.get("type"):
             # The type of a Secret is immutable: replace it, guarded by the version we checked.
             self._delete_at(name, current)
-            body.metadata.resource_version = None
-            created = self._call("create", name, self._api.create_namespaced_secret, self._namespace, body)
-            return str(created.metadata.resource_version)
-        replaced = self._call(
-            "replace", name, self._api.replace_namespaced_secret, name, self._namespace, body
-        )
-        return str(replaced.metadata.resource_version)
+            del body["metadata"]["resourceVersion"]
+            return self._create(name, body)
+        replaced = self._call("replace", name, "PUT", self._path(name), body=body)
+        return str(_meta(replaced).get("resourceVersion"))
 
     def _delete_at(self, name: str, resource_version: str) -> None:
-        options = k8s.V1DeleteOptions(preconditions=k8s.V1Preconditions(resource_version=resource_version))
-        self._call("delete", name, self._api.delete_namespaced_secret, name, self._namespace, body=options)
+        options = {"preconditions": {"resourceVersion": resource_version}}
+        self._call("delete", name, "DELETE", self._path(name), body=options)
 
     def delete(
         self, path: str, *, owner: str, adopt: bool = False, recovery_days: int | None = None
@@ -244,7 +256,7 @@ class KubernetesBackend:
         if existing is None:
             raise NotFound(f"{name}: not found")
         check_ownership(name, metadata_from_marks(self._marks(existing)), owner, adopt=adopt)
-        self._delete_at(name, str(existing.metadata.resource_version))
+        self._delete_at(name, str(_meta(existing).get("resourceVersion")))
         return DeleteResult(restorable=False)
 
     def restore(self, path: str, *, owner: str | None = None) -> None:
@@ -255,15 +267,14 @@ class KubernetesBackend:
         tokens: dict[str, str] = {}
         token: str | None = None
         while True:
-            extra = {"_continue": token} if token else {}
-            page = self._call(
-                "list", "list", self._api.list_namespaced_secret, self._namespace, limit=PAGE_SIZE, **extra
-            )
-            for item in page.items:
-                name = item.metadata.name
-                if (wanted is None or name in wanted) and not item.metadata.deletion_timestamp:
-                    tokens[name] = str(item.metadata.resource_version)
-            token = page.metadata._continue
+            query: dict[str, Any] = {"limit": PAGE_SIZE, **({"continue": token} if token else {})}
+            page = self._call("list", "list", "GET", self._path(), query=query)
+            for item in page.get("items") or []:
+                meta = _meta(item)
+                name = meta.get("name")
+                if (wanted is None or name in wanted) and not meta.get("deletionTimestamp"):
+                    tokens[str(name)] = str(meta.get("resourceVersion"))
+            token = _meta(page).get("continue")
             if not token:
                 break
         return changes_between(since, tokens, paths)
@@ -275,38 +286,39 @@ class KubernetesBackend:
         checked: list[str] = []
         missing: list[str] = []
         for verb in ("get", "list", "create", "update", "delete"):
-            review = k8s.V1SelfSubjectAccessReview(
-                spec=k8s.V1SelfSubjectAccessReviewSpec(
-                    resource_attributes=k8s.V1ResourceAttributes(
-                        namespace=self._namespace, verb=verb, resource="secrets"
-                    )
-                )
-            )
+            review = {
+                "apiVersion": "authorization.k8s.io/v1",
+                "kind": "SelfSubjectAccessReview",
+                "spec": {
+                    "resourceAttributes": {"namespace": self._namespace, "verb": verb, "resource": "secrets"}
+                },
+            }
             answer = self._call(
                 "access-review",
                 "SelfSubjectAccessReview",
-                self._authz.create_self_subject_access_review,
-                review,
+                "POST",
+                resource_path("authorization.k8s.io", "v1", "selfsubjectaccessreviews"),
+                body=review,
             )
             name = f"{verb} secrets in namespace {self._namespace}"
             checked.append(name)
-            if not answer.status.allowed:
+            if not ((answer or {}).get("status") or {}).get("allowed"):
                 missing.append(name)
         return PermissionReport(checked=checked, missing=missing)
 
     def close(self) -> None:
-        """The ApiClient belongs to the caller, which closes it."""
+        """The client belongs to the caller, which closes it."""
 
 
 def from_spec(
     spec: Mapping[str, Any], credentials: Credentials, context: BackendContext
 ) -> KubernetesBackend:
-    """Build the backend from ``spec.provider.kubernetes``; needs ``context.kube_api_client``."""
-    if context.kube_api_client is None:
+    """Build the backend from ``spec.provider.kubernetes``; needs ``context.kube_http``."""
+    if context.kube_http is None:
         raise InvalidConfig("kubernetes: no Kubernetes API client was supplied")
     namespace = spec.get("namespace") or context.profile_namespace
     if not namespace:
         raise InvalidConfig("kubernetes.namespace: required when the profile's namespace is unknown")
     return KubernetesBackend(
-        context.kube_api_client, namespace, http_timeout=context.http_timeout, retry=context.retry
+        context.kube_http, namespace, http_timeout=context.http_timeout, retry=context.retry
     )

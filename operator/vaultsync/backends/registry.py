@@ -26,8 +26,8 @@ class BackendContext:
     """Seconds for connect and read of every vault call."""
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     """How throttled calls are retried."""
-    kube_api_client: Any = None
-    """A ``kubernetes.client.ApiClient``; required by the kubernetes backend only."""
+    kube_http: Any = None
+    """A :class:`vaultsync.backends.kube_http.KubeHttp`; required by the kubernetes backend only."""
     profile_namespace: str | None = None
     """Namespace of the VaultProfile; the kubernetes backend's default namespace."""
     environ: Mapping[str, str] | None = None

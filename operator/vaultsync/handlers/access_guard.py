@@ -16,9 +16,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
-from kubernetes import client
-from kubernetes.client.rest import ApiException
-
+from vaultsync.backends.kube_http import KubeHttp, KubeStatusError, resource_path
 from vaultsync.handlers.metrics import ACCESS_REVIEWS
 from vaultsync.reconcile.authorship import Author, verified_author
 
@@ -30,8 +28,8 @@ class AccessRefused(Exception):
 
 
 class AccessGuard:
-    def __init__(self, api_client: Any, hmac_key: bytes, ttl: float = 60.0) -> None:
-        self._api = client.AuthorizationV1Api(api_client)
+    def __init__(self, http: KubeHttp, hmac_key: bytes, ttl: float = 60.0) -> None:
+        self._http = http
         self._key = hmac_key
         self._ttl = ttl
         self._lock = threading.Lock()
@@ -66,18 +64,18 @@ class AccessGuard:
             cached = self._answers.get(key)
             if cached is not None and now - cached[0] < self._ttl:
                 return cached[1]
-        review = client.V1SubjectAccessReview(
-            spec=client.V1SubjectAccessReviewSpec(
-                user=author.user,
-                groups=list(author.groups) or None,
-                resource_attributes=client.V1ResourceAttributes(
-                    namespace=namespace, verb=verb, resource="secrets", name=name
-                ),
-            )
-        )
+        spec: dict[str, Any] = {
+            "user": author.user,
+            "resourceAttributes": {"namespace": namespace, "verb": verb, "resource": "secrets", "name": name},
+        }
+        if author.groups:
+            spec["groups"] = list(author.groups)
+        review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": spec}
+        path = resource_path("authorization.k8s.io", "v1", "subjectaccessreviews")
         try:
-            answer = bool(self._api.create_subject_access_review(review).status.allowed)
-        except ApiException as e:
+            answered = self._http.request("POST", path, body=review) or {}
+            answer = bool((answered.get("status") or {}).get("allowed"))
+        except KubeStatusError as e:
             raise AccessRefused(
                 f"cannot check whether {author.user} may {verb} Secret {namespace}/{name}: "
                 f"SubjectAccessReview failed with HTTP {e.status}"

@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from kubernetes.client.rest import ApiException
-
 from vaultsync.api.approvalrequest import ApprovalPhase
 from vaultsync.api.codec import status_time
 from vaultsync.api.names import GROUP, VERSION
@@ -34,8 +32,9 @@ from vaultsync.approvals.lifecycle import (
 from vaultsync.approvals.policy import ApprovalPolicy
 from vaultsync.approvals.requests import request_body, source_of_identity
 from vaultsync.backends.errors import BackendError
+from vaultsync.backends.kube_http import resource_path
 from vaultsync.handlers import k8s_targets
-from vaultsync.handlers.kubeapi import KubeApi
+from vaultsync.handlers.kubeapi import KubeApi, KubeStatusError
 from vaultsync.handlers.profiles import ResolvedProfile
 from vaultsync.reconcile.plan import ObservedTarget, Operation, SyncPlan
 from vaultsync.reconcile.status import Phase, Reason, SyncReport, next_status
@@ -117,7 +116,7 @@ class ApprovalGate:
         policy = policy_of([(p.key, p.approval) for p in gate.profiles])
         try:
             return self._review(gate, policy)
-        except ApiException as e:
+        except KubeStatusError as e:
             message = f"ApprovalRequests could not be read or written (HTTP {e.status}); retrying"
             report = SyncReport(
                 Phase.PENDING_APPROVAL, Reason.APPROVAL_PENDING, message, gate.now, _generation(gate.body)
@@ -309,10 +308,10 @@ class ApprovalGate:
     def _requests(self, body: Mapping[str, Any]) -> list[tuple[RequestView, Mapping[str, Any]]]:
         """The requests this ManagedSecret owns, each with its current status."""
         meta = body["metadata"]
-        listed = self.kube.custom.list_namespaced_custom_object(GROUP, VERSION, meta["namespace"], PLURAL)
+        listed = self.kube.list_objects(PLURAL, meta["namespace"])
         return [
             (RequestView.of(item, self.hmac_key), item.get("status") or {})
-            for item in listed.get("items", [])
+            for item in listed
             if (item.get("spec") or {}).get("managedSecret") == meta["name"]
             and any(o.get("uid") == meta.get("uid") for o in item["metadata"].get("ownerReferences") or [])
         ]
@@ -320,8 +319,10 @@ class ApprovalGate:
     def _create(self, namespace: str, body: dict[str, Any]) -> str:
         name = str(body["metadata"]["name"])
         try:
-            self.kube.custom.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, body)
-        except ApiException as e:
+            self.kube.write(
+                "POST", resource_path(GROUP, VERSION, PLURAL, namespace), body, counted=f"create/{PLURAL}"
+            )
+        except KubeStatusError as e:
             if e.status != 409:
                 raise
         return name
@@ -338,8 +339,13 @@ class ApprovalGate:
             self._patch_status(namespace, name, status)
         for name in step.prune:
             try:
-                self.kube.custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
-            except ApiException as e:  # pruning is housekeeping: it never holds a sync
+                self.kube.write(
+                    "DELETE",
+                    resource_path(GROUP, VERSION, PLURAL, namespace, name),
+                    None,
+                    counted=f"delete/{PLURAL}",
+                )
+            except KubeStatusError as e:  # pruning is housekeeping: it never holds a sync
                 if e.status != 404:
                     LOGGER.warning(
                         "could not prune ApprovalRequest %s/%s (HTTP %s)", namespace, name, e.status
@@ -348,7 +354,7 @@ class ApprovalGate:
     def _patch_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> None:
         try:
             self.kube.patch_status(PLURAL, namespace, name, status)
-        except ApiException as e:
+        except KubeStatusError as e:
             if e.status != 404:
                 raise
 

@@ -12,8 +12,6 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from kubernetes.client.rest import ApiException
-
 from vaultsync.api.codec import status_time
 from vaultsync.backends.errors import BackendError, Conflict, NotFound, PermissionDenied
 from vaultsync.backends.interface import RemoteSecret
@@ -23,7 +21,7 @@ from vaultsync.handlers.approvals import ApprovalGate, GateInput
 from vaultsync.handlers.consumer_index import ConsumerIndex, consumers_field
 from vaultsync.handlers.exclusive import serialized_per_resource
 from vaultsync.handlers.generation import GenerationFailed, prepare_source
-from vaultsync.handlers.kubeapi import KubeApi, kube_error
+from vaultsync.handlers.kubeapi import KubeApi, KubeStatusError, kube_error
 from vaultsync.handlers.notices import NoticeReason
 from vaultsync.handlers.profiles import ProfileError, ProfileResolver, ResolvedProfile
 from vaultsync.handlers.retention import RESTORED, delete_copies, read_or_restore
@@ -95,7 +93,7 @@ class SyncEngine:
         try:
             try:
                 result = self._sync(run)
-            except (BackendError, ApiException) as e:
+            except (BackendError, KubeStatusError) as e:
                 # An outage met by a step without its own report (approvals, consumers, rollout):
                 # a Failed status and a retry, never a dead sync loop.
                 message = f"sync stopped: {kube_error(e, 'Kubernetes API call')}"

@@ -13,13 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kubernetes import client
-from kubernetes.client.rest import ApiException
-
 from vaultsync.backends.errors import Conflict, NotFound, NotOwned
 from vaultsync.backends.interface import MANAGED_BY_KEY, MANAGED_BY_VALUE, OWNER_KEY
 from vaultsync.backends.limits import check_kubernetes_secret
-from vaultsync.handlers.kubeapi import KubeApi, kube_error
+from vaultsync.handlers.kubeapi import KubeApi, KubeStatusError, kube_error, secret_path
 from vaultsync.secrets import formats
 
 MANAGED_LABEL = "app.kubernetes.io/managed-by"
@@ -40,16 +37,17 @@ class SecretSnapshot:
 
 def read_target(kube: KubeApi, namespace: str, name: str) -> SecretSnapshot:
     try:
-        secret = kube.core.read_namespaced_secret(name, namespace)
-    except ApiException as e:
-        if e.status == 404:
-            raise NotFound(f"Secret {namespace}/{name} not found") from e
+        secret = kube.get(secret_path(namespace, name))
+    except KubeStatusError as e:
         raise kube_error(e, f"reading Secret {namespace}/{name}") from e
-    labels = secret.metadata.labels or {}
-    annotations = secret.metadata.annotations or {}
+    if secret is None:
+        raise NotFound(f"Secret {namespace}/{name} not found")
+    metadata = secret.get("metadata") or {}
+    labels = metadata.get("labels") or {}
+    annotations = metadata.get("annotations") or {}
     return SecretSnapshot(
-        data={k: base64.b64decode(v) for k, v in (secret.data or {}).items()},
-        resource_version=secret.metadata.resource_version,
+        data={k: base64.b64decode(v) for k, v in (secret.get("data") or {}).items()},
+        resource_version=str(metadata.get("resourceVersion")),
         managed=labels.get(MANAGED_LABEL) == MANAGED_BY_VALUE,
         owner=annotations.get(OWNER_KEY),
         recorded_fingerprint=annotations.get(DATA_FINGERPRINT_ANNOTATION),
@@ -91,31 +89,35 @@ def write_target(
     annotations = {**(spec.get("annotations") or {}), OWNER_KEY: owner}
     if rendered is not None:
         annotations[DATA_FINGERPRINT_ANNOTATION] = rendered[1]
-    body = client.V1Secret(
-        metadata=client.V1ObjectMeta(
-            name=name,
-            namespace=namespace,
-            labels=labels,
-            annotations=annotations,
-            resource_version=expected.resource_version if expected else None,
-        ),
-        type=k8s_type,
-        data={k: base64.b64encode(v).decode() for k, v in data.items()},
-    )
+    metadata: dict[str, Any] = {
+        "name": name,
+        "namespace": namespace,
+        "labels": labels,
+        "annotations": annotations,
+    }
+    if expected is not None:
+        metadata["resourceVersion"] = expected.resource_version
+    body = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": metadata,
+        "type": k8s_type,
+        "data": {k: base64.b64encode(v).decode() for k, v in data.items()},
+    }
     try:
         if expected is None:
-            kube._count("create/secret")
-            created = kube.core.create_namespaced_secret(namespace, body)
-            return kube.remember_own_write(namespace, name, str(created.metadata.resource_version))
-        kube._count("replace/secret")
-        replaced = kube.core.replace_namespaced_secret(name, namespace, body)
-        return kube.remember_own_write(namespace, name, str(replaced.metadata.resource_version))
-    except ApiException as e:
+            written = kube.write("POST", secret_path(namespace), body, counted="create/secret")
+        else:
+            written = kube.write("PUT", secret_path(namespace, name), body, counted="replace/secret")
+    except KubeStatusError as e:
         if e.status == 409:
             raise Conflict(f"Secret {namespace}/{name} changed while writing") from e
         if e.status == 422 and expected is not None:
             raise Conflict(f"Secret {namespace}/{name} cannot change type in place; delete it first") from e
         raise kube_error(e, f"writing Secret {namespace}/{name}") from e
+    return kube.remember_own_write(
+        namespace, name, str(((written or {}).get("metadata") or {}).get("resourceVersion"))
+    )
 
 
 def delete_target(kube: KubeApi, namespace: str, name: str, owner: str) -> bool:
@@ -126,16 +128,10 @@ def delete_target(kube: KubeApi, namespace: str, name: str, owner: str) -> bool:
         return False
     if not snapshot.managed or snapshot.owner != owner:
         return False
-    kube._count("delete/secret")
+    options = {"preconditions": {"resourceVersion": snapshot.resource_version}}
     try:
-        kube.core.delete_namespaced_secret(
-            name,
-            namespace,
-            body=client.V1DeleteOptions(
-                preconditions=client.V1Preconditions(resource_version=snapshot.resource_version)
-            ),
-        )
-    except ApiException as e:
+        kube.write("DELETE", secret_path(namespace, name), options, counted="delete/secret")
+    except KubeStatusError as e:
         if e.status == 404:
             return False
         raise kube_error(e, f"deleting Secret {namespace}/{name}") from e

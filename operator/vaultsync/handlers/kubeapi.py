@@ -1,13 +1,12 @@
 """The few Kubernetes API calls the operator makes besides kopf's own, in one place.
 
-Synchronous (the ``kubernetes`` client); callers run them in worker threads. Every call
-that writes a resource is counted, so tests can prove a steady state costs nothing.
-
-The shared ``ApiClient`` is guarded here: a transport failure (urllib3 ``MaxRetryError``,
-a refused connection, a timeout) becomes :class:`KubeUnavailable`, which is both an
-``ApiException`` (code that checks ``status`` keeps working) and the backend error tree's
-``Unavailable`` (a sync reports it instead of dying). Its connection pool is sized to the
-worker threads, so a busy operator never discards connections.
+Synchronous (:class:`~vaultsync.backends.kube_http.KubeHttp`); callers run them in worker
+threads. Every call that writes a resource is counted, so tests can prove a steady state costs
+nothing. A transport failure (a refused connection, a timeout) is
+:class:`~vaultsync.backends.kube_http.KubeUnavailable`, both a ``KubeStatusError`` with status
+503 (code that checks ``status`` keeps working) and the backend error tree's ``Unavailable``
+(a sync reports it instead of dying). The connection pool is sized to the worker threads, so
+a busy operator never discards connections.
 """
 
 from __future__ import annotations
@@ -18,69 +17,33 @@ import threading
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
-
-from kubernetes import client
-from kubernetes.client import rest
-from kubernetes.client.rest import ApiException
-from urllib3.exceptions import HTTPError as Urllib3Error
 
 from vaultsync.api.names import GROUP, VERSION
 from vaultsync.backends.errors import BackendError, Throttled, Unavailable
+from vaultsync.backends.kube_http import (
+    MERGE_PATCH,
+    KubeHttp,
+    KubeStatusError,
+    KubeUnavailable,
+    resource_path,
+)
 from vaultsync.backends.kubernetes import api_error
 
 HANDLER_CONNECTIONS = 16
 """Connections for the handlers' own calls (kopf's event handlers run in threads too)."""
 POOL_SIZE = 32 + HANDLER_CONNECTIONS
 """Connections kept to the API server by default: the sync worker threads plus the handlers'."""
-TIMEOUT = (5.0, 30.0)
-"""(connect, read) seconds of a call that sets no timeout of its own."""
 
-
-class KubeUnavailable(ApiException, Unavailable):  # type: ignore[misc]
-    """The API server could not be reached; HTTP status 503 for code that reads ``status``."""
-
-    def __init__(self, what: str, cause: BaseException) -> None:
-        ApiException.__init__(self, status=503, reason=f"API server unreachable ({type(cause).__name__})")
-        self.body = b""  # the client decodes the body of every ApiException it passes on
-        Unavailable.__init__(self, f"{what}: API server unreachable ({type(cause).__name__})")
-
-    def __str__(self) -> str:
-        return self.message
-
-
-class _GuardedRest(rest.RESTClientObject):  # type: ignore[misc]
-    """The client's HTTP layer: a default timeout, transport failures as :class:`KubeUnavailable`."""
-
-    def __init__(self, configuration: Any, timeout: tuple[float, float]) -> None:
-        super().__init__(configuration)
-        self._timeout = timeout
-
-    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        # Without one, the client waits forever on a hung API server, holding a worker thread.
-        if kwargs.get("_request_timeout") is None:
-            kwargs["_request_timeout"] = self._timeout
-        try:
-            return super().request(method, url, *args, **kwargs)
-        except (Urllib3Error, OSError) as e:
-            raise KubeUnavailable(f"{method} {urlsplit(url).path}", e) from e
-
-
-def guard(api_client: Any, pool_size: int = POOL_SIZE, timeout: tuple[float, float] = TIMEOUT) -> Any:
-    """Give ``api_client`` the guarded HTTP layer and a pool of ``pool_size`` connections."""
-    if isinstance(api_client.rest_client, _GuardedRest):
-        return api_client
-    api_client.configuration.connection_pool_maxsize = pool_size
-    previous = api_client.rest_client
-    api_client.rest_client = _GuardedRest(api_client.configuration, timeout)
-    previous.pool_manager.clear()
-    return api_client
-
-
-KUBE_ERRORS = (BackendError, ApiException)
+KUBE_ERRORS = (BackendError, KubeStatusError)
 """What a call through :class:`KubeApi` can raise: catch these, then map them with :func:`kube_error`."""
 
 READY_TIMEOUT = (2.0, 2.0)
+
+__all__ = ["KUBE_ERRORS", "KubeApi", "KubeStatusError", "KubeUnavailable", "kube_error", "secret_path"]
+
+
+def secret_path(namespace: str, name: str | None = None) -> str:
+    return resource_path("", "v1", "secrets", namespace, name)
 
 
 def apiserver_unreachable(error: BaseException) -> bool:
@@ -90,12 +53,12 @@ def apiserver_unreachable(error: BaseException) -> bool:
 
 
 def kube_error(error: BaseException, what: str) -> BackendError:
-    """Any Kubernetes client failure as a backend error naming ``what`` failed."""
+    """Any Kubernetes call failure as a backend error naming ``what`` failed."""
     if isinstance(error, KubeUnavailable):
         return Unavailable(f"{what}: {error.reason}")
     if isinstance(error, BackendError):
         return error
-    if isinstance(error, ApiException):
+    if isinstance(error, KubeStatusError):
         return api_error(error, what, missing=f"access needed for {what}")
     return Unavailable(f"{what}: API server unreachable ({type(error).__name__})")
 
@@ -103,11 +66,8 @@ def kube_error(error: BaseException, what: str) -> BackendError:
 class KubeApi:
     """Typed access to the resources the operator reads and writes."""
 
-    def __init__(self, api_client: Any, *, pool_size: int = POOL_SIZE) -> None:
-        self.api_client = guard(api_client, pool_size)
-        self.core = client.CoreV1Api(api_client)
-        self.custom = client.CustomObjectsApi(api_client)
-        self.apps = client.AppsV1Api(api_client)
+    def __init__(self, http: KubeHttp) -> None:
+        self.http = http
         self._lock = threading.Lock()
         self.writes: Counter[str] = Counter()
         self._own_writes: dict[tuple[str, str], str] = {}
@@ -122,93 +82,89 @@ class KubeApi:
         with self._lock:
             return self._own_writes.get((namespace, name)) == resource_version
 
-    def _count(self, what: str) -> None:
+    def count(self, what: str) -> None:
+        """Counts a write the caller is about to make (``verb/resource``)."""
         with self._lock:
             self.writes[what] += 1
 
-    def get_object(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
+    def get(self, path: str, **options: Any) -> Any:
+        """The object at ``path``, or None when it does not exist."""
         try:
-            found: dict[str, Any] = self.custom.get_namespaced_custom_object(
-                GROUP, VERSION, namespace, plural, name
-            )
-        except ApiException as e:
+            return self.http.request("GET", path, **options)
+        except KubeStatusError as e:
             if e.status == 404:
                 return None
             raise
+
+    def write(self, method: str, path: str, body: Any, *, counted: str, **options: Any) -> Any:
+        """A counted ``POST``/``PUT``/``PATCH``/``DELETE``; the API server's answer."""
+        self.count(counted)
+        return self.http.request(method, path, body=body, **options)
+
+    def get_object(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = self.get(resource_path(GROUP, VERSION, plural, namespace, name))
         return found
 
     def list_objects(self, plural: str, namespace: str | None = None) -> list[dict[str, Any]]:
-        if namespace:
-            result = self.custom.list_namespaced_custom_object(GROUP, VERSION, namespace, plural)
-        else:
-            result = self.custom.list_cluster_custom_object(GROUP, VERSION, plural)
-        return list(result.get("items", []))
+        result = self.http.request("GET", resource_path(GROUP, VERSION, plural, namespace))
+        return list((result or {}).get("items") or [])
 
     def ready(self) -> bool:
         """Blocking: whether the API server says it is ready (``GET /readyz``, which every
         authenticated identity may read). The scheduler probes it while the server is down."""
         try:
-            self.api_client.call_api(
-                "/readyz",
-                "GET",
-                auth_settings=["BearerToken"],
-                _preload_content=False,
-                _request_timeout=READY_TIMEOUT,
-            )
-        except (ApiException, BackendError):
+            self.http.request("GET", "/readyz", accept="*/*", timeout=READY_TIMEOUT, raw=True)
+        except (KubeStatusError, BackendError):
             return False
         return True
 
     def patch_status(self, plural: str, namespace: str, name: str, status: Mapping[str, Any]) -> None:
-        self._count(f"patch-status/{plural}")
-        self.custom.patch_namespaced_custom_object_status(
-            GROUP, VERSION, namespace, plural, name, {"status": dict(status)}
+        self.write(
+            "PATCH",
+            resource_path(GROUP, VERSION, plural, namespace, name, subresource="status"),
+            {"status": dict(status)},
+            counted=f"patch-status/{plural}",
+            content_type=MERGE_PATCH,
         )
 
     def secret_data(self, namespace: str, name: str) -> dict[str, str] | None:
         """The base64 ``data`` of a Secret, or None when it does not exist."""
-        try:
-            secret = self.core.read_namespaced_secret(name, namespace)
-        except ApiException as e:
-            if e.status == 404:
-                return None
-            raise
-        return dict(secret.data or {})
+        secret = self.get(secret_path(namespace, name))
+        return None if secret is None else dict(secret.get("data") or {})
 
     def namespace_terminating(self, namespace: str) -> bool:
         """True when the namespace is being deleted (or already gone)."""
-        try:
-            found = self.core.read_namespace(namespace)
-        except ApiException as e:
-            if e.status == 404:
-                return True
-            raise
-        return (
-            bool(found.metadata.deletion_timestamp) or (found.status and found.status.phase) == "Terminating"
+        found = self.get(resource_path("", "v1", "namespaces", name=namespace))
+        if found is None:
+            return True
+        return bool((found.get("metadata") or {}).get("deletionTimestamp")) or (
+            (found.get("status") or {}).get("phase") == "Terminating"
         )
 
     def namespace_labels(self, namespace: str) -> dict[str, str]:
-        return dict(self.core.read_namespace(namespace).metadata.labels or {})
+        found = self.get(resource_path("", "v1", "namespaces", name=namespace)) or {}
+        return dict((found.get("metadata") or {}).get("labels") or {})
 
     def ensure_hmac_key(self, namespace: str, name: str) -> bytes:
         """The per-installation fingerprint key: created once as an immutable Secret, then only read."""
         data = self.secret_data(namespace, name)
         if data is None:
-            body = client.V1Secret(
-                metadata=client.V1ObjectMeta(
-                    name=name,
-                    namespace=namespace,
-                    labels={"app.kubernetes.io/managed-by": "vaultsync"},
-                    annotations={"vaultsync.io/purpose": "HMAC key for status fingerprints; do not share"},
-                ),
-                immutable=True,
-                type="Opaque",
-                data={"key": base64.b64encode(pysecrets.token_bytes(32)).decode()},
-            )
+            body = {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {
+                    "name": name,
+                    "namespace": namespace,
+                    "labels": {"app.kubernetes.io/managed-by": "vaultsync"},
+                    "annotations": {"vaultsync.io/purpose": "HMAC key for status fingerprints; do not share"},
+                },
+                "immutable": True,
+                "type": "Opaque",
+                "data": {"key": base64.b64encode(pysecrets.token_bytes(32)).decode()},
+            }
             try:
-                self._count("create/secret")
-                self.core.create_namespaced_secret(namespace, body)
-            except ApiException as e:
+                self.write("POST", secret_path(namespace), body, counted="create/secret")
+            except KubeStatusError as e:
                 if e.status != 409:  # another replica created it first
                     raise
             data = self.secret_data(namespace, name)

@@ -11,8 +11,8 @@ import concurrent.futures
 import contextlib
 import functools
 from datetime import UTC, datetime
-from typing import Any
 
+from vaultsync.backends.kube_http import KubeHttp
 from vaultsync.handlers.lease import KubeLease
 from vaultsync.handlers.settings import OperatorSettings
 from vaultsync.sync.leader import ElectionSettings, LeaderElector
@@ -61,7 +61,7 @@ class Leadership:
 
 def leadership(
     ours: OperatorSettings,
-    api_client: Any,
+    http: KubeHttp,
     scheduler: SyncScheduler,
     executor: concurrent.futures.ThreadPoolExecutor,
 ) -> Leadership:
@@ -74,7 +74,7 @@ def leadership(
         retry_period=ours.retry_period_seconds,
     )
     elector = LeaderElector(
-        KubeLease(api_client, ours.namespace, ours.lease_name),
+        KubeLease(http, ours.namespace, ours.lease_name),
         settings,
         functools.partial(run_in, executor),
         lambda: datetime.now(UTC),

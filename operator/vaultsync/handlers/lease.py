@@ -3,84 +3,93 @@ with optimistic concurrency (its resourceVersion), for ``sync.leader``."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
-from kubernetes import client as k8s
-from kubernetes.client.exceptions import ApiException
-
+from vaultsync.backends.kube_http import KubeHttp, KubeStatusError, resource_path
 from vaultsync.sync.leader import LeaseConflict, LeaseRecord
+
+TIMEOUT = 5.0
 
 
 class KubeLease:
-    def __init__(self, api_client: Any, namespace: str, name: str) -> None:
-        self._api = k8s.CoordinationV1Api(api_client)
+    def __init__(self, http: KubeHttp, namespace: str, name: str) -> None:
+        self._http = http
         self.namespace = namespace
         self.name = name
 
+    def _path(self, name: str | None = None) -> str:
+        return resource_path("coordination.k8s.io", "v1", "leases", self.namespace, name)
+
     def get(self) -> LeaseRecord | None:
         try:
-            lease = self._api.read_namespaced_lease(self.name, self.namespace, _request_timeout=5)
-        except ApiException as e:
+            lease = self._http.request("GET", self._path(self.name), timeout=TIMEOUT)
+        except KubeStatusError as e:
             if e.status == 404:
                 return None
             raise
-        spec = lease.spec
+        spec = lease.get("spec") or {}
         return LeaseRecord(
-            holder=spec.holder_identity,
-            lease_duration_seconds=int(spec.lease_duration_seconds or 0),
-            acquire_time=spec.acquire_time,
-            renew_time=spec.renew_time,
-            transitions=int(spec.lease_transitions or 0),
-            resource_version=lease.metadata.resource_version,
+            holder=spec.get("holderIdentity"),
+            lease_duration_seconds=int(spec.get("leaseDurationSeconds") or 0),
+            acquire_time=_parsed(spec.get("acquireTime")),
+            renew_time=_parsed(spec.get("renewTime")),
+            transitions=int(spec.get("leaseTransitions") or 0),
+            resource_version=(lease.get("metadata") or {}).get("resourceVersion"),
         )
 
     def create(self, record: LeaseRecord) -> LeaseRecord:
-        try:
-            lease = self._api.create_namespaced_lease(self.namespace, self._body(record), _request_timeout=5)
-        except ApiException as e:
-            if e.status == 409:
-                raise LeaseConflict(self.name) from e
-            raise
-        return _with_version(record, lease)
+        return self._write("POST", self._path(), record)
 
     def update(self, record: LeaseRecord) -> LeaseRecord:
+        return self._write("PUT", self._path(self.name), record)
+
+    def _write(self, method: str, path: str, record: LeaseRecord) -> LeaseRecord:
         try:
-            lease = self._api.replace_namespaced_lease(
-                self.name, self.namespace, self._body(record), _request_timeout=5
-            )
-        except ApiException as e:
+            lease = self._http.request(method, path, body=self._body(record), timeout=TIMEOUT)
+        except KubeStatusError as e:
             if e.status == 409:
                 raise LeaseConflict(self.name) from e
             raise
         return _with_version(record, lease)
 
-    def _body(self, record: LeaseRecord) -> k8s.V1Lease:
-        return k8s.V1Lease(
-            metadata=k8s.V1ObjectMeta(
-                name=self.name, namespace=self.namespace, resource_version=record.resource_version
-            ),
-            spec=k8s.V1LeaseSpec(
-                holder_identity=record.holder,
-                lease_duration_seconds=record.lease_duration_seconds,
-                acquire_time=_micro(record.acquire_time),
-                renew_time=_micro(record.renew_time),
-                lease_transitions=record.transitions,
-            ),
-        )
+    def _body(self, record: LeaseRecord) -> dict[str, Any]:
+        metadata: dict[str, Any] = {"name": self.name, "namespace": self.namespace}
+        if record.resource_version:
+            metadata["resourceVersion"] = record.resource_version
+        spec = {
+            "holderIdentity": record.holder,
+            "leaseDurationSeconds": record.lease_duration_seconds,
+            "acquireTime": _micro_time(record.acquire_time),
+            "renewTime": _micro_time(record.renew_time),
+            "leaseTransitions": record.transitions,
+        }
+        return {
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": metadata,
+            "spec": {key: value for key, value in spec.items() if value is not None},
+        }
 
 
-def _with_version(record: LeaseRecord, lease: Any) -> LeaseRecord:
+def _with_version(record: LeaseRecord, lease: Mapping[str, Any]) -> LeaseRecord:
     return LeaseRecord(
         record.holder,
         record.lease_duration_seconds,
         record.acquire_time,
         record.renew_time,
         record.transitions,
-        lease.metadata.resource_version,
+        (lease.get("metadata") or {}).get("resourceVersion"),
     )
 
 
-def _micro(moment: datetime | None) -> datetime | None:
-    """The client writes a datetime without its fraction when it is 0; a MicroTime needs one."""
-    return moment.replace(microsecond=1) if moment is not None and moment.microsecond == 0 else moment
+def _micro_time(moment: datetime | None) -> str | None:
+    """A ``MicroTime``: UTC with six fraction digits, as the API server requires."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _parsed(stamp: str | None) -> datetime | None:
+    return datetime.fromisoformat(stamp) if stamp else None

@@ -193,7 +193,7 @@ class ProfileResolver:
             self.ledger.settle(f"VaultProfile {key}")
             context = BackendContext(
                 http_timeout=self.settings.http_timeout,
-                kube_api_client=self.kube.api_client,
+                kube_http=self.kube.http,
                 profile_namespace=key.namespace,
                 environ=self.settings.environ,
                 vault_max_request_bytes=self.settings.vault_max_request_bytes,

@@ -8,13 +8,12 @@ rule; a paused Deployment is reported, never forced.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
-from kubernetes.client.rest import ApiException
-
-from vaultsync.handlers.kubeapi import KubeApi
+from vaultsync.backends.kube_http import STRATEGIC_PATCH, resource_path
+from vaultsync.handlers.kubeapi import KubeApi, KubeStatusError
 from vaultsync.handlers.notices import Notice, NoticeReason, ObjectRef
 from vaultsync.reconcile.plan import WriteReason
 from vaultsync.reconcile.rollout import (
@@ -27,19 +26,7 @@ from vaultsync.reconcile.rollout import (
 from vaultsync.reconcile.status import TargetOutcome, TargetState, entry_id
 from vaultsync.reconcile.targets import TargetKey, TargetKind, secret_target
 
-
-@dataclass(frozen=True)
-class _Api:
-    read: Callable[..., Any]
-    patch: Callable[..., Any]
-
-
-def _apis(kube: KubeApi) -> dict[str, _Api]:
-    return {
-        "Deployment": _Api(kube.apps.read_namespaced_deployment, kube.apps.patch_namespaced_deployment),
-        "StatefulSet": _Api(kube.apps.read_namespaced_stateful_set, kube.apps.patch_namespaced_stateful_set),
-        "DaemonSet": _Api(kube.apps.read_namespaced_daemon_set, kube.apps.patch_namespaced_daemon_set),
-    }
+_PLURALS = {"Deployment": "deployments", "StatefulSet": "statefulsets", "DaemonSet": "daemonsets"}
 
 
 def write_cause(reason: WriteReason, rerendered: bool) -> WriteCause:
@@ -65,19 +52,17 @@ def restart_for(
     if not listed or not restart_wanted(cause):
         return None, []
     namespace = str(key.namespace)
-    apis = _apis(kube)
     problems: list[str] = []
     notices: list[Notice] = []
     for workload in listed:
         kind, name = str(workload["kind"]), str(workload["name"])
         what = f"{kind} {namespace}/{name}"
+        path = resource_path("apps", "v1", _PLURALS[kind], namespace, name)
         try:
-            found = kube.api_client.sanitize_for_serialization(apis[kind].read(name, namespace))
-        except ApiException as e:
-            if e.status != 404:
-                problems.append(f"{what}: reading failed (HTTP {e.status})")
-                continue
-            found = None
+            found = kube.get(path)
+        except KubeStatusError as e:
+            problems.append(f"{what}: reading failed (HTTP {e.status})")
+            continue
         decision = decide_restart(kind, found)
         if decision is RestartDecision.NOT_FOUND:
             problems.append(f"{what} not found; not restarted")
@@ -90,9 +75,14 @@ def restart_for(
             notices.append(Notice("Warning", NoticeReason.ROLLOUT_SKIPPED, message, ref))
             continue
         try:
-            kube._count(f"patch/{kind.lower()}")
-            apis[kind].patch(name, namespace, restart_patch(now))
-        except ApiException as e:
+            kube.write(
+                "PATCH",
+                path,
+                restart_patch(now),
+                counted=f"patch/{kind.lower()}",
+                content_type=STRATEGIC_PATCH,
+            )
+        except KubeStatusError as e:
             problems.append(f"{what}: restart failed (HTTP {e.status})")
             continue
         message = f"{what} restarted: {key.describe()} changed (ManagedSecret {owner})"

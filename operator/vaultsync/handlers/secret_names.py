@@ -13,22 +13,19 @@ Until the LIST has succeeded, every name may exist (each target is read, as with
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Iterable
 from typing import Any
 
-from kubernetes.client.rest import ApiException
-
 from vaultsync.backends.errors import BackendError
 from vaultsync.backends.interface import MANAGED_BY_VALUE
+from vaultsync.backends.kube_http import METADATA_ONLY
 from vaultsync.handlers.k8s_targets import MANAGED_LABEL
-from vaultsync.handlers.kubeapi import KubeApi
+from vaultsync.handlers.kubeapi import KubeApi, KubeStatusError
 
 log = logging.getLogger(__name__)
 
-METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
 PAGE = 500
 SELECTOR = f"{MANAGED_LABEL}={MANAGED_BY_VALUE}"
 
@@ -59,7 +56,7 @@ class SecretNames:
         try:
             for path in paths:
                 found |= _list_names(kube, path)
-        except (ApiException, BackendError, ValueError) as e:
+        except (KubeStatusError, BackendError, ValueError) as e:
             log.warning("managed Secrets not listed (%s); every target is read before it is written", e)
             return False
         with self._lock:
@@ -79,15 +76,7 @@ def _list_names(kube: KubeApi, path: str) -> set[tuple[str, str]]:
         query: list[tuple[str, Any]] = [("labelSelector", SELECTOR), ("limit", PAGE)]
         if token:
             query.append(("continue", token))
-        response = kube.api_client.call_api(
-            path,
-            "GET",
-            query_params=query,
-            header_params={"Accept": METADATA_ONLY},
-            auth_settings=["BearerToken"],
-            _preload_content=False,
-        )
-        page = json.loads(response.data)
+        page = kube.http.request("GET", path, query=query, accept=METADATA_ONLY) or {}
         for item in page.get("items") or []:
             metadata = item.get("metadata") or {}
             names.add((str(metadata.get("namespace")), str(metadata.get("name"))))

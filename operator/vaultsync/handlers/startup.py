@@ -7,11 +7,12 @@ import functools
 import itertools
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import kopf
-from kubernetes import config
 
+from vaultsync.backends.kube_http import BearerToken, KubeConnection, KubeHttp
 from vaultsync.handlers import managedsecret, metrics, webhook
 from vaultsync.handlers import runtime as runtime_module
 from vaultsync.handlers.access_guard import AccessGuard
@@ -27,17 +28,25 @@ from vaultsync.sync.limits import Limit
 from vaultsync.sync.scheduler import Health, SchedulerSettings, SyncScheduler, run_in
 
 
-def _api_client(pool_size: int) -> Any:
-    """A Kubernetes client whose connection pool fits every thread that may use it at once."""
-    from kubernetes import client  # noqa: PLC0415
+@kopf.on.login()
+def login(**_: Any) -> kopf.ConnectionInfo:
+    """kopf's watches use the connection the operator's own calls use (``backends.kube_http``).
+    kopf calls this again when the API server refuses its token, which reads a rotated one."""
+    connection = KubeConnection.load()
 
-    configuration = client.Configuration()
-    try:
-        config.load_incluster_config(client_configuration=configuration)
-    except config.ConfigException:
-        config.load_kube_config(client_configuration=configuration)
-    configuration.connection_pool_maxsize = pool_size
-    return client.ApiClient(configuration)
+    def pem(path: str | None) -> str | None:
+        return Path(path).read_text() if path else None
+
+    return kopf.ConnectionInfo(
+        server=connection.server,
+        ca_path=None if connection.ca_data else connection.ca_file,
+        ca_data=connection.ca_data,
+        insecure=connection.insecure or None,
+        token=BearerToken(connection).get(),
+        certificate_data=pem(connection.cert_file),
+        private_key_data=pem(connection.key_file),
+        default_namespace=connection.namespace,
+    )
 
 
 def _scheduler(
@@ -94,9 +103,9 @@ def _quiet_success(record: logging.LogRecord) -> bool:
 @kopf.on.startup()
 async def start(settings: kopf.OperatorSettings, logger: kopf.Logger, **_: Any) -> None:
     install_redaction()  # every record of every logger: values registered by the sync are masked
-    # The kubernetes client logs whole response bodies (Secret data) at DEBUG, before anything
-    # read could be registered for masking: never at that level, whatever VAULTSYNC_LOG_LEVEL says.
-    logging.getLogger("kubernetes.client.rest").setLevel(logging.INFO)
+    # urllib3 logs each request line at DEBUG (paths and queries only, never bodies); at
+    # VAULTSYNC_LOG_LEVEL=DEBUG that is a line per API call: keep it out.
+    logging.getLogger("urllib3.connectionpool").setLevel(logging.INFO)
     quiet_transport_retries()
     logging.getLogger("kopf.objects").addFilter(_quiet_success)
     # One access line per admission request; failures are logged by the webhook handlers.
@@ -108,10 +117,10 @@ async def start(settings: kopf.OperatorSettings, logger: kopf.Logger, **_: Any) 
     settings.watching.server_timeout = 300
     settings.networking.error_backoffs = ApiServerWait()
     settings.admission.server = webhook.webhook_server()
-    api_client = _api_client(ours.sync_threads + HANDLER_CONNECTIONS)
-    kube = KubeApi(api_client, pool_size=ours.sync_threads + HANDLER_CONNECTIONS)
+    http = KubeHttp(KubeConnection.load(), pool_size=ours.sync_threads + HANDLER_CONNECTIONS)
+    kube = KubeApi(http)
     hmac_key = kube.ensure_hmac_key(ours.namespace, ours.hmac_secret_name)
-    guard = AccessGuard(kube.api_client, hmac_key, ttl=ours.access_review_seconds)
+    guard = AccessGuard(http, hmac_key, ttl=ours.access_review_seconds)
     profiles = ProfileResolver(kube, ours, guard)
     executor = concurrent.futures.ThreadPoolExecutor(
         max_workers=ours.sync_threads, thread_name_prefix="vaultsync-sync"
@@ -127,7 +136,7 @@ async def start(settings: kopf.OperatorSettings, logger: kopf.Logger, **_: Any) 
         engine=engine,
         executor=executor,
         scheduler=scheduler,
-        leadership=leadership(ours, api_client, scheduler, executor),
+        leadership=leadership(ours, http, scheduler, executor),
     )
     scheduler.start()
     runtime_module.RUNTIME.leadership.start()

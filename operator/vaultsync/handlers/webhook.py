@@ -20,8 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import kopf
-from kubernetes import client
-from kubernetes.client.rest import ApiException
 
 from vaultsync.api.names import GROUP, VERSION
 from vaultsync.approvals.admission import (
@@ -31,6 +29,7 @@ from vaultsync.approvals.admission import (
     stamp_last_modified_by,
 )
 from vaultsync.approvals.policy import ApprovalPolicy, Approver
+from vaultsync.backends.kube_http import KubeStatusError, resource_path
 from vaultsync.handlers.approvalrequest import policy_for_secret
 from vaultsync.handlers.runtime import runtime
 
@@ -76,11 +75,13 @@ def _operator_user() -> str | None:
     """Who the operator is to the apiserver (SelfSubjectReview); ``None`` when it cannot tell."""
     if not _OPERATOR_USER:
         try:
-            review = client.AuthenticationV1Api(runtime().kube.api_client).create_self_subject_review(
-                client.V1SelfSubjectReview()
+            review = runtime().kube.http.request(
+                "POST",
+                resource_path("authentication.k8s.io", "v1", "selfsubjectreviews"),
+                body={"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"},
             )
-            _OPERATOR_USER.append(str(review.status.user_info.username))
-        except (ApiException, AttributeError):
+            _OPERATOR_USER.append(str(review["status"]["userInfo"]["username"]))
+        except (KubeStatusError, KeyError, TypeError):
             logging.getLogger(__name__).warning(
                 "cannot tell the operator's own user (SelfSubjectReview): anyone allowed by RBAC "
                 "may create ApprovalRequests"

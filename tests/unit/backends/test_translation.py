@@ -11,8 +11,6 @@ import pytest
 import requests
 from azure.core import exceptions as azure_errors
 from botocore.stub import Stubber
-from kubernetes import client as k8s
-from kubernetes.client.rest import ApiException
 
 from vaultsync.backends import azure, hashicorp_http
 from vaultsync.backends.aws import AwsBackend
@@ -26,6 +24,7 @@ from vaultsync.backends.errors import (
     Unavailable,
 )
 from vaultsync.backends.interface import CallCounter, Credentials
+from vaultsync.backends.kube_http import KubeConnection, KubeHttp, KubeStatusError
 from vaultsync.backends.kubernetes import KubernetesBackend
 from vaultsync.backends.registry import create_backend
 from vaultsync.backends.retry import RetryPolicy
@@ -153,10 +152,8 @@ def test_unreachable_aws_endpoint_is_unavailable() -> None:
     ],
 )
 def test_kubernetes_status_codes(status: int, headers: dict[str, str], error: type[BackendError]) -> None:
-    backend = KubernetesBackend(k8s.ApiClient(), "ns")
-    exception = ApiException(status=status, reason=f"reason {LEAK}")
-    exception.headers = headers
-    exception.body = f'{{"message": "{LEAK}"}}'
+    backend = KubernetesBackend(KubeHttp(KubeConnection(server="http://127.0.0.1:1")), "ns")
+    exception = KubeStatusError(status, f"reason {LEAK}", headers)
     translated = backend._translate(exception, "create", "s")
     assert type(translated) is error
     assert LEAK not in str(translated)

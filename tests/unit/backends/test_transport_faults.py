@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 from azure.core.credentials import AccessToken
 from azure.keyvault.secrets import SecretClient
-from kubernetes import client as k8s
 
 from faultproxy import Mode, TcpProxy
 from vaultsync.backends.azure import AzureBackend
 from vaultsync.backends.errors import BackendError, Unavailable
 from vaultsync.backends.interface import Backend, Credentials
+from vaultsync.backends.kube_http import KubeConnection, KubeHttp
 from vaultsync.backends.kubernetes import KubernetesBackend
 from vaultsync.backends.registry import create_backend
 
@@ -52,10 +52,8 @@ def _aws(url: str) -> Backend:
 
 
 def _kubernetes(url: str) -> Backend:
-    configuration = k8s.Configuration()
-    configuration.host = url
-    configuration.retries = False
-    return KubernetesBackend(k8s.ApiClient(configuration), "ns", http_timeout=TIMEOUT)
+    http = KubeHttp(KubeConnection(server=url), timeout=(TIMEOUT, TIMEOUT))
+    return KubernetesBackend(http, "ns", http_timeout=TIMEOUT)
 
 
 class _StaticToken:

@@ -134,8 +134,7 @@ def test_the_blamed_backends_of_a_status(
 
 
 def test_a_status_that_cannot_be_written_is_logged_once_per_outage() -> None:
-    from kubernetes.client.rest import ApiException  # noqa: PLC0415
-
+    from vaultsync.backends.kube_http import KubeStatusError  # noqa: PLC0415
     from vaultsync.handlers.failure_log import API_SERVER, FAILURES, status_not_written  # noqa: PLC0415
 
     lines: list[str] = []
@@ -145,7 +144,7 @@ def test_a_status_that_cannot_be_written_is_logged_once_per_outage() -> None:
             lines.append(message % args)
 
     for _ in range(5):
-        status_not_written("VaultProfile ns/bao-test", ApiException(status=503, reason="x"), Logger())
+        status_not_written("VaultProfile ns/bao-test", KubeStatusError(503, "x"), Logger())
     assert lines == ["status not written, retrying: status PATCH: API server failed (HTTP 503)"]
     failing = FAILURES.failing()[API_SERVER]
     FAILURES.forget("VaultProfile ns/bao-test")

@@ -29,7 +29,7 @@ PROFILE = {
 class _NoSecrets:
     """The part of KubeApi a profile without credential Secrets touches (an organisation ``env`` one)."""
 
-    api_client = None
+    http = None
 
     def secret_data(self, namespace: str, name: str) -> Mapping[str, str]:
         raise AssertionError("an env profile reads no credential Secret")
