@@ -20,6 +20,7 @@ from typing import Any
 
 from vaultsync.api.names import GROUP, VERSION
 from vaultsync.backends.errors import BackendError, Throttled, Unavailable
+from vaultsync.backends.kube_errors import api_error
 from vaultsync.backends.kube_http import (
     MERGE_PATCH,
     KubeHttp,
@@ -27,7 +28,6 @@ from vaultsync.backends.kube_http import (
     KubeUnavailable,
     resource_path,
 )
-from vaultsync.backends.kubernetes import api_error
 
 HANDLER_CONNECTIONS = 16
 """Connections for the handlers' own calls (kopf's event handlers run in threads too)."""
@@ -54,12 +54,10 @@ def apiserver_unreachable(error: BaseException) -> bool:
 
 def kube_error(error: BaseException, what: str) -> BackendError:
     """Any Kubernetes call failure as a backend error naming ``what`` failed."""
-    if isinstance(error, KubeUnavailable):
-        return Unavailable(f"{what}: {error.reason}")
+    if isinstance(error, KubeStatusError):  # KubeUnavailable included: it is also a BackendError
+        return api_error(error, what, missing=f"access needed for {what}")
     if isinstance(error, BackendError):
         return error
-    if isinstance(error, KubeStatusError):
-        return api_error(error, what, missing=f"access needed for {what}")
     return Unavailable(f"{what}: API server unreachable ({type(error).__name__})")
 
 
