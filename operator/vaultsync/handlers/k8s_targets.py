@@ -1,22 +1,23 @@
 """Kubernetes Secret targets of a ManagedSecret: read for drift, write with ownership marks.
 
-These are richer than the kubernetes vault backend: a chosen Secret type, labels and
-annotations, and templates (``handlers.templating``). The fingerprint of what a target holds is
-computed from its data mapped back to a document (templated targets: an HMAC of the data), so
-out-of-band edits show up as drift.
+Reads and writes go through ``backends.kube_secrets`` (shared with the kubernetes vault backend);
+this module adds what is particular to a target: the Secret type, labels and annotations of its
+spec, templates (``handlers.templating``), counted writes, and the memory of our own writes
+(their watch events are not drift). The fingerprint of what a target holds is computed from its
+data mapped back to a document (templated targets: an HMAC of the data), so out-of-band edits
+show up as drift.
 """
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from vaultsync.backends.errors import Conflict, NotFound, NotOwned
-from vaultsync.backends.interface import MANAGED_BY_KEY, MANAGED_BY_VALUE, OWNER_KEY
-from vaultsync.backends.limits import check_kubernetes_secret
-from vaultsync.handlers.kubeapi import KubeApi, KubeStatusError, kube_error, secret_path
+from vaultsync.backends.errors import BackendError, NotFound, NotOwned
+from vaultsync.backends.interface import MANAGED_BY_VALUE, OWNER_KEY
+from vaultsync.backends.kube_secrets import KubeSecrets, StoredSecret
+from vaultsync.handlers.kubeapi import KubeApi, KubeStatusError, kube_error
 from vaultsync.secrets import formats
 
 MANAGED_LABEL = "app.kubernetes.io/managed-by"
@@ -24,34 +25,76 @@ FINGERPRINT_ANNOTATION = "vaultsync.io/fingerprint"
 DATA_FINGERPRINT_ANNOTATION = "vaultsync.io/data-fingerprint"
 """On templated Secrets: HMAC of the data vaultsync wrote, to tell a wanted change from an edit."""
 
+_DOING = {"read": "reading", "create": "writing", "replace": "writing", "delete": "deleting"}
+
+
+def _managed(secret: StoredSecret) -> bool:
+    return secret.labels.get(MANAGED_LABEL) == MANAGED_BY_VALUE
+
 
 @dataclass(frozen=True)
 class SecretSnapshot:
-    data: dict[str, bytes]
-    resource_version: str
-    managed: bool
-    owner: str | None
-    recorded_fingerprint: str | None = None
-    """``DATA_FINGERPRINT_ANNOTATION`` of the Secret, when vaultsync rendered it."""
+    """A target Secret as read: what drift detection and the next write over it need."""
+
+    secret: StoredSecret
+
+    @property
+    def data(self) -> dict[str, bytes]:
+        return self.secret.data
+
+    @property
+    def resource_version(self) -> str:
+        return self.secret.resource_version
+
+    @property
+    def managed(self) -> bool:
+        return _managed(self.secret)
+
+    @property
+    def owner(self) -> str | None:
+        return self.secret.annotations.get(OWNER_KEY)
+
+    @property
+    def recorded_fingerprint(self) -> str | None:
+        """``DATA_FINGERPRINT_ANNOTATION`` of the Secret, when vaultsync rendered it."""
+        return self.secret.annotations.get(DATA_FINGERPRINT_ANNOTATION)
+
+
+@dataclass(frozen=True)
+class _TargetSecrets:
+    """A target as a user of :class:`KubeSecrets`: its spec names all its labels and annotations,
+    a change of type is refused (the Secret must be deleted first), and every write is counted."""
+
+    kube: KubeApi
+    namespace: str
+    keeps_existing_metadata = False
+    recreates_on_type_change = False
+
+    def calling(self, operation: str) -> None:
+        if operation != "read":
+            self.kube.count(f"{operation}/secret")
+
+    def refusal(self, error: KubeStatusError, operation: str, name: str) -> BackendError:
+        return kube_error(error, f"{_DOING[operation]} Secret {self.namespace}/{name}")
+
+    def require_owner(self, secret: StoredSecret, owner: str, *, adopt: bool) -> None:
+        if adopt or (_managed(secret) and secret.annotations.get(OWNER_KEY) == owner):
+            return
+        raise NotOwned(
+            f"Secret {self.namespace}/{secret.name} exists and is not managed by {owner}; "
+            "set adopt to take it over"
+        )
+
+
+def _secrets(kube: KubeApi, namespace: str) -> KubeSecrets:
+    return KubeSecrets(kube.http, namespace, _TargetSecrets(kube, namespace))
 
 
 def read_target(kube: KubeApi, namespace: str, name: str) -> SecretSnapshot:
-    try:
-        secret = kube.get(secret_path(namespace, name))
-    except KubeStatusError as e:
-        raise kube_error(e, f"reading Secret {namespace}/{name}") from e
+    secret = _secrets(kube, namespace).read(name)
     if secret is None:
         raise NotFound(f"Secret {namespace}/{name} not found")
-    metadata = secret.get("metadata") or {}
-    labels = metadata.get("labels") or {}
-    annotations = metadata.get("annotations") or {}
-    return SecretSnapshot(
-        data={k: base64.b64decode(v) for k, v in (secret.get("data") or {}).items()},
-        resource_version=str(metadata.get("resourceVersion")),
-        managed=labels.get(MANAGED_LABEL) == MANAGED_BY_VALUE,
-        owner=annotations.get(OWNER_KEY),
-        recorded_fingerprint=annotations.get(DATA_FINGERPRINT_ANNOTATION),
-    )
+    return SecretSnapshot(secret)
 
 
 def document_of(secret_type: str, snapshot: SecretSnapshot) -> dict[str, Any]:
@@ -79,60 +122,27 @@ def write_target(
         k8s_type, data = formats.to_kubernetes_data(secret_type, dict(document))
     else:
         k8s_type, data = formats.KUBERNETES_OPAQUE, dict(rendered[0])
-    k8s_type = spec.get("secretType") or k8s_type
-    check_kubernetes_secret(namespace, name, data)
-    if expected is not None and not adopt and (not expected.managed or expected.owner != owner):
-        raise NotOwned(
-            f"Secret {namespace}/{name} exists and is not managed by {owner}; set adopt to take it over"
-        )
-    labels = {**(spec.get("labels") or {}), MANAGED_LABEL: MANAGED_BY_VALUE, MANAGED_BY_KEY: MANAGED_BY_VALUE}
-    annotations = {**(spec.get("annotations") or {}), OWNER_KEY: owner}
+    labels = {**(spec.get("labels") or {}), MANAGED_LABEL: MANAGED_BY_VALUE}
+    annotations = dict(spec.get("annotations") or {})
     if rendered is not None:
         annotations[DATA_FINGERPRINT_ANNOTATION] = rendered[1]
-    metadata: dict[str, Any] = {
-        "name": name,
-        "namespace": namespace,
-        "labels": labels,
-        "annotations": annotations,
-    }
-    if expected is not None:
-        metadata["resourceVersion"] = expected.resource_version
-    body = {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": metadata,
-        "type": k8s_type,
-        "data": {k: base64.b64encode(v).decode() for k, v in data.items()},
-    }
-    try:
-        if expected is None:
-            written = kube.write("POST", secret_path(namespace), body, counted="create/secret")
-        else:
-            written = kube.write("PUT", secret_path(namespace, name), body, counted="replace/secret")
-    except KubeStatusError as e:
-        if e.status == 409:
-            raise Conflict(f"Secret {namespace}/{name} changed while writing") from e
-        if e.status == 422 and expected is not None:
-            raise Conflict(f"Secret {namespace}/{name} cannot change type in place; delete it first") from e
-        raise kube_error(e, f"writing Secret {namespace}/{name}") from e
-    return kube.remember_own_write(
-        namespace, name, str(((written or {}).get("metadata") or {}).get("resourceVersion"))
+    secrets = _secrets(kube, namespace)
+    payload = secrets.payload(
+        name, spec.get("secretType") or k8s_type, data, labels=labels, annotations=annotations
     )
+    over = expected.secret if expected is not None else None
+    version = secrets.write(payload, owner=owner, adopt=adopt, over=over)
+    return kube.remember_own_write(namespace, name, version)
 
 
 def delete_target(kube: KubeApi, namespace: str, name: str, owner: str) -> bool:
     """Deletes the Secret only if it is ours; returns False when absent or not owned."""
+    secrets = _secrets(kube, namespace)
     try:
-        snapshot = read_target(kube, namespace, name)
-    except NotFound:
-        return False
-    if not snapshot.managed or snapshot.owner != owner:
-        return False
-    options = {"preconditions": {"resourceVersion": snapshot.resource_version}}
-    try:
-        kube.write("DELETE", secret_path(namespace, name), options, counted="delete/secret")
-    except KubeStatusError as e:
-        if e.status == 404:
+        secret = secrets.read(name)
+        if secret is None:
             return False
-        raise kube_error(e, f"deleting Secret {namespace}/{name}") from e
+        secrets.delete(secret, owner=owner, adopt=False)
+    except (NotFound, NotOwned):
+        return False
     return True
