@@ -45,6 +45,8 @@ class ConsumerIndex:
         self._uids: dict[WorkloadRef, str | None] = {}
         self._by_secret: dict[SecretKey, set[WorkloadRef]] = {}
         self._owners: dict[SecretKey, set[str]] = {}
+        self._written_by: dict[str, set[SecretKey]] = {}
+        """Owner -> the Secrets it registered last, so a new registration touches only those."""
 
     @classmethod
     def for_kube(cls, kube: KubeApi) -> ConsumerIndex:
@@ -116,11 +118,17 @@ class ConsumerIndex:
         """Remembers that ManagedSecret ``owner`` writes ``secrets`` (so their consumers wake it)."""
         wanted = set(secrets)
         with self._lock:
-            for key, owners in self._owners.items():
-                if key not in wanted:
-                    owners.discard(owner)
+            for key in self._written_by.get(owner, set()) - wanted:
+                owners = self._owners.get(key, set())
+                owners.discard(owner)
+                if not owners:
+                    self._owners.pop(key, None)
             for key in wanted:
                 self._owners.setdefault(key, set()).add(owner)
+            if wanted:
+                self._written_by[owner] = wanted
+            else:
+                self._written_by.pop(owner, None)
 
     def owners_of(self, secrets: Iterable[SecretKey]) -> set[str]:
         with self._lock:
