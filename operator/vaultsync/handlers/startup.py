@@ -69,6 +69,12 @@ def _scheduler(
     )
 
 
+LIST_PAGE = 500
+"""Objects per page of kopf's initial listings."""
+WORKER_IDLE_SECONDS = 0.5
+"""How long kopf keeps a per-object worker (and the body it last handled) after its last event."""
+
+
 class ApiServerWait:
     """kopf's retry delays for Kubernetes API errors: 1, 1, 2, 3, 5, 8 s, then every 10 s forever.
 
@@ -115,6 +121,11 @@ async def start(settings: kopf.OperatorSettings, logger: kopf.Logger, **_: Any) 
     settings.persistence.diffbase_storage = _NoDiffBase()
     settings.posting.level = logging.INFO
     settings.watching.server_timeout = 300
+    # Memory at scale: kopf lists every object in one response unless told to page, and each
+    # per-object worker keeps the last event's body while it idles (5 s by default). At start
+    # that held every ManagedSecret's whole body at once (about 20 KB each as Python objects).
+    settings.watching.chunk_size = LIST_PAGE
+    settings.queueing.idle_timeout = WORKER_IDLE_SECONDS
     settings.networking.error_backoffs = ApiServerWait()
     settings.admission.server = webhook.webhook_server()
     http = KubeHttp(KubeConnection.load(), pool_size=ours.sync_threads + HANDLER_CONNECTIONS)
