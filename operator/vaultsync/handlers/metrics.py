@@ -84,6 +84,10 @@ def observe_sync(owner: str, backend: str, seconds: float, status: dict[str, Any
         _expiries.pop(owner, None)
 
 
+def access_reviewed(namespace: str, allowed: bool) -> None:
+    ACCESS_REVIEWS.labels(namespace, str(allowed).lower()).inc()
+
+
 def forget(owner: str) -> None:
     _pending_since.pop(owner, None)
     _set_phase(owner, None)

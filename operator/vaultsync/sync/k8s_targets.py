@@ -16,8 +16,8 @@ from typing import Any
 from vaultsync.backends.errors import Conflict, NotFound, NotOwned
 from vaultsync.backends.interface import MANAGED_BY_KEY, MANAGED_BY_VALUE, OWNER_KEY
 from vaultsync.backends.limits import check_kubernetes_secret
-from vaultsync.handlers.kubeapi import KubeApi, KubeStatusError, kube_error, secret_path
 from vaultsync.secrets import formats
+from vaultsync.sync.kubeapi import KubeApi, KubeStatusError, kube_error, secret_path
 
 MANAGED_LABEL = "app.kubernetes.io/managed-by"
 FINGERPRINT_ANNOTATION = "vaultsync.io/fingerprint"

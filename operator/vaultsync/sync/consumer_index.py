@@ -11,25 +11,28 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from vaultsync.backends.errors import BackendError
-from vaultsync.handlers.kubeapi import KubeApi
-from vaultsync.handlers.notices import ObjectRef
-from vaultsync.handlers.workload_listing import ListedWorkload, list_workloads
 from vaultsync.reconcile.consumers import Consumer, WorkloadRef, consumers_status
+from vaultsync.sync.kubeapi import KubeApi
+from vaultsync.sync.notices import ObjectRef
+from vaultsync.sync.workload_listing import ListedWorkload, list_workloads
 
 SecretKey = tuple[str, str]
 """(namespace, name) of a Secret."""
 
-API_VERSIONS = {
-    "Deployment": "apps/v1",
-    "StatefulSet": "apps/v1",
-    "DaemonSet": "apps/v1",
-    "Job": "batch/v1",
-    "CronJob": "batch/v1",
-    "Pod": "v1",
-}
+API_VERSIONS = MappingProxyType(
+    {
+        "Deployment": "apps/v1",
+        "StatefulSet": "apps/v1",
+        "DaemonSet": "apps/v1",
+        "Job": "batch/v1",
+        "CronJob": "batch/v1",
+        "Pod": "v1",
+    }
+)
 
 
 class ConsumerIndex:
