@@ -154,8 +154,8 @@ def _backend(http: Any, namespace: str, reference: str) -> tuple[Backend, str]:
     """The backend of a VaultProfile, built with the credentials its Secret references name."""
     from vaultsync.backends.kube_http import KubeStatusError, resource_path  # noqa: PLC0415
     from vaultsync.backends.registry import BackendContext, create_backend  # noqa: PLC0415
-    from vaultsync.handlers.credentials import resolve_credentials  # noqa: PLC0415
-    from vaultsync.handlers.profiles import ProfileError, provider_of  # noqa: PLC0415
+    from vaultsync.sync.credentials import resolve_credentials  # noqa: PLC0415
+    from vaultsync.sync.profiles import ProfileError, provider_of  # noqa: PLC0415
 
     profile_ns, _, name = reference.rpartition("/")
     profile_ns = profile_ns or namespace

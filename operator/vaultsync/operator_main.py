@@ -28,7 +28,7 @@ def run_operator(
     import kopf  # noqa: PLC0415
 
     import vaultsync.handlers  # noqa: F401, PLC0415 - registers the handlers
-    from vaultsync.handlers.settings import OperatorSettings  # noqa: PLC0415
+    from vaultsync.sync.settings import OperatorSettings  # noqa: PLC0415
 
     kopf.configure(verbose=os.environ.get("VAULTSYNC_LOG_LEVEL", "").upper() == "DEBUG")
     # Only these namespaces are watched (the chart's Roles allow no more); empty: the whole cluster.
@@ -62,7 +62,7 @@ def _preflight(watch: Sequence[str]) -> str | None:
     from vaultsync.backends.errors import BackendError  # noqa: PLC0415
     from vaultsync.backends.kube_http import KubeConnection, KubeHttp  # noqa: PLC0415
     from vaultsync.cli_preflight import PreflightError, check  # noqa: PLC0415
-    from vaultsync.handlers.settings import OperatorSettings  # noqa: PLC0415
+    from vaultsync.sync.settings import OperatorSettings  # noqa: PLC0415
 
     try:
         http = KubeHttp(KubeConnection.load())

@@ -11,7 +11,7 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from chart.chart_tools import Helm, container_of, env_of, of_kind, one, rules_allow
-from vaultsync.handlers.settings import OperatorSettings
+from vaultsync.sync.settings import OperatorSettings
 
 NAMESPACE = "vaultsync-system"
 RELEASE = "vs"

@@ -24,15 +24,15 @@ import requests
 from e2e.support import Cluster
 from operator_kube import operator_http
 from vaultsync.backends.errors import BackendError
-from vaultsync.handlers.access_guard import AccessGuard
-from vaultsync.handlers.engine import SyncEngine
-from vaultsync.handlers.kubeapi import KubeApi
-from vaultsync.handlers.profiles import ProfileResolver, provider_of
-from vaultsync.handlers.settings import OperatorSettings
 from vaultsync.reconcile.authorship import AUTHOR_ANNOTATION, Author, author_record
 from vaultsync.reconcile.targets import ProfileKey
 from vaultsync.secrets import redaction
 from vaultsync.secrets.redaction import MASK, install_redaction
+from vaultsync.sync.access_guard import AccessGuard
+from vaultsync.sync.engine import SyncEngine
+from vaultsync.sync.kubeapi import KubeApi
+from vaultsync.sync.profiles import ProfileResolver, provider_of
+from vaultsync.sync.settings import OperatorSettings
 from vaultsync_devstack.kube import KubeControlPlane
 from vaultsync_devstack.process import free_port
 

@@ -9,9 +9,9 @@ import pytest
 from kubernetes import client
 
 from operator_kube import operator_http
-from vaultsync.handlers import secret_names
-from vaultsync.handlers.kubeapi import KubeApi
-from vaultsync.handlers.secret_names import SecretNames
+from vaultsync.sync import secret_names
+from vaultsync.sync.kubeapi import KubeApi
+from vaultsync.sync.secret_names import SecretNames
 from vaultsync_devstack.kube import KubeControlPlane
 
 pytestmark = pytest.mark.stack

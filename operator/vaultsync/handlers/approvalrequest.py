@@ -18,10 +18,10 @@ from vaultsync.api.codec import status_time
 from vaultsync.api.names import GROUP, VERSION
 from vaultsync.approvals.lifecycle import parse_time
 from vaultsync.approvals.policy import ApprovalPolicy
-from vaultsync.handlers.approvals import GateResult, policy_of, profile_refs
 from vaultsync.handlers.runtime import runtime
 from vaultsync.reconcile.conditions import status_patch
 from vaultsync.reconcile.status import Phase
+from vaultsync.sync.approvals import GateResult, policy_of, profile_refs
 
 PENDING_DELETE_RETRY_SECONDS = 3
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from vaultsync.handlers.kubeapi import kube_error
+from vaultsync.sync.kubeapi import kube_error
 
 SUMMARY_INTERVAL = 60.0
 """Seconds between two summaries of one failing backend."""

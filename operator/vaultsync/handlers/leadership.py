@@ -13,10 +13,10 @@ import functools
 from datetime import UTC, datetime
 
 from vaultsync.backends.kube_http import KubeHttp
-from vaultsync.handlers.lease import KubeLease
-from vaultsync.handlers.settings import OperatorSettings
 from vaultsync.sync.leader import ElectionSettings, LeaderElector
+from vaultsync.sync.lease import KubeLease
 from vaultsync.sync.scheduler import SyncScheduler, run_in
+from vaultsync.sync.settings import OperatorSettings
 
 
 class Leadership:

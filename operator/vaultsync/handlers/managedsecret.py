@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -18,17 +18,17 @@ import kopf
 from vaultsync.api.common import parse_duration
 from vaultsync.api.names import GROUP, MANAGED_SECRETS, VERSION
 from vaultsync.backends.interface import OWNER_KEY
-from vaultsync.handlers import approvalrequest, metrics, retention
+from vaultsync.handlers import approvalrequest, deletion, metrics
 from vaultsync.handlers.failure_log import FAILURES, observe_sync, status_not_written
-from vaultsync.handlers.k8s_targets import MANAGED_LABEL
-from vaultsync.handlers.kubeapi import KUBE_ERRORS, apiserver_unreachable
-from vaultsync.handlers.notices import post_related
-from vaultsync.handlers.profiles import provider_of
 from vaultsync.handlers.runtime import runtime
-from vaultsync.handlers.sync_run import SyncResult
 from vaultsync.reconcile.conditions import status_patch
 from vaultsync.reconcile.lifecycle import seconds_until_lifecycle_sync
+from vaultsync.sync.k8s_targets import MANAGED_LABEL
+from vaultsync.sync.kubeapi import KUBE_ERRORS, apiserver_unreachable
+from vaultsync.sync.notices import Notice
+from vaultsync.sync.profiles import provider_of
 from vaultsync.sync.scheduler import Hooks, Outcome
+from vaultsync.sync.sync_run import SyncResult
 
 PLURAL = MANAGED_SECRETS
 REFRESH_ANNOTATION = "vaultsync.io/refresh-requested-at"
@@ -93,6 +93,18 @@ async def after_sync(owner: str, synced: dict[str, Any], result: Outcome, second
             result.apiserver_down = apiserver_unreachable(e)
             return
     rt.track_usage(owner, result.watched)
+
+
+def post_related(notices: Iterable[Notice]) -> None:
+    """Events about other objects (workloads restarted, Secrets removed) a sync described."""
+    for notice in notices:
+        if notice.involved is not None:
+            kopf.event(
+                kopf.Body(cast(kopf.RawBody, notice.involved.as_body())),
+                type=notice.type,
+                reason=notice.reason,
+                message=notice.message,
+            )
 
 
 def current_backend(profile: Any) -> Any:
@@ -167,5 +179,5 @@ async def remove_from_targets(body: kopf.Body, spec: kopf.Spec, logger: kopf.Log
     if spec.get("deletionPolicy", "Retain") != "Delete":
         logger.info("deletionPolicy Retain: targets are left in place")
     else:
-        await retention.delete_with_retention(runtime(), body, logger)
+        await deletion.delete_with_retention(runtime(), body, logger)
     runtime().profiles.ledger.release(f"{body.metadata.namespace}/{body.metadata.name}")

@@ -53,6 +53,7 @@ PENDING_APPROVAL_SECONDS = Gauge(
 )
 
 _phases: dict[str, str] = {}
+_phase_counts: dict[str, int] = {}
 _expiries: dict[str, float] = {}
 _pending_since: dict[str, float] = {}
 # At scrape time, so the value counts down between syncs; +Inf (no alert) while nothing expires.
@@ -71,7 +72,7 @@ def observe_sync(owner: str, backend: str, seconds: float, status: dict[str, Any
     )
     if failed:
         SYNC_FAILURES.labels(str(synced.get("reason") or "Unknown")).inc()
-    _phases[owner] = str(status.get("phase") or "Unknown")
+    _set_phase(owner, str(status.get("phase") or "Unknown"))
     if _phases[owner] == "PendingApproval":
         _pending_since.setdefault(owner, time.time())
     else:
@@ -81,23 +82,35 @@ def observe_sync(owner: str, backend: str, seconds: float, status: dict[str, Any
         _expiries[owner] = datetime.fromisoformat(str(expires).replace("Z", "+00:00")).timestamp()
     else:
         _expiries.pop(owner, None)
-    _refresh_gauges()
+
+
+def access_reviewed(namespace: str, allowed: bool) -> None:
+    ACCESS_REVIEWS.labels(namespace, str(allowed).lower()).inc()
 
 
 def forget(owner: str) -> None:
     _pending_since.pop(owner, None)
-    _phases.pop(owner, None)
+    _set_phase(owner, None)
     _expiries.pop(owner, None)
-    _refresh_gauges()
 
 
-def _refresh_gauges() -> None:
-    counts: dict[str, int] = {}
-    for phase in _phases.values():
-        counts[phase] = counts.get(phase, 0) + 1
-    BY_PHASE.clear()
-    for phase, count in counts.items():
-        BY_PHASE.labels(phase).set(count)
+def _set_phase(owner: str, phase: str | None) -> None:
+    """Moves ``owner`` between the phase gauges: two label updates, not a count over every object."""
+    before = _phases.pop(owner, None) if phase is None else _phases.get(owner)
+    if phase is not None:
+        _phases[owner] = phase
+    if before == phase:
+        return
+    if before is not None:
+        _phase_counts[before] -= 1
+        if _phase_counts[before]:
+            BY_PHASE.labels(before).set(_phase_counts[before])
+        else:
+            del _phase_counts[before]
+            BY_PHASE.remove(before)
+    if phase is not None:
+        _phase_counts[phase] = _phase_counts.get(phase, 0) + 1
+        BY_PHASE.labels(phase).set(_phase_counts[phase])
 
 
 class BackendCallsCollector(Collector):

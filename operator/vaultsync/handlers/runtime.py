@@ -12,15 +12,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from vaultsync.handlers.kubeapi import KubeApi
-from vaultsync.handlers.profiles import ProfileResolver, ResolvedProfile
-from vaultsync.handlers.settings import OperatorSettings
 from vaultsync.reconcile.targets import ProfileKey
+from vaultsync.sync.kubeapi import KubeApi
+from vaultsync.sync.profiles import ProfileResolver, ResolvedProfile
 from vaultsync.sync.scheduler import SyncScheduler, run_in
+from vaultsync.sync.settings import OperatorSettings
 
 if TYPE_CHECKING:  # types only: the engine and leadership import this module's helpers
-    from vaultsync.handlers.engine import SyncEngine
     from vaultsync.handlers.leadership import Leadership
+    from vaultsync.sync.engine import SyncEngine
 
 T = TypeVar("T")
 

@@ -15,17 +15,17 @@ import kopf
 from vaultsync.backends.kube_http import BearerToken, KubeConnection, KubeHttp
 from vaultsync.handlers import managedsecret, metrics, webhook
 from vaultsync.handlers import runtime as runtime_module
-from vaultsync.handlers.access_guard import AccessGuard
-from vaultsync.handlers.engine import SyncEngine
 from vaultsync.handlers.failure_log import quiet_transport_retries
-from vaultsync.handlers.kubeapi import HANDLER_CONNECTIONS, KubeApi
 from vaultsync.handlers.leadership import leadership
-from vaultsync.handlers.profiles import ProfileResolver
-from vaultsync.handlers.secret_names import SecretNames
-from vaultsync.handlers.settings import OperatorSettings
 from vaultsync.secrets.redaction import install_redaction
+from vaultsync.sync.access_guard import AccessGuard
+from vaultsync.sync.engine import SyncEngine
+from vaultsync.sync.kubeapi import HANDLER_CONNECTIONS, KubeApi
 from vaultsync.sync.limits import Limit
+from vaultsync.sync.profiles import ProfileResolver
 from vaultsync.sync.scheduler import Health, SchedulerSettings, SyncScheduler, run_in
+from vaultsync.sync.secret_names import SecretNames
+from vaultsync.sync.settings import OperatorSettings
 
 
 @kopf.on.login()
@@ -67,6 +67,12 @@ def _scheduler(
         functools.partial(run_in, executor),
         threads=ours.sync_threads,
     )
+
+
+LIST_PAGE = 500
+"""Objects per page of kopf's initial listings."""
+WORKER_IDLE_SECONDS = 0.5
+"""How long kopf keeps a per-object worker (and the body it last handled) after its last event."""
 
 
 class ApiServerWait:
@@ -115,19 +121,24 @@ async def start(settings: kopf.OperatorSettings, logger: kopf.Logger, **_: Any) 
     settings.persistence.diffbase_storage = _NoDiffBase()
     settings.posting.level = logging.INFO
     settings.watching.server_timeout = 300
+    # Memory at scale: kopf lists every object in one response unless told to page, and each
+    # per-object worker keeps the last event's body while it idles (5 s by default). At start
+    # that held every ManagedSecret's whole body at once (about 20 KB each as Python objects).
+    settings.watching.chunk_size = LIST_PAGE
+    settings.queueing.idle_timeout = WORKER_IDLE_SECONDS
     settings.networking.error_backoffs = ApiServerWait()
     settings.admission.server = webhook.webhook_server()
     http = KubeHttp(KubeConnection.load(), pool_size=ours.sync_threads + HANDLER_CONNECTIONS)
     kube = KubeApi(http)
     hmac_key = kube.ensure_hmac_key(ours.namespace, ours.hmac_secret_name)
-    guard = AccessGuard(http, hmac_key, ttl=ours.access_review_seconds)
+    guard = AccessGuard(http, hmac_key, ttl=ours.access_review_seconds, on_answer=metrics.access_reviewed)
     profiles = ProfileResolver(kube, ours, guard)
     executor = concurrent.futures.ThreadPoolExecutor(
         max_workers=ours.sync_threads, thread_name_prefix="vaultsync-sync"
     )
     secret_names = SecretNames()
     secret_names.load(kube, ours.watch_namespaces)
-    engine = SyncEngine(kube, profiles, ours, hmac_key, secret_names)
+    engine = SyncEngine(kube, profiles, ours, hmac_key, secret_names=secret_names)
     scheduler = _scheduler(ours, engine, executor)
     runtime_module.RUNTIME = runtime_module.Runtime(
         settings=ours,

@@ -13,12 +13,12 @@ from vaultsync.api.codec import status_time
 from vaultsync.api.names import GROUP, VAULT_PROFILES, VERSION
 from vaultsync.backends.errors import BackendError
 from vaultsync.handlers.failure_log import FAILURES, status_not_written
-from vaultsync.handlers.kubeapi import KUBE_ERRORS
-from vaultsync.handlers.profiles import ProfileError, provider_of
 from vaultsync.handlers.runtime import runtime, sleep_until
 from vaultsync.reconcile.conditions import FALSE, TRUE, set_condition, status_patch
 from vaultsync.reconcile.targets import ProfileKey
+from vaultsync.sync.kubeapi import KUBE_ERRORS
 from vaultsync.sync.limits import Limit
+from vaultsync.sync.profiles import ProfileError, provider_of
 
 PLURAL = VAULT_PROFILES
 VERIFY_SECONDS = 300.0

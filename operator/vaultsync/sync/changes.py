@@ -8,6 +8,7 @@ steady state costs one listing call per watched path per interval and nothing el
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -31,15 +32,37 @@ class _Path:
     owners: dict[str, tuple[str | None, float, float]] = field(default_factory=dict)
     """Owner -> (token it last saw, when it registered, its refresh interval)."""
     checked: float = 0.0
+    shortest: float = math.inf
+    """The shortest refresh interval of its owners, kept as owners come and go."""
 
-    def interval(self) -> float:
-        return min(interval for _, _, interval in self.owners.values())
+    def add(self, owner: str, token: str | None, now: float, interval: float) -> None:
+        previous = self.owners.get(owner)
+        self.owners[owner] = (token, now, interval)
+        if previous is not None and previous[2] == self.shortest and interval > self.shortest:
+            self._recompute()
+        else:
+            self.shortest = min(self.shortest, interval)
+
+    def remove(self, owner: str) -> None:
+        previous = self.owners.pop(owner, None)
+        if previous is not None and previous[2] == self.shortest:
+            self._recompute()
+
+    def _recompute(self) -> None:
+        self.shortest = min((interval for _, _, interval in self.owners.values()), default=math.inf)
+
+    def due_at(self) -> float:
+        return self.checked + self.shortest
 
 
 @dataclass(slots=True)
 class _Profile:
     profile: Watchable
     paths: dict[str, _Path] = field(default_factory=dict)
+    earliest: float | None = None
+    """No later than the earliest due time of its paths; None: compute it again. A sync adds
+    paths one at a time, and scanning every path of the profile after each (the next poll's
+    time) made an initial sync quadratic: kept as a bound instead, made exact at each poll."""
 
 
 class ChangeTracker:
@@ -64,7 +87,9 @@ class ChangeTracker:
             entry = watched.paths.get(path)
             if entry is None:
                 entry = watched.paths[path] = _Path(checked=now)
-            entry.owners[owner] = (token, now, interval)
+            entry.add(owner, token, now, interval)
+            if watched.earliest is not None:
+                watched.earliest = min(watched.earliest, entry.due_at())
             owned.add((profile.key, path))
         if owned:
             self._owned[owner] = owned
@@ -75,7 +100,7 @@ class ChangeTracker:
             watched = self._profiles.get(key)
             if watched is None or path not in watched.paths:
                 continue
-            watched.paths[path].owners.pop(owner, None)
+            watched.paths[path].remove(owner)  # the profile's earliest stays a bound: never later
             if not watched.paths[path].owners:
                 del watched.paths[path]
             if not watched.paths:
@@ -99,7 +124,9 @@ class ChangeTracker:
         watched = self._profiles.get(key)
         if watched is None or not watched.paths:
             return None
-        return min(path.checked + path.interval() for path in watched.paths.values())
+        if watched.earliest is None:
+            watched.earliest = min(path.due_at() for path in watched.paths.values())
+        return watched.earliest
 
     def due(self, key: Hashable, now: float, *, whole: bool = False) -> tuple[Watchable, list[str]] | None:
         """The profile and its paths to list now (None: nothing watched).
@@ -110,10 +137,9 @@ class ChangeTracker:
         watched = self._profiles.get(key)
         if watched is None:
             return None
+        watched.earliest = None  # the listing moves the checked times: exact again after it
         due = [
-            name
-            for name, path in watched.paths.items()
-            if path.checked + path.interval() * (1 - SLACK) <= now
+            name for name, path in watched.paths.items() if path.checked + path.shortest * (1 - SLACK) <= now
         ]
         if due and whole:
             due = list(watched.paths)
@@ -136,6 +162,7 @@ class ChangeTracker:
             if path is None:
                 continue
             path.checked = started
+            watched.earliest = None
             listed = tokens.get(name)
             for owner, (token, since, interval) in list(path.owners.items()):
                 if since > started:

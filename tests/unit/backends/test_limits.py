@@ -14,8 +14,8 @@ from vaultsync.backends.limits import (
     json_request_size,
     kubernetes_data_size,
 )
-from vaultsync.handlers import k8s_targets
-from vaultsync.handlers.kubeapi import KubeApi
+from vaultsync.sync import k8s_targets
+from vaultsync.sync.kubeapi import KubeApi
 
 
 def test_the_refusal_names_the_target_the_limit_and_the_size() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vaultsync.handlers.settings import OperatorSettings
+from vaultsync.sync.settings import OperatorSettings
 
 
 @pytest.mark.parametrize(

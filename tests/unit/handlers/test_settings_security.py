@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from vaultsync.handlers import webhook
-from vaultsync.handlers.settings import OperatorSettings
 from vaultsync.reconcile.boundary import Boundary
+from vaultsync.sync.settings import OperatorSettings
 
 
 def test_defaults_listen_on_all_interfaces_and_allow_no_crossing() -> None:

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from vaultsync.backends.errors import Unavailable
 from vaultsync.cli_where_used import format_consumers
-from vaultsync.handlers.consumer_index import ConsumerIndex, consumers_field
 from vaultsync.reconcile.consumers import Consumer, WorkloadRef, consumers_status, secrets_used_by
+from vaultsync.sync.consumer_index import ConsumerIndex, consumers_field
 
 ENV = {"name": "app", "env": [{"name": "P", "valueFrom": {"secretKeyRef": {"name": "s-env", "key": "k"}}}]}
 ENV_FROM = {

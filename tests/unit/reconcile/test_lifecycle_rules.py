@@ -9,7 +9,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from vaultsync.handlers.references import ReferenceIndex
-from vaultsync.handlers.rollout import keep_messages, write_cause
 from vaultsync.reconcile.activation import VaultAction, previously_disabled, vault_action, was_inactive
 from vaultsync.reconcile.plan import WriteReason
 from vaultsync.reconcile.rollout import (
@@ -24,6 +23,7 @@ from vaultsync.reconcile.status import TargetOutcome, TargetState, target_entry
 from vaultsync.reconcile.targets import secret_target
 from vaultsync.reconcile.templated import RenderedState, data_fingerprint, rendered_state
 from vaultsync.secrets.errors import FingerprintKeyError
+from vaultsync.sync.rollout import keep_messages, write_cause
 
 KEY = b"k" * 32
 

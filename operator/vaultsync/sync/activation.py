@@ -13,14 +13,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from vaultsync.backends.errors import BackendError, NotFound, NotOwned
-from vaultsync.handlers import k8s_targets
-from vaultsync.handlers.consumer_index import ConsumerIndex
-from vaultsync.handlers.kubeapi import KubeApi
-from vaultsync.handlers.notices import Notice, NoticeReason
-from vaultsync.handlers.profiles import ProfileError, ProfileResolver, ResolvedProfile
 from vaultsync.reconcile.activation import VaultAction, previously_disabled, vault_action, was_inactive
 from vaultsync.reconcile.status import TargetOutcome, TargetState
 from vaultsync.reconcile.targets import TargetKey, secret_target, vault_target
+from vaultsync.sync import k8s_targets
+from vaultsync.sync.consumer_index import ConsumerIndex
+from vaultsync.sync.kubeapi import KubeApi
+from vaultsync.sync.notices import Notice, NoticeReason
+from vaultsync.sync.profiles import ProfileError, ProfileResolver, ResolvedProfile
 
 INACTIVE_MESSAGE = "spec.state is Inactive: sync is stopped and the Kubernetes Secrets are removed"
 

@@ -39,7 +39,7 @@ KUBE_ERRORS = (BackendError, KubeStatusError)
 
 READY_TIMEOUT = (2.0, 2.0)
 
-__all__ = ["KUBE_ERRORS", "KubeApi", "KubeStatusError", "KubeUnavailable", "kube_error", "secret_path"]
+__all__ = ("KUBE_ERRORS", "KubeApi", "KubeStatusError", "KubeUnavailable", "kube_error", "secret_path")
 
 
 def secret_path(namespace: str, name: str | None = None) -> str:

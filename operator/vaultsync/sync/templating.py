@@ -13,16 +13,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from vaultsync.backends.errors import BackendError, NotFound
-from vaultsync.handlers.access_guard import AccessRefused
-from vaultsync.handlers.k8s_targets import SecretSnapshot
-from vaultsync.handlers.kubeapi import KubeApi
-from vaultsync.handlers.profiles import ProfileError, ProfileResolver
 from vaultsync.reconcile.targets import secret_target, vault_target
 from vaultsync.reconcile.templated import RenderedState, data_fingerprint, rendered_state
 from vaultsync.secrets.content import SecretContent, parse_content
 from vaultsync.secrets.errors import SecretModelError, TemplateError
 from vaultsync.secrets.fingerprint import fingerprint_of, fingerprints_equal
 from vaultsync.secrets.templates import render_templates
+from vaultsync.sync.access_guard import AccessRefused
+from vaultsync.sync.k8s_targets import SecretSnapshot
+from vaultsync.sync.kubeapi import KubeApi
+from vaultsync.sync.profiles import ProfileError, ProfileResolver
 
 
 class TemplateProblem(Exception):

@@ -1,16 +1,12 @@
 """Events about objects other than the ManagedSecret being synced: workloads it affects.
 
-A sync runs in a worker thread and only describes what to post; the daemon posts after the
+A sync runs in a worker thread and only describes what to post; the handlers post after the
 sync, through kopf's event queue, like the ManagedSecret's own events.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import cast
-
-import kopf
 
 
 @dataclass(frozen=True)
@@ -51,14 +47,3 @@ class NoticeReason:
     TEMPLATE_FAILED = "TemplateFailed"
     ROLLOUT_RESTARTED = "RolloutRestarted"
     ROLLOUT_SKIPPED = "RolloutSkipped"
-
-
-def post_related(notices: Iterable[Notice]) -> None:
-    for notice in notices:
-        if notice.involved is not None:
-            kopf.event(
-                kopf.Body(cast(kopf.RawBody, notice.involved.as_body())),
-                type=notice.type,
-                reason=notice.reason,
-                message=notice.message,
-            )

@@ -4,7 +4,8 @@ A sync runs in a worker thread. When the resource is deleted, kopf cancels its d
 cancelling the awaiting coroutine does not stop the thread: a sync already past its reads
 would write a copy back right after the deletion handler removed it. Both run through
 :func:`serialized_per_resource`, keyed by the resource's uid: the deletion waits for the
-sync in flight, then retires the uid, and any later sync of that uid does nothing.
+sync in flight, then retires the uid, and any later sync of that uid does nothing. The locks
+live in the engine's :class:`ResourceGuard`, not in this module.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Literal, ParamSpec, TypeVar, overload
+from typing import Any, Literal, ParamSpec, Protocol, TypeVar, cast, overload
 
 Params = ParamSpec("Params")
 Result = TypeVar("Result")
@@ -60,7 +61,10 @@ class ResourceGuard:
             return uid in self._retired
 
 
-GUARD = ResourceGuard()
+class Guarded(Protocol):
+    """An object whose methods are serialized per resource: it holds the guard they share."""
+
+    guard: ResourceGuard
 
 
 def _uid(body: Mapping[str, Any]) -> str:
@@ -86,7 +90,8 @@ def serialized_per_resource(
     retire: bool = False,
     when_retired: Callable[[Mapping[str, Any]], Any] | None = None,
 ) -> Callable[[Callable[Params, Result]], Callable[Params, Result]]:
-    """Runs the function under the lock of the resource whose body is positional argument ``body_at``.
+    """Runs the method under the lock of the resource whose body is positional argument ``body_at``
+    (``self``, the first, is a :class:`Guarded` whose guard every such method of it shares).
 
     ``retire``: the function deletes the copies; later calls of functions that give
     ``when_retired`` return ``when_retired(body)`` instead of running.
@@ -95,12 +100,13 @@ def serialized_per_resource(
     def decorate(function: Callable[Params, Result]) -> Callable[Params, Result]:
         @functools.wraps(function)
         def guarded(*args: Params.args, **kwargs: Params.kwargs) -> Result:
+            guard = cast(Guarded, args[0]).guard
             body: Mapping[str, Any] = args[body_at]  # type: ignore[assignment]
             uid = _uid(body)
-            with GUARD.hold(uid):
+            with guard.hold(uid):
                 if retire:
-                    GUARD.retire(uid)
-                elif when_retired is not None and GUARD.retired(uid):
+                    guard.retire(uid)
+                elif when_retired is not None and guard.retired(uid):
                     skipped: Result = when_retired(body)
                     return skipped
                 return function(*args, **kwargs)

@@ -33,15 +33,15 @@ from vaultsync.approvals.policy import ApprovalPolicy
 from vaultsync.approvals.requests import request_body, source_of_identity
 from vaultsync.backends.errors import BackendError
 from vaultsync.backends.kube_http import resource_path
-from vaultsync.handlers import k8s_targets
-from vaultsync.handlers.kubeapi import KubeApi, KubeStatusError
-from vaultsync.handlers.profiles import ResolvedProfile
 from vaultsync.reconcile.plan import ObservedTarget, Operation, SyncPlan
 from vaultsync.reconcile.status import Phase, Reason, SyncReport, next_status
 from vaultsync.reconcile.targets import ProfileKey, TargetKind
 from vaultsync.secrets.content import SecretContent, parse_content
 from vaultsync.secrets.errors import SecretModelError
 from vaultsync.secrets.fingerprint import fingerprint_of
+from vaultsync.sync import k8s_targets
+from vaultsync.sync.kubeapi import KubeApi, KubeStatusError
+from vaultsync.sync.profiles import ResolvedProfile
 
 PLURAL = "approvalrequests"
 DEAD_PHASES = (ApprovalPhase.SUPERSEDED, ApprovalPhase.EXPIRED)
@@ -134,17 +134,7 @@ class ApprovalGate:
             if plan.needs_approval and plan.operation
             else None
         )
-        requests = [r for r in self._requests(gate.body) if r[0].operation != Operation.DELETE]
-        step = next_step(
-            [view for view, _ in requests],
-            wanted,
-            policy,
-            now=_now(),
-            generation=meta.get("generation"),
-            keep=self.audit_trail,
-        )
-        self._write_phases(meta["namespace"], step, requests)
-        forged = _forged_events(step)
+        step, forged = self._step(gate.body, wanted, policy, deleting=False)
         if step.outcome is Outcome.NONE or wanted is None:
             return GateResult(fields={"approvalRequest": None}, events=forged)
         if step.outcome is Outcome.APPROVED:
@@ -265,15 +255,13 @@ class ApprovalGate:
 
     # -- deletion -----------------------------------------------------------------------------
 
-    def delete_gate(self, body: Mapping[str, Any], policy: ApprovalPolicy, now: str) -> GateResult:
-        """Whether a gated delete may proceed; ``held_status`` set while it may not."""
+    def _step(
+        self, body: Mapping[str, Any], wanted: Wanted | None, policy: ApprovalPolicy, *, deleting: bool
+    ) -> tuple[ApprovalStep, list[tuple[str, str, str]]]:
+        """The next approval step over the requests of one kind (deletes, or changes), with the
+        request phases it moved written, and the events of forged decisions it found."""
         meta = body["metadata"]
-        status: Mapping[str, Any] = body.get("status") or {}
-        fingerprint = status.get("fingerprint")
-        if not policy.gates(Operation.DELETE) or not fingerprint:
-            return GateResult()
-        wanted = Wanted(str(Operation.DELETE), str(fingerprint), _generation(body))
-        requests = [r for r in self._requests(body) if r[0].operation == Operation.DELETE]
+        requests = [r for r in self._requests(body) if (r[0].operation == Operation.DELETE) == deleting]
         step = next_step(
             [view for view, _ in requests],
             wanted,
@@ -283,7 +271,17 @@ class ApprovalGate:
             keep=self.audit_trail,
         )
         self._write_phases(meta["namespace"], step, requests)
-        forged = _forged_events(step)
+        return step, _forged_events(step)
+
+    def delete_gate(self, body: Mapping[str, Any], policy: ApprovalPolicy, now: str) -> GateResult:
+        """Whether a gated delete may proceed; ``held_status`` set while it may not."""
+        meta = body["metadata"]
+        status: Mapping[str, Any] = body.get("status") or {}
+        fingerprint = status.get("fingerprint")
+        if not policy.gates(Operation.DELETE) or not fingerprint:
+            return GateResult()
+        wanted = Wanted(str(Operation.DELETE), str(fingerprint), _generation(body))
+        step, forged = self._step(body, wanted, policy, deleting=True)
         if step.outcome is Outcome.APPROVED:
             return GateResult(
                 events=[*forged, ("Normal", ApprovalEvent.APPROVED, f"Delete approved by {step.current}")]

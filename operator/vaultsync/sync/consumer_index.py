@@ -11,25 +11,28 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from vaultsync.backends.errors import BackendError
-from vaultsync.handlers.kubeapi import KubeApi
-from vaultsync.handlers.notices import ObjectRef
-from vaultsync.handlers.workload_listing import ListedWorkload, list_workloads
 from vaultsync.reconcile.consumers import Consumer, WorkloadRef, consumers_status
+from vaultsync.sync.kubeapi import KubeApi
+from vaultsync.sync.notices import ObjectRef
+from vaultsync.sync.workload_listing import ListedWorkload, list_workloads
 
 SecretKey = tuple[str, str]
 """(namespace, name) of a Secret."""
 
-API_VERSIONS = {
-    "Deployment": "apps/v1",
-    "StatefulSet": "apps/v1",
-    "DaemonSet": "apps/v1",
-    "Job": "batch/v1",
-    "CronJob": "batch/v1",
-    "Pod": "v1",
-}
+API_VERSIONS = MappingProxyType(
+    {
+        "Deployment": "apps/v1",
+        "StatefulSet": "apps/v1",
+        "DaemonSet": "apps/v1",
+        "Job": "batch/v1",
+        "CronJob": "batch/v1",
+        "Pod": "v1",
+    }
+)
 
 
 class ConsumerIndex:
@@ -45,6 +48,8 @@ class ConsumerIndex:
         self._uids: dict[WorkloadRef, str | None] = {}
         self._by_secret: dict[SecretKey, set[WorkloadRef]] = {}
         self._owners: dict[SecretKey, set[str]] = {}
+        self._written_by: dict[str, set[SecretKey]] = {}
+        """Owner -> the Secrets it registered last, so a new registration touches only those."""
 
     @classmethod
     def for_kube(cls, kube: KubeApi) -> ConsumerIndex:
@@ -116,11 +121,17 @@ class ConsumerIndex:
         """Remembers that ManagedSecret ``owner`` writes ``secrets`` (so their consumers wake it)."""
         wanted = set(secrets)
         with self._lock:
-            for key, owners in self._owners.items():
-                if key not in wanted:
-                    owners.discard(owner)
+            for key in self._written_by.get(owner, set()) - wanted:
+                owners = self._owners.get(key, set())
+                owners.discard(owner)
+                if not owners:
+                    self._owners.pop(key, None)
             for key in wanted:
                 self._owners.setdefault(key, set()).add(owner)
+            if wanted:
+                self._written_by[owner] = wanted
+            else:
+                self._written_by.pop(owner, None)
 
     def owners_of(self, secrets: Iterable[SecretKey]) -> set[str]:
         with self._lock:

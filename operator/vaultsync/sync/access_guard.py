@@ -13,11 +13,10 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from vaultsync.backends.kube_http import KubeHttp, KubeStatusError, resource_path
-from vaultsync.handlers.metrics import ACCESS_REVIEWS
 from vaultsync.reconcile.authorship import Author, verified_author
 
 MAX_CACHED_ANSWERS = 4096
@@ -28,8 +27,16 @@ class AccessRefused(Exception):
 
 
 class AccessGuard:
-    def __init__(self, http: KubeHttp, hmac_key: bytes, ttl: float = 60.0) -> None:
+    def __init__(
+        self,
+        http: KubeHttp,
+        hmac_key: bytes,
+        ttl: float = 60.0,
+        on_answer: Callable[[str, bool], None] | None = None,
+    ) -> None:
         self._http = http
+        self._on_answer = on_answer
+        """Told (namespace, allowed) of each review sent: the operator's metrics."""
         self._key = hmac_key
         self._ttl = ttl
         self._lock = threading.Lock()
@@ -80,7 +87,8 @@ class AccessGuard:
                 f"cannot check whether {author.user} may {verb} Secret {namespace}/{name}: "
                 f"SubjectAccessReview failed with HTTP {e.status}"
             ) from e
-        ACCESS_REVIEWS.labels(namespace, str(answer).lower()).inc()
+        if self._on_answer is not None:
+            self._on_answer(namespace, answer)
         with self._lock:
             self._answers[key] = (now, answer)
             self._answers.move_to_end(key)

@@ -13,12 +13,12 @@ from typing import Any
 from vaultsync.api.codec import status_time
 from vaultsync.approvals.integrity import Recall
 from vaultsync.compliance.verdict import Verdict
-from vaultsync.handlers import templating
-from vaultsync.handlers.k8s_targets import SecretSnapshot
-from vaultsync.handlers.notices import Notice
-from vaultsync.handlers.profiles import ResolvedProfile
 from vaultsync.reconcile.plan import Operation
 from vaultsync.reconcile.status import Phase, Reason, SyncReport, next_status
+from vaultsync.sync import templating
+from vaultsync.sync.k8s_targets import SecretSnapshot
+from vaultsync.sync.notices import Notice
+from vaultsync.sync.profiles import ResolvedProfile
 
 TRUE, FALSE = "True", "False"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vaultsync.handlers.approval_memory import lagging_targets
+from vaultsync.sync.approval_memory import lagging_targets
 
 
 def test_only_targets_the_last_sync_failed_to_write_are_lagging() -> None:

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from vaultsync.handlers import profiles as profiles_module
-from vaultsync.handlers.profiles import ProfileResolver
-from vaultsync.handlers.settings import OperatorSettings
 from vaultsync.reconcile.targets import ProfileKey
+from vaultsync.sync import profiles as profiles_module
+from vaultsync.sync.profiles import ProfileResolver
+from vaultsync.sync.settings import OperatorSettings
 
 PROFILE = {
     "metadata": {"namespace": "vaultsync-system", "name": "env", "uid": "u-1", "generation": 1},

@@ -15,15 +15,15 @@ from typing import Any
 from vaultsync.backends.errors import BackendError
 from vaultsync.backends.interface import Backend
 from vaultsync.backends.registry import BackendContext, create_backend
-from vaultsync.handlers.access_guard import AccessGuard, AccessRefused
-from vaultsync.handlers.credentials import credential_refs, resolve_credentials
-from vaultsync.handlers.kubeapi import KubeApi
-from vaultsync.handlers.settings import OperatorSettings
 from vaultsync.reconcile.access import access_denied_reason
 from vaultsync.reconcile.boundary import kubernetes_namespace, profile_problem
 from vaultsync.reconcile.status import Reason
 from vaultsync.reconcile.targets import ProfileKey
 from vaultsync.secrets.redaction import RedactionLedger
+from vaultsync.sync.access_guard import AccessGuard, AccessRefused
+from vaultsync.sync.credentials import credential_refs, resolve_credentials
+from vaultsync.sync.kubeapi import KubeApi
+from vaultsync.sync.settings import OperatorSettings
 
 PROVIDER_KEYS = ("hashicorp", "aws", "azure", "kubernetes", "env")
 NAMESPACE_LABELS_TTL = 30.0

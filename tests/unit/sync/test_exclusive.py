@@ -9,13 +9,14 @@ from typing import Any
 
 import pytest
 
-from vaultsync.handlers.exclusive import ResourceGuard, serialized_per_resource
+from vaultsync.sync.exclusive import ResourceGuard, serialized_per_resource
 
 
 class Resource:
     """Records the order in which guarded calls touch one resource's copies."""
 
     def __init__(self) -> None:
+        self.guard = ResourceGuard()
         self.journal: list[str] = []
         self.sync_started = threading.Event()
         self.release_sync = threading.Event()

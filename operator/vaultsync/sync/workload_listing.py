@@ -8,24 +8,27 @@ So the first sync that needs a namespace lists its workloads once (six list call
 from __future__ import annotations
 
 from collections.abc import Iterator
+from types import MappingProxyType
 
 from vaultsync.backends.errors import Unavailable
 from vaultsync.backends.kube_http import resource_path
-from vaultsync.handlers.kubeapi import KubeApi, KubeStatusError
 from vaultsync.reconcile.consumers import WorkloadRef, secrets_used_by
+from vaultsync.sync.kubeapi import KubeApi, KubeStatusError
 
 ListedWorkload = tuple[WorkloadRef, frozenset[str], str | None]
 """(workload, Secret names it uses, uid)."""
 
 
-_COLLECTIONS = {
-    "Deployment": ("apps", "v1", "deployments"),
-    "StatefulSet": ("apps", "v1", "statefulsets"),
-    "DaemonSet": ("apps", "v1", "daemonsets"),
-    "Job": ("batch", "v1", "jobs"),
-    "CronJob": ("batch", "v1", "cronjobs"),
-    "Pod": ("", "v1", "pods"),
-}
+_COLLECTIONS = MappingProxyType(
+    {
+        "Deployment": ("apps", "v1", "deployments"),
+        "StatefulSet": ("apps", "v1", "statefulsets"),
+        "DaemonSet": ("apps", "v1", "daemonsets"),
+        "Job": ("batch", "v1", "jobs"),
+        "CronJob": ("batch", "v1", "cronjobs"),
+        "Pod": ("", "v1", "pods"),
+    }
+)
 
 
 def list_workloads(kube: KubeApi, namespace: str) -> Iterator[ListedWorkload]:

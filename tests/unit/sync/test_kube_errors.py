@@ -14,8 +14,8 @@ from faultproxy import TcpProxy
 from vaultsync.backends import errors
 from vaultsync.backends.errors import BackendError, Unavailable
 from vaultsync.backends.kube_http import KubeConnection, KubeHttp, KubeStatusError
-from vaultsync.handlers import k8s_targets
-from vaultsync.handlers.kubeapi import (
+from vaultsync.sync import k8s_targets
+from vaultsync.sync.kubeapi import (
     KubeApi,
     KubeUnavailable,
     apiserver_unreachable,
@@ -109,10 +109,10 @@ def test_hung_api_server_times_out_as_unavailable() -> None:
 
 
 def test_a_sync_during_an_api_server_outage_ends_failed_and_retried_not_raised() -> None:
-    from vaultsync.handlers.access_guard import AccessGuard  # noqa: PLC0415
-    from vaultsync.handlers.engine import SyncEngine  # noqa: PLC0415
-    from vaultsync.handlers.profiles import ProfileResolver  # noqa: PLC0415
-    from vaultsync.handlers.settings import OperatorSettings  # noqa: PLC0415
+    from vaultsync.sync.access_guard import AccessGuard  # noqa: PLC0415
+    from vaultsync.sync.engine import SyncEngine  # noqa: PLC0415
+    from vaultsync.sync.profiles import ProfileResolver  # noqa: PLC0415
+    from vaultsync.sync.settings import OperatorSettings  # noqa: PLC0415
 
     kube = _kube_at(_closed_port())
     settings = OperatorSettings(environ={})

@@ -12,12 +12,12 @@ from typing import Any
 from vaultsync.api.codec import parse_timestamp, status_time
 from vaultsync.api.managedsecret_status import short_fingerprint
 from vaultsync.compliance.verdict import PolicySource, Verdict, judge
-from vaultsync.handlers.profiles import ResolvedProfile
-from vaultsync.handlers.sync_run import FALSE, TRUE, Event, EventReason, SyncResult, SyncRun
 from vaultsync.reconcile.plan import Operation
 from vaultsync.reconcile.status import Phase, Reason, TargetOutcome, TargetState, next_status
 from vaultsync.secrets.content import SecretContent
 from vaultsync.secrets.versions import VersionRecord, append_version
+from vaultsync.sync.profiles import ResolvedProfile
+from vaultsync.sync.sync_run import FALSE, TRUE, Event, EventReason, SyncResult, SyncRun
 
 
 def version_fields(

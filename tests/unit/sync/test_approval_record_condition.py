@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from vaultsync.approvals.integrity import Recall
-from vaultsync.handlers.approval_memory import RECORD_CONDITION, report
-from vaultsync.handlers.sync_run import SyncResult, SyncRun
+from vaultsync.sync.approval_memory import RECORD_CONDITION, report
+from vaultsync.sync.sync_run import SyncResult, SyncRun
 
 INVALID = Recall(trusted=False, fingerprint=None, source_identity=None, problem="does not carry the seal")
 FORGED = {"fingerprint": "f2", "seal": "forged"}

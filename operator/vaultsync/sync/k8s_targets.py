@@ -2,7 +2,7 @@
 
 Reads and writes go through ``backends.kube_secrets`` (shared with the kubernetes vault backend);
 this module adds what is particular to a target: the Secret type, labels and annotations of its
-spec, templates (``handlers.templating``), counted writes, and the memory of our own writes
+spec, templates (``sync.templating``), counted writes, and the memory of our own writes
 (their watch events are not drift). The fingerprint of what a target holds is computed from its
 data mapped back to a document (templated targets: an HMAC of the data), so out-of-band edits
 show up as drift.
@@ -17,8 +17,8 @@ from typing import Any
 from vaultsync.backends.errors import BackendError, NotFound, NotOwned
 from vaultsync.backends.interface import MANAGED_BY_VALUE, OWNER_KEY
 from vaultsync.backends.kube_secrets import KubeSecrets, StoredSecret
-from vaultsync.handlers.kubeapi import KubeApi, KubeStatusError, kube_error
 from vaultsync.secrets import formats
+from vaultsync.sync.kubeapi import KubeApi, KubeStatusError, kube_error
 
 MANAGED_LABEL = "app.kubernetes.io/managed-by"
 FINGERPRINT_ANNOTATION = "vaultsync.io/fingerprint"

@@ -15,28 +15,6 @@ from typing import Any
 from vaultsync.api.codec import status_time
 from vaultsync.backends.errors import BackendError, Conflict, NotFound, PermissionDenied
 from vaultsync.backends.interface import RemoteSecret
-from vaultsync.handlers import activation, approval_memory, k8s_targets, rollout, templating
-from vaultsync.handlers.access_guard import AccessRefused
-from vaultsync.handlers.approvals import ApprovalGate, GateInput
-from vaultsync.handlers.consumer_index import ConsumerIndex, consumers_field
-from vaultsync.handlers.exclusive import serialized_per_resource
-from vaultsync.handlers.generation import GenerationFailed, prepare_source
-from vaultsync.handlers.kubeapi import KubeApi, KubeStatusError, kube_error
-from vaultsync.handlers.notices import NoticeReason
-from vaultsync.handlers.profiles import ProfileError, ProfileResolver, ResolvedProfile
-from vaultsync.handlers.retention import RESTORED, delete_copies, read_or_restore
-from vaultsync.handlers.secret_names import SecretNames
-from vaultsync.handlers.settings import OperatorSettings
-from vaultsync.handlers.sync_run import (
-    FALSE,
-    Event,
-    EventReason,
-    SyncAborted,
-    SyncResult,
-    SyncRun,
-    gated_operations,
-)
-from vaultsync.handlers.sync_status import final_status, judge_compliance, non_compliant, version_fields
 from vaultsync.reconcile.boundary import kubernetes_namespace, secret_problems
 from vaultsync.reconcile.expiry import apply_expiry
 from vaultsync.reconcile.plan import ObservedTarget, SyncPlan, WriteReason, plan_sync
@@ -48,6 +26,28 @@ from vaultsync.secrets import formats
 from vaultsync.secrets.content import SecretContent, parse_content
 from vaultsync.secrets.errors import SecretModelError
 from vaultsync.secrets.fingerprint import fingerprint_of
+from vaultsync.sync import activation, approval_memory, k8s_targets, rollout, templating
+from vaultsync.sync.access_guard import AccessRefused
+from vaultsync.sync.approvals import ApprovalGate, GateInput
+from vaultsync.sync.consumer_index import ConsumerIndex, consumers_field
+from vaultsync.sync.exclusive import ResourceGuard, serialized_per_resource
+from vaultsync.sync.generation import GenerationFailed, prepare_source
+from vaultsync.sync.kubeapi import KubeApi, KubeStatusError, kube_error
+from vaultsync.sync.notices import NoticeReason
+from vaultsync.sync.profiles import ProfileError, ProfileResolver, ResolvedProfile
+from vaultsync.sync.retention import RESTORED, delete_copies, read_or_restore
+from vaultsync.sync.secret_names import SecretNames
+from vaultsync.sync.settings import OperatorSettings
+from vaultsync.sync.sync_run import (
+    FALSE,
+    Event,
+    EventReason,
+    SyncAborted,
+    SyncResult,
+    SyncRun,
+    gated_operations,
+)
+from vaultsync.sync.sync_status import final_status, judge_compliance, non_compliant, version_fields
 
 
 def pushed_message(version: Any, plan: SyncPlan, outcomes: Mapping[str, TargetOutcome]) -> str:
@@ -66,9 +66,13 @@ class SyncEngine:
         profiles: ProfileResolver,
         settings: OperatorSettings,
         hmac_key: bytes,
+        *,
         secret_names: SecretNames | None = None,
+        guard: ResourceGuard | None = None,
     ) -> None:
         self.kube = kube
+        self.guard = guard or ResourceGuard()
+        """Serializes a sync and the deletion of one ManagedSecret's copies (``exclusive``)."""
         self.secret_names = secret_names or SecretNames()
         self.profiles = profiles
         self.settings = settings
@@ -482,6 +486,7 @@ class SyncEngine:
         except AccessRefused as e:
             raise PermissionDenied(str(e), missing=[f"update secrets/{name} in {namespace}"]) from e
 
+    @serialized_per_resource(body_at=1, retire=True)
     def delete_targets(self, body: Mapping[str, Any]) -> list[CopyDeletion]:
         """Soft-deletes what this ManagedSecret owns in every target, with the retention window."""
         return delete_copies(self.kube, self.profiles, body, self.settings.retention_days)

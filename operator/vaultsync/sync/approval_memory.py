@@ -14,10 +14,10 @@ from typing import Any
 
 from vaultsync.approvals.integrity import ApprovalRecord, Recall, recall
 from vaultsync.approvals.lifecycle import RequestView
-from vaultsync.handlers.sync_run import FALSE, TRUE, Event, SyncResult, SyncRun
 from vaultsync.reconcile.conditions import set_condition
 from vaultsync.reconcile.plan import ObservedTarget, Operation, SyncInput
 from vaultsync.reconcile.status import TargetState, entry_id
+from vaultsync.sync.sync_run import FALSE, TRUE, Event, SyncResult, SyncRun
 
 RECORD_CONDITION = "ApprovalRecord"
 

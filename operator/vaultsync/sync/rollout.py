@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from types import MappingProxyType
 from typing import Any
 
 from vaultsync.backends.kube_http import STRATEGIC_PATCH, resource_path
-from vaultsync.handlers.kubeapi import KubeApi, KubeStatusError
-from vaultsync.handlers.notices import Notice, NoticeReason, ObjectRef
 from vaultsync.reconcile.plan import WriteReason
 from vaultsync.reconcile.rollout import (
     RestartDecision,
@@ -25,8 +24,12 @@ from vaultsync.reconcile.rollout import (
 )
 from vaultsync.reconcile.status import TargetOutcome, TargetState, entry_id
 from vaultsync.reconcile.targets import TargetKey, TargetKind, secret_target
+from vaultsync.sync.kubeapi import KubeApi, KubeStatusError
+from vaultsync.sync.notices import Notice, NoticeReason, ObjectRef
 
-_PLURALS = {"Deployment": "deployments", "StatefulSet": "statefulsets", "DaemonSet": "daemonsets"}
+_PLURALS = MappingProxyType(
+    {"Deployment": "deployments", "StatefulSet": "statefulsets", "DaemonSet": "daemonsets"}
+)
 
 
 def write_cause(reason: WriteReason, rerendered: bool) -> WriteCause:

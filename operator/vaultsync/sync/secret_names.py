@@ -21,8 +21,8 @@ from typing import Any
 from vaultsync.backends.errors import BackendError
 from vaultsync.backends.interface import MANAGED_BY_VALUE
 from vaultsync.backends.kube_http import METADATA_ONLY
-from vaultsync.handlers.k8s_targets import MANAGED_LABEL
-from vaultsync.handlers.kubeapi import KubeApi, KubeStatusError
+from vaultsync.sync.k8s_targets import MANAGED_LABEL
+from vaultsync.sync.kubeapi import KubeApi, KubeStatusError
 
 log = logging.getLogger(__name__)
 

@@ -13,6 +13,7 @@ import ipaddress
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
 from vaultsync.api.common import parse_duration
@@ -23,9 +24,11 @@ from vaultsync.secrets import formats, generators
 from vaultsync.secrets.content import SecretContent
 from vaultsync.secrets.errors import SecretModelError
 
-CHARACTER_CLASSES = {"lowercase": "lower", "uppercase": "upper", "digits": "digits", "symbols": "symbols"}
-ALGORITHMS = {"RSA": "RSA", "ECDSA": "EC", "Ed25519": "Ed25519"}
-EC_CURVES = {256: "P-256", 384: "P-384", 521: "P-521"}
+CHARACTER_CLASSES = MappingProxyType(
+    {"lowercase": "lower", "uppercase": "upper", "digits": "digits", "symbols": "symbols"}
+)
+ALGORITHMS = MappingProxyType({"RSA": "RSA", "ECDSA": "EC", "Ed25519": "Ed25519"})
+EC_CURVES = MappingProxyType({256: "P-256", 384: "P-384", 521: "P-521"})
 GENERATED = "Generated"
 ROTATED = "Rotated"
 

@@ -10,8 +10,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from vaultsync.handlers.generation import generate_content, generated_fields
 from vaultsync.secrets.errors import SecretModelError
+from vaultsync.sync.generation import generate_content, generated_fields
 
 
 @pytest.mark.parametrize(
