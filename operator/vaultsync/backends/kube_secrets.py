@@ -1,7 +1,7 @@
 """The one place where Kubernetes Secrets are read, created, replaced and deleted.
 
 Two things store Secrets: the kubernetes vault backend (``backends.kubernetes``) and the
-``spec.kubernetesSecrets`` targets of a ManagedSecret (``handlers.k8s_targets``). Both go through
+``spec.kubernetesSecrets`` targets of a ManagedSecret (``sync.k8s_targets``). Both go through
 :class:`KubeSecrets`, so every Secret is written the same way: its size is checked before
 anything is sent, it carries the ownership marks (label ``managed-by: vaultsync``, annotation
 ``vaultsync.io/owner``), a Secret that is not ours is left alone unless adopting, every replace
