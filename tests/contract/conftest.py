@@ -21,6 +21,7 @@ import pytest
 from kubernetes import client as k8s
 
 from keyvault_server.target import AzureVault
+from memory_vault import MemoryVault
 from operator_kube import operator_http
 from vaultsync.backends.interface import Backend, Credentials, Document
 from vaultsync.backends.registry import BackendContext, create_backend
@@ -121,6 +122,12 @@ def _kubernetes(request: pytest.FixtureRequest) -> Iterator[Target]:
     raw_client.close()
 
 
+def _memory(request: pytest.FixtureRequest) -> Iterator[Target]:
+    """The in-memory vault the sync service's unit tests use, held to the same contract."""
+    vault = MemoryVault()
+    yield Target("memory", vault, vault.outage, vault.plant, lambda name: f"contract/{name}")
+
+
 def _azure(request: pytest.FixtureRequest) -> Iterator[Target]:
     vault: AzureVault = request.getfixturevalue("azure_vault")
     prefix = f"contract-{uuid.uuid4().hex[:10]}"
@@ -139,6 +146,7 @@ TARGETS: dict[str, Callable[[pytest.FixtureRequest], Iterator[Target]]] = {
     "openbao-kv2": lambda request: _hashicorp(request, 2),
     "openbao-kv1": lambda request: _hashicorp(request, 1),
     "moto": _aws,
+    "memory": _memory,
     "kube": _kubernetes,
     "azure": _azure,
 }

@@ -8,7 +8,7 @@ import itertools
 import logging
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import kopf
 
@@ -90,7 +90,11 @@ class ApiServerWait:
 
 class _NoDiffBase(kopf.DiffBaseStorage):
     """No handler compares an old spec with a new one (the only change handler is ``on.delete``),
-    so kopf need not PATCH its last-handled-configuration annotation into every new object."""
+    so kopf need not PATCH its last-handled-configuration annotation into every new object, nor
+    deep-copy every body it receives to compare it (the copy was 5 % of the operator's CPU)."""
+
+    def build(self, *, body: kopf.Body, extra_fields: Any = None) -> kopf.BodyEssence:
+        return cast(kopf.BodyEssence, {})
 
     def fetch(self, *, body: kopf.Body) -> None:
         return None

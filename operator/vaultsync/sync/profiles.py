@@ -10,10 +10,10 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from vaultsync.backends.errors import BackendError
-from vaultsync.backends.interface import Backend
+from vaultsync.backends.interface import Backend, Credentials
 from vaultsync.backends.registry import BackendContext, create_backend
 from vaultsync.reconcile.access import access_denied_reason
 from vaultsync.reconcile.boundary import kubernetes_namespace, profile_problem
@@ -68,11 +68,33 @@ def provider_of(body: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
     return keys[0], provider[keys[0]] or {}
 
 
+class BuildBackend(Protocol):
+    """How a backend is made from a profile's provider: ``backends.registry.create_backend``."""
+
+    def __call__(
+        self,
+        provider_key: str,
+        spec: Mapping[str, Any],
+        credentials: Credentials | None = None,
+        *,
+        context: BackendContext | None = None,
+    ) -> Backend: ...
+
+
 class ProfileResolver:
     """Thread-safe cache of profile bodies and their backends."""
 
-    def __init__(self, kube: KubeApi, settings: OperatorSettings, guard: AccessGuard) -> None:
+    def __init__(
+        self,
+        kube: KubeApi,
+        settings: OperatorSettings,
+        guard: AccessGuard,
+        *,
+        build_backend: BuildBackend | None = None,
+    ) -> None:
         self.kube = kube
+        self._build_backend = build_backend if build_backend is not None else create_backend
+        """``create_backend`` of the registry; tests give the service an in-memory vault instead."""
         self.settings = settings
         self.guard = guard
         self.ledger = RedactionLedger()
@@ -199,7 +221,7 @@ class ProfileResolver:
                 vault_max_request_bytes=self.settings.vault_max_request_bytes,
                 pool_size=self.settings.sync_threads,
             )
-            built = create_backend(provider_key, spec, credentials, context=context)
+            built = self._build_backend(provider_key, spec, credentials, context=context)
         except BackendError as e:
             raise ProfileError(Reason.PROFILE_NOT_READY, f"VaultProfile {key}: {e}") from e
         with self._lock:

@@ -1,0 +1,166 @@
+"""The sync engine on its own, with its dependencies passed in: in-memory vaults that pass the
+backend contract (``tests/memory_vault.py``) and a Kubernetes API that nothing may call.
+
+A ManagedSecret here has vault targets only, so a sync needs no API server: the test proves it
+by pointing the engine's API client at a closed port, where any call would fail the sync.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from memory_vault import MemoryVault
+from vaultsync.backends.interface import Backend, Credentials
+from vaultsync.backends.kube_http import KubeConnection, KubeHttp
+from vaultsync.backends.registry import BackendContext
+from vaultsync.sync.engine import SyncEngine
+from vaultsync.sync.kubeapi import KubeApi
+from vaultsync.sync.profiles import ProfileResolver
+from vaultsync.sync.settings import OperatorSettings
+
+KEY = b"k" * 32
+NAMESPACE = "team"
+OWNER = f"{NAMESPACE}/db"
+SOURCE_PATH = "app/db"
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _profile(name: str) -> dict[str, Any]:
+    return {
+        "metadata": {"namespace": NAMESPACE, "name": name, "uid": f"uid-{name}", "generation": 1},
+        "spec": {"provider": {"hashicorp": {"prefix": name}}},
+    }
+
+
+def _managed_secret(
+    *targets: str, generation: int = 1, status: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    return {
+        "apiVersion": "vaultsync.io/v1alpha1",
+        "kind": "ManagedSecret",
+        "metadata": {"namespace": NAMESPACE, "name": "db", "uid": "uid-db", "generation": generation},
+        "spec": {
+            "type": "key-value",
+            "source": {"vaultProfile": {"name": "source"}, "path": SOURCE_PATH},
+            "syncTargets": [{"vaultProfile": {"name": name}, "path": f"copies/{name}"} for name in targets],
+        },
+        "status": dict(status or {}),
+    }
+
+
+class Stack:
+    """The engine and the vaults it was given, by profile name."""
+
+    def __init__(self) -> None:
+        self.vaults = {name: MemoryVault(name) for name in ("source", "copy-a", "copy-b")}
+
+        def build(
+            provider_key: str,
+            spec: Mapping[str, Any],
+            credentials: Credentials | None = None,
+            *,
+            context: BackendContext | None = None,
+        ) -> Backend:
+            return self.vaults[str(spec["prefix"])]
+
+        self.kube = KubeApi(
+            KubeHttp(KubeConnection(server=f"http://127.0.0.1:{_closed_port()}"), timeout=(1, 1))
+        )
+        settings = OperatorSettings(namespace="vaultsync-system", environ={})
+        self.profiles = ProfileResolver(self.kube, settings, guard=None, build_backend=build)  # type: ignore[arg-type]
+        for name in self.vaults:
+            self.profiles.remember(_profile(name))
+        self.engine = SyncEngine(self.kube, self.profiles, settings, KEY)
+
+    def sync(self, body: dict[str, Any]) -> Any:
+        result = self.engine.sync(body)
+        body["status"] = result.status  # what the status PATCH would have written
+        return result
+
+
+@pytest.fixture
+def stack() -> Stack:
+    built = Stack()
+    built.vaults["source"].write(
+        SOURCE_PATH,
+        "key-value",
+        {"user": "app", "password": "p-1"},
+        owner="admin/seed",
+        expected_version=None,
+    )
+    return built
+
+
+def _targets(result: Any) -> dict[str, str]:
+    return {str(t.get("path")): str(t.get("state")) for t in result.status.get("targets") or []}
+
+
+def test_a_first_sync_copies_the_source_to_every_target_and_a_second_writes_nothing(stack: Stack) -> None:
+    body = _managed_secret("copy-a", "copy-b")
+    first = stack.sync(body)
+    assert not first.failed
+    assert first.status["phase"] == "Synced"
+    for name in ("copy-a", "copy-b"):
+        copy = stack.vaults[name].read(f"copies/{name}")
+        assert copy.document == {"user": "app", "password": "p-1"}
+        assert (copy.metadata.managed, copy.metadata.owner) == (True, OWNER)
+    writes = sum(v.calls.snapshot()["write"] for v in stack.vaults.values())
+    again = stack.sync(body)
+    assert again.status["phase"] == "Synced"
+    assert sum(v.calls.snapshot()["write"] for v in stack.vaults.values()) == writes, "nothing changed"
+    assert stack.kube.writes.total() == 0, "vault targets only: no Kubernetes write"
+
+
+def test_a_changed_source_reaches_every_target(stack: Stack) -> None:
+    body = _managed_secret("copy-a", "copy-b")
+    stack.sync(body)
+    current = stack.vaults["source"].read(SOURCE_PATH).version
+    stack.vaults["source"].write(
+        SOURCE_PATH,
+        "key-value",
+        {"user": "app", "password": "p-2"},
+        owner="admin/seed",
+        expected_version=current,
+    )
+    result = stack.sync(body)
+    assert result.status["phase"] == "Synced"
+    for name in ("copy-a", "copy-b"):
+        assert stack.vaults[name].read(f"copies/{name}").document["password"] == "p-2"
+    assert "p-2" not in repr(result.status), "a value never appears in status"
+
+
+def test_an_edit_made_outside_vaultsync_is_restored(stack: Stack) -> None:
+    body = _managed_secret("copy-a")
+    stack.sync(body)
+    stack.vaults["copy-a"].tamper("copies/copy-a", {"user": "app", "password": "edited"})
+    stack.sync(body)
+    assert stack.vaults["copy-a"].read("copies/copy-a").document["password"] == "p-1"
+
+
+def test_a_secret_vaultsync_does_not_own_is_left_alone_and_the_other_target_is_written(stack: Stack) -> None:
+    stack.vaults["copy-a"].plant("copies/copy-a", {"someone": "else"})
+    result = stack.sync(_managed_secret("copy-a", "copy-b"))
+    assert result.failed
+    assert stack.vaults["copy-a"].read("copies/copy-a").document == {"someone": "else"}
+    assert stack.vaults["copy-b"].read("copies/copy-b").document["password"] == "p-1"
+    states = list(_targets(result).values())
+    assert sorted(states) == ["Failed", "Synced"], states
+
+
+def test_a_source_outage_writes_nothing_and_fails_to_be_retried(stack: Stack) -> None:
+    body = _managed_secret("copy-a")
+    with stack.vaults["source"].outage():
+        result = stack.sync(body)
+    assert result.failed
+    assert result.status["phase"] == "Failed"
+    assert stack.vaults["copy-a"].documents() == {}
+    assert stack.sync(body).status["phase"] == "Synced", "retried once the vault is back"
