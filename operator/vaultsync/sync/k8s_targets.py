@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from vaultsync.backends.errors import BackendError, NotFound, NotOwned
@@ -25,7 +26,9 @@ FINGERPRINT_ANNOTATION = "vaultsync.io/fingerprint"
 DATA_FINGERPRINT_ANNOTATION = "vaultsync.io/data-fingerprint"
 """On templated Secrets: HMAC of the data vaultsync wrote, to tell a wanted change from an edit."""
 
-_DOING = {"read": "reading", "create": "writing", "replace": "writing", "delete": "deleting"}
+_DOING = MappingProxyType(
+    {"read": "reading", "create": "writing", "replace": "writing", "delete": "deleting"}
+)
 
 
 def _managed(secret: StoredSecret) -> bool:
