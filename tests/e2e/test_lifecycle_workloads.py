@@ -427,10 +427,12 @@ def test_rollout_restart_after_a_new_version_only(
     kept = status_of(cluster, "api")["targets"][0].get("message") or ""
     assert "frozen" in kept, "the paused workload stays reported until the Secret is written again"
 
+    # Counted before the edit: the operator watches the Secret and may repair it (and post the
+    # event) before this test's next request.
+    drift_events = len(_reasons(cluster, "api").get("DriftCorrected", []))
     cluster.core.patch_namespaced_secret(
         "api-creds", cluster.namespace, {"stringData": {"password": "tampered"}}
     )
-    drift_events = len(_reasons(cluster, "api").get("DriftCorrected", []))
     wait_for(lambda: cluster.secret_data("api-creds")["password"] == v2, 30, "drift repaired")
     # The event is posted after the whole sync, restarts included: the window is closed.
     wait_for(

@@ -117,7 +117,9 @@ class Record:
 
     body_json: bytes
     synced_wanted: Hashable = None
-    written: tuple[str | None, dict[str, Any]] | None = None
+    written: tuple[str | None, bytes] | None = None
+    """(resourceVersion the last sync started from, the status it wrote as compact JSON) until the
+    watch delivers a newer body; held as JSON for the same reason as the body."""
     failed: bool = False
     synced_at: float | None = None
     profiles: frozenset[Hashable] = frozenset()
@@ -133,7 +135,7 @@ class Record:
         (a sync right after our own patch would otherwise drop what that patch recorded)."""
         body = self.body
         if self.written is not None and body["metadata"].get("resourceVersion") == self.written[0]:
-            body["status"] = self.written[1]
+            body["status"] = json.loads(self.written[1])
         return body
 
 
@@ -214,6 +216,8 @@ class SyncScheduler:
             record = self.records[owner] = Record(kept)
         else:
             record.body_json = kept
+            if record.written is not None and body["metadata"].get("resourceVersion") != record.written[0]:
+                record.written = None  # a newer body: what snapshot() would use anyway
         if self.hooks.wanted(body) != record.synced_wanted:
             self.queue.add(owner, urgent=record.synced_at is not None)
 
@@ -320,7 +324,8 @@ class SyncScheduler:
         self.last_progress = time.time()
         if self.records.get(owner) is not record:
             return  # deleted while it synced
-        record.written = (body["metadata"].get("resourceVersion"), outcome.status)
+        status = json.dumps(outcome.status, separators=(",", ":")).encode()
+        record.written = (body["metadata"].get("resourceVersion"), status)
         record.synced_at = self.clock.now()
         record.failed = outcome.failed
         record.profiles = frozenset(p.key for p, _ in outcome.watched.values() if p is not None)
