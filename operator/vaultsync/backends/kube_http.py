@@ -149,9 +149,10 @@ class KubeConnection:
             except (OSError, yaml.YAMLError) as e:
                 raise InvalidConfig(f"kubeconfig {path}: cannot be read ({type(e).__name__})") from e
             current = current or config.get("current-context")
+            base = Path(path).expanduser().resolve().parent
             for kind, key in (("contexts", "context"), ("clusters", "cluster"), ("users", "user")):
                 for item in config.get(kind) or []:
-                    merged[kind].setdefault(item.get("name"), item.get(key) or {})
+                    merged[kind].setdefault(item.get("name"), _anchored(item.get(key) or {}, base))
         current = context_name or current
         if not current or current not in merged["contexts"]:
             raise InvalidConfig(f"kubeconfig {raw}: no context {current or '(current-context is not set)'}")
@@ -179,6 +180,19 @@ class KubeConnection:
     def load(cls) -> KubeConnection:
         """In a pod its service account; elsewhere the kubeconfig, as kubectl would pick it."""
         return cls.in_cluster() or cls.from_kubeconfig()
+
+
+_FILE_FIELDS = ("certificate-authority", "client-certificate", "client-key", "tokenFile")
+
+
+def _anchored(entry: Mapping[str, Any], base: Path) -> dict[str, Any]:
+    """``entry`` with its file paths made absolute: kubectl reads a relative path from the
+    directory of the kubeconfig that names it."""
+    anchored = dict(entry)
+    for field_name in _FILE_FIELDS:
+        if anchored.get(field_name):
+            anchored[field_name] = str(base / Path(str(anchored[field_name])).expanduser())
+    return anchored
 
 
 def _decoded(data: str | None) -> str | None:

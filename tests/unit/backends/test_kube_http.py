@@ -88,6 +88,16 @@ def test_inline_client_certificates_are_written_to_files_only_the_owner_reads(tm
     assert Path(connection.key_file).stat().st_mode & 0o077 == 0
 
 
+def test_relative_file_paths_are_read_from_the_kubeconfig_directory(tmp_path: Path) -> None:
+    (tmp_path / "certs").mkdir()
+    config = _kubeconfig(
+        tmp_path / "config", users={"u1": {"client-certificate": "certs/me.crt", "tokenFile": "/abs/t"}}
+    )
+    connection = KubeConnection.from_kubeconfig(str(config))
+    assert connection.cert_file == str(tmp_path / "certs" / "me.crt")
+    assert connection.token_file == "/abs/t"
+
+
 def test_an_unreadable_kubeconfig_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(InvalidConfig, match="cannot be read"):
         KubeConnection.from_kubeconfig(str(tmp_path / "absent"))
