@@ -155,13 +155,14 @@ def target_secret_changed(type: str | None, body: kopf.Body, **_: Any) -> None:
     """A Kubernetes Secret target changed (or vanished): its ManagedSecret checks it at once."""
     owner = body.metadata.annotations.get(OWNER_KEY)
     rt = runtime()
-    rt.engine.secret_names.seen(str(body.metadata.namespace), str(body.metadata.name), type != "DELETED")
-    if rt.kube.is_own_write(
-        str(body.metadata.namespace), str(body.metadata.name), str(body.metadata.get("resourceVersion"))
-    ):
+    namespace, name = str(body.metadata.namespace), str(body.metadata.name)
+    version = str(body.metadata.get("resourceVersion"))
+    rt.engine.secret_names.seen(namespace, name, type != "DELETED")
+    if rt.kube.is_own_write(namespace, name, version):
         return  # the echo of our own write, not drift
     if owner:
-        rt.force_sync(owner)
+        # The sync that wrote it may not have noted the write yet: asked again once it has.
+        rt.force_sync(owner, unless=lambda: rt.kube.is_own_write(namespace, name, version))
 
 
 @kopf.on.event("", "v1", "secrets", when=lambda body, **_: runtime().is_watched_source(body))

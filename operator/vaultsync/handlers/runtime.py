@@ -101,8 +101,8 @@ class Runtime:
         """True when this replica may write (it holds the Lease, or runs without HA)."""
         return self.leadership.leading
 
-    def force_sync(self, owner: str) -> None:
-        self.scheduler.force(owner)
+    def force_sync(self, owner: str, unless: Callable[[], bool] | None = None) -> None:
+        self.scheduler.force(owner, unless)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         return await run_in(self.executor, fn, *args)

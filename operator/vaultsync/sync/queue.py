@@ -46,6 +46,9 @@ class WorkQueue(Generic[K]):
     def processing(self) -> int:
         return len(self._processing)
 
+    def is_processing(self, key: K) -> bool:
+        return key in self._processing
+
     def add(self, key: K, *, urgent: bool = False) -> None:
         if self._closed:
             return

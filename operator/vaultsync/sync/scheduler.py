@@ -197,6 +197,8 @@ class SyncScheduler:
         self.apiserver_probes: ItemBackoff[Hashable] = ItemBackoff(
             0.5, s.apiserver_probe_cap_seconds, self.rng
         )
+        self.deferred_checks: dict[str, list[Callable[[], bool]]] = {}
+        """Owners whose sync was asked for while one ran, with what would make it needless."""
         self.waiting_for_apiserver: set[str] = set()
         """Owners whose last status could not be written: the API server probe wakes them."""
         self.last_progress: float | None = None
@@ -221,14 +223,24 @@ class SyncScheduler:
         if self.hooks.wanted(body) != record.synced_wanted:
             self.queue.add(owner, urgent=record.synced_at is not None)
 
-    def force(self, owner: str) -> None:
-        """Something outside the ManagedSecret moved (a target, a reference): sync it soon."""
-        if owner in self.records:
-            self.queue.add(owner)
+    def force(self, owner: str, unless: Callable[[], bool] | None = None) -> None:
+        """Something outside the ManagedSecret moved (a target, a reference): sync it soon.
+
+        ``unless`` is asked once the sync in flight, if any, has finished: the watch event of a
+        Secret that sync is writing can arrive before the sync has noted the write as its own,
+        and each such echo cost a second sync (a fifth of all syncs at 10,000 new objects).
+        """
+        if owner not in self.records:
+            return
+        if unless is not None and self.queue.is_processing(owner):
+            self.deferred_checks.setdefault(owner, []).append(unless)
+            return
+        self.queue.add(owner)
 
     def forget(self, owner: str) -> None:
         """The ManagedSecret is being deleted or is gone: no more syncs are started for it."""
         self.records.pop(owner, None)
+        self.deferred_checks.pop(owner, None)
         self.queue.discard(owner)
         self.tracker.forget(owner)
 
@@ -308,6 +320,9 @@ class SyncScheduler:
                 log.warning("%s: %s failed (%s), retrying with backoff", key, type(e).__name__, e)
                 self._retry(key)
             finally:
+                checks = self.deferred_checks.pop(key, ()) if isinstance(key, str) else ()
+                if not all(check() for check in checks):
+                    self.queue.add(key)
                 self.queue.done(key)
 
     async def _sync(self, owner: str) -> None:

@@ -299,3 +299,40 @@ def test_the_status_a_sync_wrote_stands_in_for_the_watch_until_a_newer_body_arri
     assert record.snapshot()["status"] == {"phase": "Synced", "version": "3"}
     scheduler.observe("ns/s0", _body("s0", rv="8"))
     assert "status" not in record.snapshot(), "the watch's body wins once it is newer"
+
+
+class SlowWorld(World):
+    """A world whose next sync of ``s0`` waits for ``release``, so events can arrive during it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def sync(self, body: dict[str, Any]) -> Result:
+        if body["metadata"]["name"] == "s0" and not self.release.is_set():
+            self.started.set()
+            self.release.wait(10)
+        return super().sync(body)
+
+
+@pytest.mark.parametrize(("own_write", "syncs_of_s0"), [(True, 2), (False, 3)])
+async def test_an_event_during_a_sync_that_the_sync_caused_costs_no_second_sync(
+    executor: concurrent.futures.ThreadPoolExecutor, own_write: bool, syncs_of_s0: int
+) -> None:
+    world = SlowWorld()
+    world.release.set()
+    async with running(world, executor, 2) as scheduler:
+        world.release.clear()
+        scheduler.observe("ns/s0", _body("s0", generation=2, rv="5"))  # a spec change: s0 syncs
+        await asyncio.get_running_loop().run_in_executor(None, world.started.wait, 10)
+        noted = threading.Event()
+        scheduler.force("ns/s0", unless=noted.is_set)  # the watch echo of the Secret it writes
+        if own_write:
+            noted.set()  # the sync notes its write before it ends
+        world.release.set()
+        await _until(lambda: world.syncs.count("s0") >= 2, "the spec change synced")
+        scheduler.force("ns/s1")  # activity after it: its sync ends after any re-sync of s0 began
+        await _until(lambda: world.syncs.count("s1") == 2, "s1 synced again")
+        await _until(lambda: not scheduler.queue.processing and not len(scheduler.queue), "queue drained")
+        assert world.syncs.count("s0") == syncs_of_s0
