@@ -7,9 +7,11 @@ target keeps what it had. What fits exactly is accepted by the real API server a
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
-from contract.conftest import Target
+from contract.conftest import TARGETS, Target
 from vaultsync.backends.errors import InvalidConfig, NotFound
 from vaultsync.backends.limits import (
     AWS_SECRET_STRING_BYTES,
@@ -32,6 +34,17 @@ LIMITS = {
 }
 OVERHEAD = {"moto": len('{"v":""}'), "kube": len("v")}
 """Bytes a key-value document ``{"v": value}`` adds around its value in that target."""
+
+
+@pytest.fixture(
+    params=[
+        pytest.param(name, marks=[pytest.mark.azure] if name == "azure" else [])
+        for name in sorted(TARGETS)
+        if name != "memory"  # the unit tests' in-memory vault: no server, no size limit
+    ]
+)
+def target(request: pytest.FixtureRequest) -> Iterator[Target]:
+    yield from TARGETS[request.param](request)
 
 
 def _document(size: int) -> dict[str, str]:

@@ -45,7 +45,11 @@ def test_deletion_waits_for_the_sync_in_flight_and_later_syncs_are_skipped() -> 
     assert resource.sync_started.wait(5)
     deleting = threading.Thread(target=resource.delete, args=(body,))
     deleting.start()
-    time.sleep(0.2)
+    # The deletion has asked for the resource's lock (two holders registered) and waits on it.
+    deadline = time.monotonic() + 5
+    while resource.guard._locks.get("uid-race", (None, 0))[1] < 2 and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert resource.guard._locks["uid-race"][1] == 2
     assert resource.journal == [], "the deletion must wait for the sync in flight"
     resource.release_sync.set()
     syncing.join(5)
