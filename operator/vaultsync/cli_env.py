@@ -91,12 +91,14 @@ def as_key_value(content: SecretContent) -> SecretContent:
 
 
 def import_env(args: argparse.Namespace) -> str:
+    from vaultsync.backends.kube_http import username  # noqa: PLC0415 - only these commands need it
+
     values = parse_dotenv(_read_text(args.file))
     if not values:
         raise CliError(f"{args.file} defines no keys")
     http, namespace = _connect(args)
     backend, profile = _backend(http, namespace, args.vault_profile)
-    owner = IMPORT_OWNER_PREFIX + _username(http)
+    owner = IMPORT_OWNER_PREFIX + username(http)
     try:
         if args.layout == "key-value":
             parse_content(SecretType.KEY_VALUE, values)
@@ -128,18 +130,6 @@ def _connect(args: argparse.Namespace) -> tuple[Any, str]:
     return KubeHttp(connection), str(args.namespace or connection.namespace or "default")
 
 
-def _username(http: Any) -> str:
-    """The caller's identity as the apiserver sees it (SelfSubjectReview)."""
-    from vaultsync.backends.kube_http import resource_path  # noqa: PLC0415
-
-    review = http.request(
-        "POST",
-        resource_path("authentication.k8s.io", "v1", "selfsubjectreviews"),
-        body={"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"},
-    )
-    return str(review["status"]["userInfo"]["username"])
-
-
 def _get(http: Any, namespace: str, plural: str, name: str) -> Mapping[str, Any]:
     from vaultsync.backends.kube_http import KubeStatusError, resource_path  # noqa: PLC0415
 
@@ -152,7 +142,7 @@ def _get(http: Any, namespace: str, plural: str, name: str) -> Mapping[str, Any]
 
 def _backend(http: Any, namespace: str, reference: str) -> tuple[Backend, str]:
     """The backend of a VaultProfile, built with the credentials its Secret references name."""
-    from vaultsync.backends.kube_http import KubeStatusError, resource_path  # noqa: PLC0415
+    from vaultsync.backends.kube_http import KubeStatusError, secret_path  # noqa: PLC0415
     from vaultsync.backends.registry import BackendContext, create_backend  # noqa: PLC0415
     from vaultsync.sync.credentials import resolve_credentials  # noqa: PLC0415
     from vaultsync.sync.profiles import ProfileError, provider_of  # noqa: PLC0415
@@ -163,7 +153,7 @@ def _backend(http: Any, namespace: str, reference: str) -> tuple[Backend, str]:
 
     def secret_data(secret_namespace: str, secret_name: str) -> dict[str, str] | None:
         try:
-            found = http.request("GET", resource_path("", "v1", "secrets", secret_namespace, secret_name))
+            found = http.request("GET", secret_path(secret_namespace, secret_name))
         except KubeStatusError as e:
             if e.status == 404:
                 return None

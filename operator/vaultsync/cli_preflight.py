@@ -11,7 +11,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from vaultsync.api.names import GROUP, PLURALS
-from vaultsync.backends.kube_http import KubeHttp, KubeStatusError, KubeUnavailable, resource_path
+from vaultsync.backends.kube_http import (
+    SELF_ACCESS_REVIEWS,
+    KubeHttp,
+    KubeStatusError,
+    KubeUnavailable,
+    resource_path,
+    review_allows,
+    self_access_review,
+)
 
 CRDS = PLURALS
 
@@ -97,11 +105,4 @@ def _allowed(http: KubeHttp, access: Access) -> bool:
         **({"namespace": access.namespace} if access.namespace else {}),
         **({"subresource": access.subresource} if access.subresource else {}),
     }
-    review = {
-        "apiVersion": "authorization.k8s.io/v1",
-        "kind": "SelfSubjectAccessReview",
-        "spec": {"resourceAttributes": attributes},
-    }
-    path = resource_path("authorization.k8s.io", "v1", "selfsubjectaccessreviews")
-    answer = http.request("POST", path, body=review) or {}
-    return bool((answer.get("status") or {}).get("allowed"))
+    return review_allows(http.request("POST", SELF_ACCESS_REVIEWS, body=self_access_review(attributes)))

@@ -288,6 +288,10 @@ def resource_path(
     return "/".join(parts)
 
 
+def secret_path(namespace: str, name: str | None = None) -> str:
+    return resource_path("", "v1", "secrets", namespace, name)
+
+
 class KubeHttp:
     """Thread-safe calls to one API server, over a pool of ``pool_size`` kept connections."""
 
@@ -373,3 +377,31 @@ class KubeHttp:
 
     def close(self) -> None:
         self._pool.close()
+
+
+SELF_ACCESS_REVIEWS = resource_path("authorization.k8s.io", "v1", "selfsubjectaccessreviews")
+
+
+def self_access_review(attributes: Mapping[str, str]) -> dict[str, Any]:
+    """The body asking whether the caller may do what ``resourceAttributes`` name (POST it to
+    :data:`SELF_ACCESS_REVIEWS`; :func:`review_allows` reads the answer)."""
+    return {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SelfSubjectAccessReview",
+        "spec": {"resourceAttributes": dict(attributes)},
+    }
+
+
+def review_allows(answer: Mapping[str, Any] | None) -> bool:
+    return bool(((answer or {}).get("status") or {}).get("allowed"))
+
+
+def username(http: KubeHttp) -> str:
+    """Who the caller is to the API server (SelfSubjectReview). Raises ``KubeStatusError`` when it
+    cannot ask, and ``KeyError``/``TypeError`` when the answer names nobody."""
+    review = http.request(
+        "POST",
+        resource_path("authentication.k8s.io", "v1", "selfsubjectreviews"),
+        body={"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"},
+    )
+    return str(review["status"]["userInfo"]["username"])

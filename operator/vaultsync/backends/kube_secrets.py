@@ -22,7 +22,14 @@ from typing import Any, Protocol
 
 from vaultsync.backends.errors import BackendError, Conflict, NotFound, Unavailable
 from vaultsync.backends.interface import MANAGED_BY_KEY, OWNER_KEY, ownership_marks
-from vaultsync.backends.kube_http import KubeHttp, KubeStatusError, resource_path
+from vaultsync.backends.kube_http import (
+    SELF_ACCESS_REVIEWS,
+    KubeHttp,
+    KubeStatusError,
+    review_allows,
+    secret_path,
+    self_access_review,
+)
 from vaultsync.backends.limits import check_kubernetes_secret
 from vaultsync.backends.retry import RetryPolicy, call_with_retry
 
@@ -190,24 +197,14 @@ class KubeSecrets:
 
     def allowed(self, verb: str) -> bool:
         """Whether the API server lets this client ``verb`` the namespace's Secrets."""
-        review = {
-            "apiVersion": "authorization.k8s.io/v1",
-            "kind": "SelfSubjectAccessReview",
-            "spec": {
-                "resourceAttributes": {"namespace": self.namespace, "verb": verb, "resource": "secrets"}
-            },
-        }
+        review = self_access_review({"namespace": self.namespace, "verb": verb, "resource": "secrets"})
         answer = self._call(
-            "access-review",
-            "SelfSubjectAccessReview",
-            "POST",
-            resource_path("authorization.k8s.io", "v1", "selfsubjectaccessreviews"),
-            body=review,
+            "access-review", "SelfSubjectAccessReview", "POST", SELF_ACCESS_REVIEWS, body=review
         )
-        return bool(((answer or {}).get("status") or {}).get("allowed"))
+        return review_allows(answer)
 
     def _path(self, name: str | None = None) -> str:
-        return resource_path("", "v1", "secrets", self.namespace, name)
+        return secret_path(self.namespace, name)
 
     def _describe(self, name: str) -> str:
         return f"Secret {self.namespace}/{name}"

@@ -29,7 +29,7 @@ from vaultsync.approvals.admission import (
     stamp_last_modified_by,
 )
 from vaultsync.approvals.policy import ApprovalPolicy, Approver
-from vaultsync.backends.kube_http import KubeStatusError, resource_path
+from vaultsync.backends.kube_http import KubeStatusError, username
 from vaultsync.handlers.approvalrequest import policy_for_secret
 from vaultsync.handlers.runtime import runtime
 
@@ -75,12 +75,7 @@ def _operator_user() -> str | None:
     """Who the operator is to the apiserver (SelfSubjectReview); ``None`` when it cannot tell."""
     if not _OPERATOR_USER:
         try:
-            review = runtime().kube.http.request(
-                "POST",
-                resource_path("authentication.k8s.io", "v1", "selfsubjectreviews"),
-                body={"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"},
-            )
-            _OPERATOR_USER.append(str(review["status"]["userInfo"]["username"]))
+            _OPERATOR_USER.append(username(runtime().kube.http))
         except (KubeStatusError, KeyError, TypeError):
             logging.getLogger(__name__).warning(
                 "cannot tell the operator's own user (SelfSubjectReview): anyone allowed by RBAC "

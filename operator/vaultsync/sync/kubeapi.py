@@ -27,6 +27,7 @@ from vaultsync.backends.kube_http import (
     KubeStatusError,
     KubeUnavailable,
     resource_path,
+    secret_path,
 )
 
 HANDLER_CONNECTIONS = 16
@@ -40,10 +41,6 @@ KUBE_ERRORS = (BackendError, KubeStatusError)
 READY_TIMEOUT = (2.0, 2.0)
 
 __all__ = ("KUBE_ERRORS", "KubeApi", "KubeStatusError", "KubeUnavailable", "kube_error", "secret_path")
-
-
-def secret_path(namespace: str, name: str | None = None) -> str:
-    return resource_path("", "v1", "secrets", namespace, name)
 
 
 def apiserver_unreachable(error: BaseException) -> bool:
