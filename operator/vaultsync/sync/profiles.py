@@ -103,6 +103,8 @@ class ProfileResolver:
         self._bodies: dict[ProfileKey, Mapping[str, Any]] = {}
         self._backends: dict[ProfileKey, tuple[tuple[str, int], Backend]] = {}
         self._ns_labels: dict[str, tuple[float, dict[str, str]]] = {}
+        self._ns_reading: dict[str, int] = {}
+        """Namespaces whose labels a sync is reading now: a watch event meanwhile is newer."""
         self._credential_secrets: dict[tuple[str, str], set[ProfileKey]] = {}
         self._building: dict[ProfileKey, threading.Lock] = {}
 
@@ -136,22 +138,36 @@ class ProfileResolver:
             cached = self._ns_labels.get(namespace)
         if cached and now - cached[0] < NAMESPACE_LABELS_TTL:
             return cached[1]
-        labels = self.kube.namespace_labels(namespace)
         with self._lock:
+            self._ns_reading[namespace] = self._ns_reading.get(namespace, 0) + 1
+        try:
+            labels = self.kube.namespace_labels(namespace)
+        finally:
+            with self._lock:
+                left = self._ns_reading.pop(namespace) - 1
+                if left:
+                    self._ns_reading[namespace] = left
+        with self._lock:
+            newer = self._ns_labels.get(namespace)
+            if newer is not None and newer is not cached:  # a watch event came during the read
+                return newer[1]
             self._ns_labels[namespace] = (now, labels)
         return labels
 
     def namespace_relabelled(self, namespace: str, labels: Mapping[str, str]) -> bool:
         """Takes a namespace's labels from a watch event; True when they differ from the cached ones.
 
-        Only namespaces already cached (ones that use an organisation profile) can report a change.
+        Only namespaces already cached (ones that use an organisation profile) can report a change,
+        and those whose labels a sync is reading right now: its answer may predate this event, so
+        the event's labels are kept and the namespace's ManagedSecrets check again.
         """
         with self._lock:
             cached = self._ns_labels.get(namespace)
-            if cached is None:
+            reading = namespace in self._ns_reading
+            if cached is None and not reading:
                 return False
             self._ns_labels[namespace] = (time.monotonic(), dict(labels))
-        return cached[1] != dict(labels)
+        return reading or cached is None or cached[1] != dict(labels)
 
     def resolve(self, user_namespace: str, ref: Mapping[str, Any]) -> ResolvedProfile:
         key = ProfileKey(ref.get("namespace") or user_namespace, ref["name"])
