@@ -241,7 +241,10 @@ def run(  # noqa: PLR0915 - one measured scenario, step by step
     new: int = 0,
 ) -> dict[str, Any]:
     aws = workload == "bao-aws-k8s"
-    stack = Stack(state=Path(tempfile.mkdtemp(prefix="vaultsync-bench-")))
+    stack = Stack(
+        state=Path(tempfile.mkdtemp(prefix="vaultsync-bench-")),
+        etcd_quota_bytes=max(2 * 1024**3, secrets * 80 * 1024),  # 8 GB at 100,000
+    )
     try:
         kube, bao = stack.kube, stack.openbao
         moto = stack.moto if aws else None
@@ -252,7 +255,7 @@ def run(  # noqa: PLR0915 - one measured scenario, step by step
             kube.kubectl("create", "namespace", namespace)
         api = kube.api_client()
         custom, core = client.CustomObjectsApi(api), client.CoreV1Api(api)
-        raw_rate = scale_probes.raw_secret_writes_per_second(api, "bench-raw", secrets)
+        raw_rate = scale_probes.raw_secret_writes_per_second(api, "bench-raw", min(secrets, 10_000))
         kube.kubectl(
             "create",
             "secret",
@@ -308,6 +311,7 @@ def run(  # noqa: PLR0915 - one measured scenario, step by step
         pid = operator.pid or 0
         cpu_before = scale_probes.cpu_seconds(pid)
         targets_at = synced_at = None
+        poll_every = max(1.0, secrets / 5000)  # listing 100,000 objects is itself seconds of apiserver work
         while targets_at is None or synced_at is None:
             if time.monotonic() - started > 120 + secrets:
                 raise TimeoutError("not all targets correct or not all Synced")
@@ -318,50 +322,68 @@ def run(  # noqa: PLR0915 - one measured scenario, step by step
                     and (sm is None or len(_aws_names(sm) & {f"scale/{n}" for n in expected}) == secrets)
                 ):
                     targets_at = time.monotonic() - started
-                if synced_at is None and _synced(custom) == secrets:
+                synced = _synced(custom) if synced_at is None else secrets
+                if synced_at is None and synced == secrets:
                     synced_at = time.monotonic() - started
+                elapsed = time.monotonic() - started
+                memory = scale_probes.memory_mib(pid)
+                print(f"{elapsed:.0f} s: {synced} Synced, operator {memory}", file=sys.stderr, flush=True)
             except client.ApiException as e:  # an overloaded apiserver answers 504: look again
                 print(f"poll: HTTP {e.status}", file=sys.stderr)
             except botocore.exceptions.ClientError as e:  # moto at 10,000 secrets: see _aws_names
                 print(f"poll: moto {e.response.get('Error', {}).get('Code')}", file=sys.stderr)
-            time.sleep(1)
+            time.sleep(poll_every)
         initial_cpu = scale_probes.cpu_seconds(pid) - cpu_before
         requests_initial = scale_probes.delta(scale_probes.requests_by_verb(kube, RESOURCES), requests_before)
         memory_initial = scale_probes.memory_mib(pid)
 
-        time.sleep(refresh * 1.5)  # the first post-write listings settle
-        requests_before = scale_probes.requests_by_verb(kube, RESOURCES)
-        calls_before = _operator_calls(metrics_port)
-        cpu_before = scale_probes.cpu_seconds(pid)
-        time.sleep(refresh * cycles)
-        steady = {
-            "intervals": cycles,
-            "apiserver_requests": scale_probes.delta(
-                scale_probes.requests_by_verb(kube, RESOURCES), requests_before
-            ),
-            "vault_calls": scale_probes.delta(_operator_calls(metrics_port), calls_before),
-            "cpu_seconds_per_interval": round((scale_probes.cpu_seconds(pid) - cpu_before) / cycles, 2),
-        }
+        steady: dict[str, Any] | None = None
+        propagation: dict[str, Any] | None = None
+        if cycles:
+            time.sleep(refresh * 1.5)  # the first post-write listings settle
+            requests_before = scale_probes.requests_by_verb(kube, RESOURCES)
+            calls_before = _operator_calls(metrics_port)
+            cpu_before = scale_probes.cpu_seconds(pid)
+            time.sleep(refresh * cycles)
+            steady = {
+                "intervals": cycles,
+                "apiserver_requests": scale_probes.delta(
+                    scale_probes.requests_by_verb(kube, RESOURCES), requests_before
+                ),
+                "vault_calls": scale_probes.delta(_operator_calls(metrics_port), calls_before),
+                "cpu_seconds_per_interval": round((scale_probes.cpu_seconds(pid) - cpu_before) / cycles, 2),
+            }
 
-        changed = {f"s{i}": uuid.uuid4().hex for i in range(0, secrets, max(1, secrets // changes))}
-        changed_at = {}
-        for name, value in changed.items():
-            vault.secrets.kv.v2.create_or_update_secret(path=f"scale/{name}", secret={"apiKey": value})
-            changed_at[name] = time.monotonic()
-        seen: dict[str, float] = {}
-        while len(seen) < len(changed):
-            if time.monotonic() - max(changed_at.values()) > refresh * 3 + 60:
-                raise TimeoutError(f"{len(changed) - len(seen)} changes not propagated")
-            try:
-                values = _k8s_values(core)
-            except client.ApiException:
-                continue
-            now = time.monotonic()
+        if changes:
+            changed = {f"s{i}": uuid.uuid4().hex for i in range(0, secrets, max(1, secrets // changes))}
+            changed_at = {}
             for name, value in changed.items():
-                if name not in seen and values.get(name) == value:
-                    seen[name] = now - changed_at[name]
-            time.sleep(0.5)
-        created = _new_objects(kube, custom, core, vault, first=secrets, count=new, refresh=refresh, aws=aws)
+                vault.secrets.kv.v2.create_or_update_secret(path=f"scale/{name}", secret={"apiKey": value})
+                changed_at[name] = time.monotonic()
+            seen: dict[str, float] = {}
+            while len(seen) < len(changed):
+                if time.monotonic() - max(changed_at.values()) > refresh * 3 + 60:
+                    raise TimeoutError(f"{len(changed) - len(seen)} changes not propagated")
+                try:
+                    values = _k8s_values(core)
+                except client.ApiException:
+                    continue
+                now = time.monotonic()
+                for name, value in changed.items():
+                    if name not in seen and values.get(name) == value:
+                        seen[name] = now - changed_at[name]
+                time.sleep(0.5)
+            propagation = {
+                "changes": len(changed),
+                "p50": round(scale_probes.percentile(list(seen.values()), 0.5), 1),
+                "p99": round(scale_probes.percentile(list(seen.values()), 0.99), 1),
+                "max": round(max(seen.values()), 1),
+            }
+        created = (
+            _new_objects(kube, custom, core, vault, first=secrets, count=new, refresh=refresh, aws=aws)
+            if new
+            else None
+        )
         writes_per_object = (
             3 if aws else 2
         )  # Secret POST + status PATCH (+ the AWS write, not the apiserver's)
@@ -392,12 +414,7 @@ def run(  # noqa: PLR0915 - one measured scenario, step by step
             "steady_state": steady,
             "created_while_running": created,
             "refresh_seconds": refresh,
-            "propagation_seconds": {
-                "changes": len(changed),
-                "p50": round(scale_probes.percentile(list(seen.values()), 0.5), 1),
-                "p99": round(scale_probes.percentile(list(seen.values()), 0.99), 1),
-                "max": round(max(seen.values()), 1),
-            },
+            "propagation_seconds": propagation,
         }
     finally:
         stack.stop()

@@ -41,13 +41,16 @@ class Stack:
     """Fixed OpenBao port (the demo's examples expect 18200); a free one when None."""
     moto_port: int | None = None
     """Fixed moto port (the demo's examples expect 15000); a free one when None."""
+    etcd_quota_bytes: int = 2 * 1024**3
     attached: list[ManagedProcess] = field(default_factory=list)
     """Other processes started against the stack (the operator under test); stopped with it."""
 
     @property
     def kube(self) -> KubeControlPlane:
         if self._kube is None:
-            kube = KubeControlPlane(state=self.state / "kube", cache=self.cache)
+            kube = KubeControlPlane(
+                state=self.state / "kube", cache=self.cache, etcd_quota_bytes=self.etcd_quota_bytes
+            )
             self._kube = kube
             kube.start()
         return self._kube

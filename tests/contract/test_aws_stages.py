@@ -17,7 +17,7 @@ import pytest
 
 from e2e.scenario import secrets_manager
 from vaultsync.backends.aws import PENDING, AwsBackend
-from vaultsync.backends.errors import Conflict
+from vaultsync.backends.errors import Conflict, NotFound
 from vaultsync.backends.interface import Credentials
 from vaultsync.backends.registry import create_backend
 from vaultsync_devstack.vaults import Moto
@@ -154,3 +154,23 @@ def test_a_write_after_another_clients_put_still_loses_on_the_reused_description
         backend.write(path, "key-value", {"v": "2"}, owner=OWNER, expected_version=seen.version)
     assert _custom_labels(raw, path) == set()
     assert backend.read(path).document == {"v": "theirs"}
+
+
+def test_a_create_right_after_a_read_that_found_nothing_describes_once(backend: AwsBackend) -> None:
+    path = _path()
+    with pytest.raises(NotFound):
+        backend.read(path)
+    backend.calls.reset()
+    created = backend.write(path, "key-value", {"v": "1"}, owner=OWNER, expected_version=None)
+    assert backend.calls.snapshot() == {"CreateSecret": 1}
+    assert backend.read(path).version == created
+
+
+def test_a_create_after_another_client_created_the_secret_still_loses(backend: AwsBackend, raw: Any) -> None:
+    path = _path()
+    with pytest.raises(NotFound):
+        backend.read(path)
+    raw.create_secret(Name=path, SecretString=json.dumps({"v": "theirs"}))
+    with pytest.raises(Conflict):
+        backend.write(path, "key-value", {"v": "mine"}, owner=OWNER, expected_version=None)
+    assert json.loads(raw.get_secret_value(SecretId=path)["SecretString"]) == {"v": "theirs"}

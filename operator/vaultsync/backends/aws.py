@@ -17,9 +17,10 @@ moto, after a stage move followed by another client's plain put, shows it on two
 (listed last) is the one that put, so the last one listed counts, and the put is seen as drift.
 
 A sync reads a copy and then writes it: the write reuses the description the read just fetched
-(for up to ``OBSERVATION_SECONDS``, and only when it names the version the write expects) instead
-of describing the secret again. Nothing is lost by that: a version moved in between still fails
-the stage move, and a secret deleted in between refuses the put.
+(for up to ``OBSERVATION_SECONDS``, and only when it names the version the write expects, or the
+read found no secret and the write expects none) instead of describing the secret again. Nothing
+is lost by that: a version moved in between still fails the stage move, a secret deleted in
+between refuses the put, and one created in between refuses the create.
 """
 
 from __future__ import annotations
@@ -136,7 +137,7 @@ class AwsBackend:
         self._retry = retry or RetryPolicy()
         self.calls = CallCounter()
         self._observed_lock = threading.Lock()
-        self._observed: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._observed: dict[str, tuple[float, dict[str, Any] | None]] = {}
 
     def _call(self, operation: str, what: str, **kwargs: Any) -> dict[str, Any]:
         method = getattr(self._client, xform_name(operation))
@@ -162,7 +163,10 @@ class AwsBackend:
         name = check_path(path)
         description = self._describe(name)
         current = _current_version(description or {})
-        if description is None or description.get("DeletedDate") or current is None:
+        if description is None:
+            self._remember(name, None)
+            raise NotFound(f"{name}: not found")
+        if description.get("DeletedDate") or current is None:
             raise NotFound(f"{name}: not found")
         self._sweep(name, description)
         self._remember(name, description)
@@ -190,7 +194,7 @@ class AwsBackend:
         text = document_to_json(document)
         check_size(name, utf8_size(text), AWS_SECRET_STRING_BYTES, "an AWS Secrets Manager secret")
         wanted_tags = {**ownership_marks(owner), TYPE_KEY: secret_type}
-        description = self._just_read(name, expected_version) or self._describe(name)
+        description = self._description_for_write(name, expected_version)
         if description is None:
             if expected_version is not None:
                 raise Conflict(f"{name}: expected version {expected_version} but the secret does not exist")
@@ -245,7 +249,7 @@ class AwsBackend:
         self._unstage(name, new_version)
         return new_version
 
-    def _remember(self, name: str, description: dict[str, Any]) -> None:
+    def _remember(self, name: str, description: dict[str, Any] | None) -> None:
         now = time.monotonic()
         with self._observed_lock:
             if len(self._observed) >= OBSERVATIONS_KEPT:
@@ -253,16 +257,27 @@ class AwsBackend:
                 self._observed = fresh if len(fresh) < OBSERVATIONS_KEPT else {}
             self._observed[name] = (now, description)
 
-    def _just_read(self, name: str, expected_version: str | None) -> dict[str, Any] | None:
-        """The description a read fetched moments ago, when it names the version a write expects."""
+    def _description_for_write(self, name: str, expected_version: str | None) -> dict[str, Any] | None:
+        """The secret's description (None: it does not exist), reusing what a read found moments ago
+        when that still fits what the write expects.
+
+        A read that found no secret lets a create skip the second describe: a secret created in
+        between makes ``CreateSecret`` fail, so the write still loses the race.
+        """
         with self._observed_lock:
             seen = self._observed.pop(name, None)
-        if seen is None or expected_version is None or time.monotonic() - seen[0] >= OBSERVATION_SECONDS:
-            return None
-        description = seen[1]
-        if description.get("DeletedDate") or _current_version(description) != expected_version:
-            return None
-        return description
+        if seen is not None and time.monotonic() - seen[0] < OBSERVATION_SECONDS:
+            description = seen[1]
+            if description is None and expected_version is None:
+                return None
+            if (
+                description is not None
+                and expected_version is not None
+                and not description.get("DeletedDate")
+                and _current_version(description) == expected_version
+            ):
+                return description
+        return self._describe(name)
 
     def _sweep(self, name: str, description: Mapping[str, Any]) -> None:
         """Remove a ``VAULTSYNC_PENDING`` left by a write that died between its put and its unstage.
