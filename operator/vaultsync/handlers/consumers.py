@@ -39,7 +39,7 @@ def workload_changed(kind: str, event_type: str | None, body: kopf.Body) -> None
 
 def _register(kind: str, group: str, version: str, plural: str) -> None:
     @kopf.on.event(group, version, plural, id=f"consumers-{plural}")
-    def on_workload(type: str | None, body: kopf.Body, **_: Any) -> None:
+    async def on_workload(type: str | None, body: kopf.Body, **_: Any) -> None:
         workload_changed(kind, type, body)
 
 

@@ -135,7 +135,7 @@ def hooks(sync: Callable[[dict[str, Any]], Outcome]) -> Hooks:
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL)
-def observed(type: str | None, body: kopf.Body, **_: Any) -> None:
+async def observed(type: str | None, body: kopf.Body, **_: Any) -> None:
     """Every watch event: the scheduler keeps the newest body and queues a sync when wanted moved."""
     rt = runtime()
     if rt.kopf_context is None:
@@ -151,7 +151,7 @@ def observed(type: str | None, body: kopf.Body, **_: Any) -> None:
 
 
 @kopf.on.event("", "v1", "secrets", labels={MANAGED_LABEL: "vaultsync"})
-def target_secret_changed(type: str | None, body: kopf.Body, **_: Any) -> None:
+async def target_secret_changed(type: str | None, body: kopf.Body, **_: Any) -> None:
     """A Kubernetes Secret target changed (or vanished): its ManagedSecret checks it at once."""
     owner = body.metadata.annotations.get(OWNER_KEY)
     rt = runtime()
@@ -166,7 +166,7 @@ def target_secret_changed(type: str | None, body: kopf.Body, **_: Any) -> None:
 
 
 @kopf.on.event("", "v1", "secrets", when=lambda body, **_: runtime().is_watched_source(body))
-def source_secret_changed(body: kopf.Body, **_: Any) -> None:
+async def source_secret_changed(body: kopf.Body, **_: Any) -> None:
     """A Kubernetes Secret that is the source of ManagedSecrets changed: they sync at once."""
     for owner in runtime().sources_of(str(body.metadata.namespace), str(body.metadata.name)):
         runtime().force_sync(owner)

@@ -16,7 +16,7 @@ from vaultsync.handlers import runtime as runtime_module
 
 
 @kopf.on.event("", "v1", "namespaces")
-def namespace_labels_changed(body: kopf.Body, logger: kopf.Logger, **_: Any) -> None:
+async def namespace_labels_changed(body: kopf.Body, logger: kopf.Logger, **_: Any) -> None:
     rt = runtime_module.RUNTIME
     if rt is None:
         return

@@ -61,7 +61,7 @@ REFERENCES = ReferenceIndex()
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL, id="references")
-def referenced_secret_changed(type: str | None, body: kopf.Body, **_: Any) -> None:
+async def referenced_secret_changed(type: str | None, body: kopf.Body, **_: Any) -> None:
     key = (str(body.metadata.namespace), str(body.metadata.name))
     references = frozenset(body.get("spec", {}).get("references") or ())
     # What dependents render from: the synced content, and whether it may be used at all.

@@ -29,7 +29,7 @@ ManagedSecrets using a profile are a few PATCHes of its count, not 1,000."""
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL)
-def remember(body: kopf.Body, type: str | None, memo: kopf.Memo, **_: Any) -> None:
+async def remember(body: kopf.Body, type: str | None, memo: kopf.Memo, **_: Any) -> None:
     key = ProfileKey(str(body.metadata.namespace), str(body.metadata.name))
     if type == "DELETED":
         runtime().profiles.forget(key)
@@ -170,7 +170,7 @@ async def verify(
         )
     ),
 )
-def credentials_changed(body: kopf.Body, **_: Any) -> None:
+async def credentials_changed(body: kopf.Body, **_: Any) -> None:
     """A credential Secret changed (rotated): rebuild the backends using it and re-check them."""
     rt = runtime()
     for key in rt.profiles.profiles_using_secret(str(body.metadata.namespace), str(body.metadata.name)):
