@@ -93,11 +93,14 @@ def _k8s_values(core: Any) -> dict[str, str]:
     values: dict[str, str] = {}
     token = None
     while True:
-        page = core.list_namespaced_secret(NAMESPACE, limit=500, _continue=token)
-        for item in page.items:
-            if item.metadata.name.startswith("s") and item.data and "apiKey" in item.data:
-                values[item.metadata.name] = base64.b64decode(item.data["apiKey"]).decode()
-        token = page.metadata._continue
+        # Plain JSON: building the client's models of 100,000 Secrets took minutes of CPU.
+        response = core.list_namespaced_secret(NAMESPACE, limit=500, _continue=token, _preload_content=False)
+        page = json.loads(response.data)
+        for item in page["items"]:
+            name, data = item["metadata"]["name"], item.get("data") or {}
+            if name.startswith("s") and "apiKey" in data:
+                values[name] = base64.b64decode(data["apiKey"]).decode()
+        token = page["metadata"].get("continue")
         if not token:
             return values
 

@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from vaultsync.gc_tuning import settle_garbage_collector
 from vaultsync.malloc_arenas import limit_malloc_arenas
 
 
@@ -30,6 +31,7 @@ def run_operator(
     import vaultsync.handlers  # noqa: F401, PLC0415 - registers the handlers
     from vaultsync.sync.settings import OperatorSettings  # noqa: PLC0415
 
+    settle_garbage_collector()
     kopf.configure(verbose=os.environ.get("VAULTSYNC_LOG_LEVEL", "").upper() == "DEBUG")
     # Only these namespaces are watched (the chart's Roles allow no more); empty: the whole cluster.
     watch = list(namespaces) or list(OperatorSettings.from_env().watch_namespaces)
