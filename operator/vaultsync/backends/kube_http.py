@@ -21,7 +21,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -44,6 +44,9 @@ MERGE_PATCH = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 STRATEGIC_PATCH = "application/strategic-merge-patch+json"
 METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+WATCHED_METADATA_ONLY = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
+"""The Accept header of a watch whose events carry each object's metadata only."""
+WATCH_CHUNK = 64 * 1024
 
 
 class KubeStatusError(Exception):
@@ -358,6 +361,7 @@ class KubeHttp:
         content_type: str,
         accept: str,
         timeout: float | tuple[float, float] | None,
+        preload: bool = True,
     ) -> Any:
         headers = {"Accept": accept, "User-Agent": "vaultsync"}
         if payload is not None:
@@ -366,14 +370,61 @@ class KubeHttp:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         seconds = timeout if timeout is not None else self._timeout
-        wait = urllib3.Timeout(*seconds) if isinstance(seconds, tuple) else urllib3.Timeout(seconds)
+        # Timeout's first positional argument is the total: (5, 30) meant 5 s for the whole call.
+        wait = (
+            urllib3.Timeout(connect=seconds[0], read=seconds[1])
+            if isinstance(seconds, tuple)
+            else urllib3.Timeout(seconds)
+        )
         try:
-            return self._pool.urlopen(method, url, body=payload, headers=headers, timeout=wait, retries=False)
+            return self._pool.urlopen(
+                method,
+                url,
+                body=payload,
+                headers=headers,
+                timeout=wait,
+                retries=False,
+                preload_content=preload,
+            )
         except (Urllib3Error, OSError) as e:
             raise KubeUnavailable(f"{method} {path}", e) from e
 
     def get(self, path: str, **options: Any) -> Any:
         return self.request("GET", path, **options)
+
+    def watch(
+        self,
+        path: str,
+        *,
+        query: Sequence[tuple[str, Any]],
+        accept: str = "application/json",
+        timeout: tuple[float, float],
+        opened: Callable[[Any], None] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """The events of a watch request, one decoded JSON object per line, until the server ends
+        the request. ``opened`` receives the response, so another thread can close it to stop."""
+        url = self._prefix + path + f"?{urlencode(query)}"
+        response = self._send(
+            "GET", url, path, None, content_type="", accept=accept, timeout=timeout, preload=False
+        )
+        try:
+            if response.status == 401:
+                self._token.expire()  # a rotated token: the caller's next watch reads it again
+            if response.status >= 400:
+                raise KubeStatusError(response.status, response.reason or "", response.headers)
+            if opened is not None:
+                opened(response)
+            pending = b""
+            for chunk in response.stream(WATCH_CHUNK):
+                lines = (pending + chunk).split(b"\n")
+                pending = lines.pop()
+                for line in lines:
+                    if line.strip():
+                        yield json.loads(line)
+        except (Urllib3Error, OSError, ValueError) as e:
+            raise KubeUnavailable(f"watch {path}", e) from e
+        finally:
+            response.release_conn()
 
     def close(self) -> None:
         self._pool.close()

@@ -23,11 +23,11 @@ from vaultsync.handlers.failure_log import FAILURES, observe_sync, status_not_wr
 from vaultsync.handlers.runtime import runtime
 from vaultsync.reconcile.conditions import status_patch
 from vaultsync.reconcile.lifecycle import seconds_until_lifecycle_sync
-from vaultsync.sync.k8s_targets import MANAGED_LABEL
 from vaultsync.sync.kubeapi import KUBE_ERRORS, apiserver_unreachable
 from vaultsync.sync.notices import Notice
 from vaultsync.sync.profiles import provider_of
 from vaultsync.sync.scheduler import Hooks, Outcome
+from vaultsync.sync.secret_watch import DELETED, SecretChange
 from vaultsync.sync.sync_run import SyncResult
 
 PLURAL = MANAGED_SECRETS
@@ -150,14 +150,12 @@ async def observed(type: str | None, body: kopf.Body, **_: Any) -> None:
     rt.scheduler.observe(owner, body)
 
 
-@kopf.on.event("", "v1", "secrets", labels={MANAGED_LABEL: "vaultsync"})
-async def target_secret_changed(type: str | None, body: kopf.Body, **_: Any) -> None:
+def target_secret_changed(change: SecretChange) -> None:
     """A Kubernetes Secret target changed (or vanished): its ManagedSecret checks it at once."""
-    owner = body.metadata.annotations.get(OWNER_KEY)
+    owner = change.annotations.get(OWNER_KEY)
     rt = runtime()
-    namespace, name = str(body.metadata.namespace), str(body.metadata.name)
-    version = str(body.metadata.get("resourceVersion"))
-    rt.engine.secret_names.seen(namespace, name, type != "DELETED")
+    namespace, name, version = change.namespace, change.name, change.resource_version
+    rt.engine.secret_names.seen(namespace, name, change.type != DELETED, owner)
     if rt.kube.is_own_write(namespace, name, version):
         return  # the echo of our own write, not drift
     if owner:
@@ -165,10 +163,9 @@ async def target_secret_changed(type: str | None, body: kopf.Body, **_: Any) -> 
         rt.force_sync(owner, unless=lambda: rt.kube.is_own_write(namespace, name, version))
 
 
-@kopf.on.event("", "v1", "secrets", when=lambda body, **_: runtime().is_watched_source(body))
-async def source_secret_changed(body: kopf.Body, **_: Any) -> None:
+def source_secret_changed(change: SecretChange) -> None:
     """A Kubernetes Secret that is the source of ManagedSecrets changed: they sync at once."""
-    for owner in runtime().sources_of(str(body.metadata.namespace), str(body.metadata.name)):
+    for owner in runtime().sources_of(change.namespace, change.name):
         runtime().force_sync(owner)
 
 

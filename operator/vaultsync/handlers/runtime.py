@@ -16,6 +16,7 @@ from vaultsync.reconcile.targets import ProfileKey
 from vaultsync.sync.kubeapi import KubeApi
 from vaultsync.sync.profiles import ProfileResolver, ResolvedProfile
 from vaultsync.sync.scheduler import SyncScheduler, run_in
+from vaultsync.sync.secret_watch import SecretWatch
 from vaultsync.sync.settings import OperatorSettings
 
 if TYPE_CHECKING:  # types only: the engine and leadership import this module's helpers
@@ -34,6 +35,7 @@ class Runtime:
     executor: concurrent.futures.ThreadPoolExecutor
     scheduler: SyncScheduler
     leadership: Leadership
+    secret_watch: SecretWatch | None = None
     kopf_context: contextvars.Context | None = None
     """A copy of a kopf handler's context: kopf posts events only from inside one, and the
     scheduler's workers are not kopf's tasks."""
@@ -89,9 +91,9 @@ class Runtime:
         if event is not None:
             event.set()
 
-    def is_watched_source(self, body: Mapping[str, Any]) -> bool:
-        meta = body.get("metadata") or {}
-        return bool(self.kubernetes_sources.get((str(meta.get("namespace")), str(meta.get("name")))))
+    def is_source(self, namespace: str, name: str) -> bool:
+        """Whether some ManagedSecret reads this Secret (safe from any thread)."""
+        return bool(self.kubernetes_sources.get((namespace, name)))
 
     def sources_of(self, namespace: str, name: str) -> set[str]:
         return set(self.kubernetes_sources.get((namespace, name), set()))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import functools
 import itertools
@@ -13,7 +14,7 @@ from typing import Any, cast
 import kopf
 
 from vaultsync.backends.kube_http import BearerToken, KubeConnection, KubeHttp
-from vaultsync.handlers import managedsecret, metrics, webhook
+from vaultsync.handlers import managedsecret, metrics, secret_events, webhook
 from vaultsync.handlers import runtime as runtime_module
 from vaultsync.handlers.failure_log import quiet_transport_retries
 from vaultsync.handlers.leadership import leadership
@@ -154,6 +155,10 @@ async def start(settings: kopf.OperatorSettings, logger: kopf.Logger, **_: Any) 
         leadership=leadership(ours, http, scheduler, executor),
     )
     scheduler.start()
+    runtime_module.RUNTIME.secret_watch = secret_events.secret_watch(
+        runtime_module.RUNTIME, asyncio.get_running_loop()
+    )
+    runtime_module.RUNTIME.secret_watch.start()
     runtime_module.RUNTIME.leadership.start()
     metrics.serve(ours.metrics_port, profiles.call_counts, _health, ours.metrics_address)
     logger.info("vaultsync started (namespace %s)", ours.namespace)
@@ -183,6 +188,8 @@ async def stop(**_: Any) -> None:
     rt = runtime_module.RUNTIME
     if rt is not None:
         await rt.leadership.stop()
+        if rt.secret_watch is not None:
+            await asyncio.get_running_loop().run_in_executor(None, rt.secret_watch.stop)
         await rt.scheduler.stop()
         rt.profiles.close()
         rt.executor.shutdown(wait=False, cancel_futures=True)

@@ -19,6 +19,7 @@ from vaultsync.reconcile.targets import ProfileKey
 from vaultsync.sync.kubeapi import KUBE_ERRORS
 from vaultsync.sync.limits import Limit
 from vaultsync.sync.profiles import ProfileError, provider_of
+from vaultsync.sync.secret_watch import SecretChange
 
 PLURAL = VAULT_PROFILES
 VERIFY_SECONDS = 300.0
@@ -160,20 +161,10 @@ async def verify(
     rt.profile_wakeups.pop(key, None)
 
 
-@kopf.on.event(
-    "",
-    "v1",
-    "secrets",
-    when=lambda body, **_: bool(
-        runtime().profiles.profiles_using_secret(
-            str(body["metadata"]["namespace"]), str(body["metadata"]["name"])
-        )
-    ),
-)
-async def credentials_changed(body: kopf.Body, **_: Any) -> None:
+def credentials_changed(change: SecretChange) -> None:
     """A credential Secret changed (rotated): rebuild the backends using it and re-check them."""
     rt = runtime()
-    for key in rt.profiles.profiles_using_secret(str(body.metadata.namespace), str(body.metadata.name)):
+    for key in rt.profiles.profiles_using_secret(change.namespace, change.name):
         rt.profiles.drop_backend(key)
         rt.force_profile_check(key)
         for owner in rt.profile_users.get(key, set()):

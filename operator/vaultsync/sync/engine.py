@@ -441,7 +441,7 @@ class SyncEngine:
             written = self._write_over(
                 run, key, expected, document=document, adopt=adopt, target_spec=target_spec
             )
-        self.secret_names.seen(namespace, key.path, exists=True)
+        self.secret_names.seen(namespace, key.path, exists=True, owner=run.owner)
         return written
 
     def _write_over(

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from vaultsync.backends.errors import BackendError
-from vaultsync.backends.interface import MANAGED_BY_VALUE
+from vaultsync.backends.interface import MANAGED_BY_VALUE, OWNER_KEY
 from vaultsync.backends.kube_http import METADATA_ONLY
 from vaultsync.sync.k8s_targets import MANAGED_LABEL
 from vaultsync.sync.kubeapi import KubeApi, KubeStatusError
@@ -33,26 +33,32 @@ SELECTOR = f"{MANAGED_LABEL}={MANAGED_BY_VALUE}"
 class SecretNames:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._names: set[tuple[str, str]] = set()
+        self._names: dict[tuple[str, str], str | None] = {}
+        """(namespace, name) -> the ManagedSecret the Secret's annotation names as its owner."""
         self._listed = False
 
     def may_exist(self, namespace: str, name: str) -> bool:
         with self._lock:
             return not self._listed or (namespace, name) in self._names
 
-    def seen(self, namespace: str, name: str, exists: bool) -> None:
+    def seen(self, namespace: str, name: str, exists: bool, owner: str | None = None) -> None:
         """A watch event, or our own create or delete."""
         with self._lock:
             if exists:
-                self._names.add((namespace, name))
+                self._names[(namespace, name)] = owner
             else:
-                self._names.discard((namespace, name))
+                self._names.pop((namespace, name), None)
+
+    def owners(self) -> dict[tuple[str, str], str | None]:
+        """Every managed Secret believed to exist, with its owner."""
+        with self._lock:
+            return dict(self._names)
 
     def load(self, kube: KubeApi, namespaces: Iterable[str] = ()) -> bool:
         """Blocking: the one LIST at start (per watched namespace, or cluster-wide). False, and
         every name still may exist, when it fails."""
         paths = [f"/api/v1/namespaces/{ns}/secrets" for ns in namespaces] or ["/api/v1/secrets"]
-        found: set[tuple[str, str]] = set()
+        found: dict[tuple[str, str], str | None] = {}
         try:
             for path in paths:
                 found |= _list_names(kube, path)
@@ -69,8 +75,8 @@ class SecretNames:
             return len(self._names)
 
 
-def _list_names(kube: KubeApi, path: str) -> set[tuple[str, str]]:
-    names: set[tuple[str, str]] = set()
+def _list_names(kube: KubeApi, path: str) -> dict[tuple[str, str], str | None]:
+    names: dict[tuple[str, str], str | None] = {}
     token = ""
     while True:
         query: list[tuple[str, Any]] = [("labelSelector", SELECTOR), ("limit", PAGE)]
@@ -79,7 +85,8 @@ def _list_names(kube: KubeApi, path: str) -> set[tuple[str, str]]:
         page = kube.http.request("GET", path, query=query, accept=METADATA_ONLY) or {}
         for item in page.get("items") or []:
             metadata = item.get("metadata") or {}
-            names.add((str(metadata.get("namespace")), str(metadata.get("name"))))
+            owner = (metadata.get("annotations") or {}).get(OWNER_KEY)
+            names[(str(metadata.get("namespace")), str(metadata.get("name")))] = owner
         token = (page.get("metadata") or {}).get("continue") or ""
         if not token:
             return names
