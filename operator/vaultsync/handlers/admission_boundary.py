@@ -10,16 +10,18 @@ at sync time: a spec admitted while the webhooks were down is refused there and 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import kopf
 
+from vaultsync.api.codec import ModelError
+from vaultsync.api.managedsecret import ManagedSecretSpec
 from vaultsync.api.names import GROUP, KIND_OF, MANAGED_SECRETS, VAULT_PROFILES, VERSION
 from vaultsync.handlers.runtime import runtime
 from vaultsync.reconcile.access import access_denied_reason
 from vaultsync.reconcile.authorship import AUTHOR_ANNOTATION, Author, author_annotation, spec_written
 from vaultsync.reconcile.boundary import profile_problem, secret_problems
+from vaultsync.sync.spec_cache import parse_spec
 
 KINDS = {plural: KIND_OF[plural] for plural in (VAULT_PROFILES, MANAGED_SECRETS)}
 
@@ -54,18 +56,15 @@ def check_profile_boundary(body: kopf.Body, operation: str | None = None, old: A
         raise kopf.AdmissionError(problem, code=403)
 
 
-def _sharing_problems(body: Mapping[str, Any]) -> list[str]:
+def _sharing_problems(namespace: str, spec: ManagedSecretSpec) -> list[str]:
     """Organisation profiles the ManagedSecret names that exist and are not shared with its namespace."""
     rt = runtime()
-    namespace = str(body["metadata"]["namespace"])
-    spec = body.get("spec") or {}
-    refs = [(spec.get("source") or {}).get("vaultProfile") or {}]
-    refs += [t.get("vaultProfile") or {} for t in spec.get("syncTargets") or []]
+    refs = [spec.source.vault_profile, *(t.vault_profile for t in spec.sync_targets)]
     problems = []
     for ref in refs:
-        if ref.get("namespace") != rt.settings.namespace or namespace == rt.settings.namespace:
+        if ref.namespace != rt.settings.namespace or namespace == rt.settings.namespace:
             continue
-        profile = rt.kube.get_object("vaultprofiles", rt.settings.namespace, str(ref.get("name")))
+        profile = rt.kube.get_object("vaultprofiles", rt.settings.namespace, ref.name)
         if profile is None:
             continue  # applied in any order: the sync reports a missing profile
         denied = access_denied_reason(
@@ -86,9 +85,14 @@ async def check_secret_boundary(
     # while the webhook was down must go on (the sync refuses it, and it must stay deletable).
     if not spec_written(operation, old, body):
         return
+    try:
+        spec = parse_spec(body)  # not the engine's cache: this generation is not stored yet
+    except ModelError:
+        return  # its sync refuses it (InvalidSpec) and reads and writes nothing
     rt = runtime()
-    problems = secret_problems(body, rt.settings.boundary)
+    namespace = str(body.metadata.namespace)
+    problems = secret_problems(namespace, spec, rt.settings.boundary)
     if not problems:
-        problems = await rt.run(_sharing_problems, dict(body))
+        problems = await rt.run(_sharing_problems, namespace, spec)
     if problems:
         raise kopf.AdmissionError("; ".join(problems), code=403)

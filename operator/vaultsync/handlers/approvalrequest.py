@@ -7,7 +7,6 @@ lifecycle is decided by ``approvals.lifecycle`` inside each sync (``handlers.app
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +14,7 @@ import kopf
 
 from vaultsync.api.approvalrequest import ApprovalPhase
 from vaultsync.api.codec import status_time
+from vaultsync.api.managedsecret import ManagedSecretSpec
 from vaultsync.api.names import GROUP, VERSION
 from vaultsync.approvals.lifecycle import parse_time
 from vaultsync.approvals.policy import ApprovalPolicy
@@ -26,10 +26,10 @@ from vaultsync.sync.approvals import GateResult, policy_of, profile_refs
 PENDING_DELETE_RETRY_SECONDS = 3
 
 
-def policy_for_secret(body: Mapping[str, Any]) -> ApprovalPolicy:
+def policy_for_secret(namespace: str, spec: ManagedSecretSpec) -> ApprovalPolicy:
     """The combined approval policy of a ManagedSecret's profiles (blocking: may read profiles)."""
     profiles = runtime().profiles
-    keys = profile_refs(body["metadata"]["namespace"], body.get("spec") or {})
+    keys = profile_refs(namespace, spec)
     return policy_of([(key, ((profiles.body(key) or {}).get("spec") or {}).get("approval")) for key in keys])
 
 
@@ -57,13 +57,14 @@ async def decision_made(body: kopf.Body, type: str | None, **_: Any) -> None:
         _EXPIRY_WAKEUPS[key] = asyncio.get_running_loop().call_later(delay, runtime().force_sync, owner)
 
 
-async def hold_gated_delete(body: kopf.Body, logger: kopf.Logger) -> None:
+async def hold_gated_delete(body: kopf.Body, spec: ManagedSecretSpec, logger: kopf.Logger) -> None:
     """Returns when the delete may go ahead; raises a kopf retry while it waits or was rejected."""
     rt = runtime()
     raw = dict(body)
 
     def gate() -> GateResult:
-        return rt.engine.approvals.delete_gate(raw, policy_for_secret(raw), status_time())
+        policy = policy_for_secret(str(body.metadata.namespace), spec)
+        return rt.engine.approvals.delete_gate(raw, policy, status_time())
 
     result = await rt.run(gate)
     for kind, reason, message in result.events:

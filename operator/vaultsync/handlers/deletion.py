@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import kopf
 
 from vaultsync.api.codec import status_time
+from vaultsync.api.managedsecret import ManagedSecretSpec
 from vaultsync.handlers.runtime import Runtime
 from vaultsync.reconcile.retention import (
     deleting_fields,
@@ -30,14 +31,16 @@ def _parsed(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
-async def delete_with_retention(rt: Runtime, body: kopf.Body, logger: kopf.Logger) -> None:
+async def delete_with_retention(
+    rt: Runtime, body: kopf.Body, spec: ManagedSecretSpec, logger: kopf.Logger
+) -> None:
     """The on.delete work for ``deletionPolicy: Delete``: status Deleting, soft delete, an Event."""
     days = rt.settings.retention_days
     ns, name = body.metadata.namespace, body.metadata.name
     now = datetime.now(UTC)
     fields = deleting_fields(dict(body.get("status") or {}), now, planned_window(now, days))
     await rt.run(rt.kube.patch_status, PLURAL, ns, name, fields)
-    deletions = await rt.run(rt.engine.delete_targets, dict(body))
+    deletions = await rt.run(rt.engine.delete_targets, dict(body), spec)
     summary = summarize(deletions)
     if summary.restorable_until is not None:
         await rt.run(

@@ -15,7 +15,9 @@ from typing import Any, cast
 
 import kopf
 
+from vaultsync.api.codec import ModelError
 from vaultsync.api.common import parse_duration
+from vaultsync.api.managedsecret import DeletionPolicy, ManagedSecretSpec
 from vaultsync.api.names import GROUP, MANAGED_SECRETS, VERSION
 from vaultsync.backends.interface import OWNER_KEY
 from vaultsync.handlers import approvalrequest, deletion, metrics
@@ -32,6 +34,7 @@ from vaultsync.sync.sync_run import SyncResult
 
 PLURAL = MANAGED_SECRETS
 REFRESH_ANNOTATION = "vaultsync.io/refresh-requested-at"
+INVALID_SPEC_RETRY_SECONDS = 60
 LOG = logging.getLogger("vaultsync.sync")
 
 
@@ -41,10 +44,24 @@ def wanted(body: Mapping[str, Any]) -> tuple[Any, ...]:
     return (meta.get("generation"), (meta.get("annotations") or {}).get(REFRESH_ANNOTATION))
 
 
+def _spec(body: Mapping[str, Any]) -> ManagedSecretSpec | None:
+    """The spec its sync parsed (the engine keeps it by uid and generation); None when it does not fit."""
+    try:
+        return runtime().engine.specs.parse(body)
+    except ModelError:
+        return None
+
+
 def interval(body: Mapping[str, Any], result: Outcome) -> float:
-    """The ManagedSecret's refreshInterval, else its source profile's, else the operator's default."""
+    """The ManagedSecret's refreshInterval, else its source profile's, else the operator's default.
+
+    Never, for a spec that does not fit the model: its sync reported why, and only a new
+    generation (or a refresh request) syncs it again."""
     settings = runtime().settings
-    text = (body.get("spec") or {}).get("refreshInterval")
+    spec = _spec(body)
+    if spec is None:
+        return math.inf
+    text = spec.refresh_interval
     if not text:
         profile = result.watched.get("source", (None, ""))[0]
         text = ((getattr(profile, "body", None) or {}).get("spec") or {}).get("refreshInterval")
@@ -55,7 +72,10 @@ def interval(body: Mapping[str, Any], result: Outcome) -> float:
 def lifecycle_wait(body: Mapping[str, Any], status: Mapping[str, Any]) -> float:
     """Seconds until rotation or expiry needs a sync even when the vaults show nothing new."""
     horizon = timedelta(days=runtime().settings.expiry_warning_days)
-    wait = seconds_until_lifecycle_sync(dict(status), body.get("spec") or {}, datetime.now(UTC), horizon)
+    spec = _spec(body)
+    wait = (
+        None if spec is None else seconds_until_lifecycle_sync(dict(status), spec, datetime.now(UTC), horizon)
+    )
     return math.inf if wait is None else wait
 
 
@@ -170,12 +190,19 @@ def source_secret_changed(change: SecretChange) -> None:
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL)
-async def remove_from_targets(body: kopf.Body, spec: kopf.Spec, logger: kopf.Logger, **_: Any) -> None:
+async def remove_from_targets(body: kopf.Body, logger: kopf.Logger, **_: Any) -> None:
     if not runtime().leading:
         raise kopf.TemporaryError("another replica leads: it removes the targets", delay=2)
-    await approvalrequest.hold_gated_delete(body, logger)
-    if spec.get("deletionPolicy", "Retain") != "Delete":
+    try:
+        spec = runtime().engine.specs.parse(body)
+    except ModelError as e:
+        # Neither the approval policy of its profiles nor its copies can be known: nothing is
+        # decided on a guess. Fixing the spec (or installing the operator's CRD) lets it go on.
+        message = f"deletion waits: the spec does not fit this operator's ManagedSecret model at {e}"
+        raise kopf.TemporaryError(message, delay=INVALID_SPEC_RETRY_SECONDS) from e
+    await approvalrequest.hold_gated_delete(body, spec, logger)
+    if spec.deletion_policy is not DeletionPolicy.DELETE:
         logger.info("deletionPolicy Retain: targets are left in place")
     else:
-        await deletion.delete_with_retention(runtime(), body, logger)
+        await deletion.delete_with_retention(runtime(), body, spec, logger)
     runtime().profiles.ledger.release(f"{body.metadata.namespace}/{body.metadata.name}")

@@ -21,6 +21,7 @@ from typing import Any
 
 import kopf
 
+from vaultsync.api.codec import ModelError
 from vaultsync.api.names import GROUP, VERSION
 from vaultsync.approvals.admission import (
     LAST_MODIFIED_BY,
@@ -88,7 +89,13 @@ def _operator_user() -> str | None:
 def _policy_for(namespace: str, managed_secret: str) -> ApprovalPolicy:
     """The combined policy of the ManagedSecret's profiles, read now (blocking)."""
     body = runtime().kube.get_object("managedsecrets", namespace, managed_secret)
-    return ApprovalPolicy() if body is None else policy_for_secret(body)
+    if body is None:
+        return ApprovalPolicy()
+    try:
+        spec = runtime().engine.specs.parse(body)
+    except ModelError:
+        return ApprovalPolicy()  # nobody decides for a spec the operator cannot read: it pushes nothing
+    return policy_for_secret(namespace, spec)
 
 
 @kopf.on.mutate(GROUP, VERSION, "approvalrequests", id="mutate-approvalrequest", operations=["UPDATE"])

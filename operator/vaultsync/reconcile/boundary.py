@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from vaultsync.api.managedsecret import ManagedSecretSpec
+
 PROTECTED_NAMESPACES = ("kube-system",)
 OPERATOR_IDENTITY = (
     ("hashicorp", "kubernetes", "its service account token"),
@@ -103,30 +105,26 @@ def profile_problem(profile: Mapping[str, Any], boundary: Boundary) -> str | Non
     return None
 
 
-def secret_problems(managed_secret: Mapping[str, Any], boundary: Boundary) -> list[str]:
-    """Why this ManagedSecret's spec reaches past its namespace (empty when it does not).
+def secret_problems(own: str, spec: ManagedSecretSpec, boundary: Boundary) -> list[str]:
+    """Why the spec of a ManagedSecret in namespace ``own`` reaches past it (empty when it does not).
 
     Profile references are checked here for their namespace only; whether an organisation profile
     is shared with this namespace needs the namespace's labels (``reconcile.access``).
     """
-    meta = managed_secret["metadata"]
-    own = str(meta["namespace"])
-    spec: Mapping[str, Any] = managed_secret.get("spec") or {}
     problems = []
-    refs = [("spec.source.vaultProfile", (spec.get("source") or {}).get("vaultProfile") or {})]
+    refs = [("spec.source.vaultProfile", spec.source.vault_profile)]
     refs += [
-        (f"spec.syncTargets[{i}].vaultProfile", t.get("vaultProfile") or {})
-        for i, t in enumerate(spec.get("syncTargets") or [])
+        (f"spec.syncTargets[{i}].vaultProfile", t.vault_profile) for i, t in enumerate(spec.sync_targets)
     ]
     for field, ref in refs:
-        named = ref.get("namespace")
+        named = ref.namespace
         if named and named not in (own, boundary.operator_namespace):
             problems.append(
                 f"{field}.namespace {named}: a ManagedSecret uses profiles of its own namespace or "
                 f"organisation profiles of the operator namespace {boundary.operator_namespace} only"
             )
-    for i, target in enumerate(spec.get("kubernetesSecrets") or []):
-        named = target.get("namespace")
+    for i, target in enumerate(spec.kubernetes_secrets):
+        named = target.namespace
         if not named or named == own:
             continue
         field = f"spec.kubernetesSecrets[{i}].namespace {named}"

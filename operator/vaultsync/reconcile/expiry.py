@@ -70,14 +70,14 @@ def seconds_until_expiry_change(
 
 
 def apply_expiry(
-    status: Mapping[str, Any], spec_expires_at: str | None, now: datetime, horizon: timedelta
+    status: Mapping[str, Any], spec_expires_at: datetime | None, now: datetime, horizon: timedelta
 ) -> tuple[dict[str, Any], str | None]:
     """The status with ``expiresAt`` and ``ExpiringSoon`` set, and the Warning message when one is due.
 
     ``status.expiresAt`` arrives holding what the content says; ``spec.expiresAt`` may be earlier.
     """
     result = dict(status)
-    expires_at = effective_expiry(parse_time(status.get("expiresAt")), parse_time(spec_expires_at))
+    expires_at = effective_expiry(parse_time(status.get("expiresAt")), spec_expires_at)
     if expires_at is None:
         result.pop("expiresAt", None)
     else:

@@ -25,6 +25,8 @@ class Reason(StrEnum):
     SOURCE_UNAVAILABLE = "SourceUnavailable"
     SOURCE_NOT_FOUND = "SourceNotFound"
     INVALID_CONTENT = "InvalidContent"
+    INVALID_SPEC = "InvalidSpec"
+    """The spec passed the installed CRD but does not fit the operator's model (``ModelError``)."""
     PROFILE_NOT_READY = "ProfileNotReady"
     PROFILE_NOT_ALLOWED = "ProfileNotAllowed"
     NON_COMPLIANT = "NonCompliant"

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from vaultsync.api.managedsecret import ManagedSecretSpec
 from vaultsync.backends.errors import BackendError, NotFound, NotOwned
 from vaultsync.reconcile.activation import VaultAction, previously_disabled, vault_action, was_inactive
 from vaultsync.reconcile.status import TargetOutcome, TargetState
@@ -30,26 +31,27 @@ def _owner(body: Mapping[str, Any]) -> str:
 
 
 def _vault_keys(
-    profiles: ProfileResolver, body: Mapping[str, Any]
+    profiles: ProfileResolver, namespace: str, spec: ManagedSecretSpec
 ) -> list[tuple[TargetKey | None, ResolvedProfile | None, str]]:
     """(key, profile, problem) of every sync target; key and profile are None when unresolvable."""
-    spec = body["spec"]
-    namespace = body["metadata"]["namespace"]
-    source_env = spec["source"].get("environment")
     found: list[tuple[TargetKey | None, ResolvedProfile | None, str]] = []
-    for target in spec.get("syncTargets") or []:
+    for target in spec.sync_targets:
         try:
-            profile = profiles.resolve(namespace, target["vaultProfile"])
+            profile = profiles.resolve(namespace, target.vault_profile)
         except ProfileError as e:
-            found.append((None, None, f"{target['path']}: {e.message}"))
+            found.append((None, None, f"{target.path}: {e.message}"))
             continue
-        key = vault_target(profile.key, target["path"], target.get("environment") or source_env)
+        key = vault_target(profile.key, target.path, target.environment or spec.source.environment)
         found.append((key, profile, ""))
     return found
 
 
 def deactivate_targets(
-    kube: KubeApi, profiles: ProfileResolver, index: ConsumerIndex, body: Mapping[str, Any]
+    kube: KubeApi,
+    profiles: ProfileResolver,
+    index: ConsumerIndex,
+    body: Mapping[str, Any],
+    spec: ManagedSecretSpec,
 ) -> tuple[list[TargetOutcome], list[Notice]]:
     owner = _owner(body)
     namespace = body["metadata"]["namespace"]
@@ -59,14 +61,14 @@ def deactivate_targets(
     }
     outcomes: list[TargetOutcome] = []
     notices: list[Notice] = []
-    for key, profile, problem in _vault_keys(profiles, body):
+    for key, profile, problem in _vault_keys(profiles, namespace, spec):
         if key is None or profile is None:
             notices.append(Notice("Warning", NoticeReason.TARGET_DISABLED, problem))
             continue
         already = previous.get((str(key.profile), key.path)) == TargetState.DISABLED
         outcomes.append(_disable_copy(profile, key, owner, already, notices))
-    for target in body["spec"].get("kubernetesSecrets") or []:
-        key = secret_target(target.get("namespace") or namespace, target["name"])
+    for secret in spec.kubernetes_secrets:
+        key = secret_target(secret.namespace or namespace, secret.name)
         outcomes.append(_remove_secret(kube, index, key, owner, notices))
     return outcomes, notices
 
@@ -130,7 +132,9 @@ def _remove_secret(
     return TargetOutcome(key, TargetState.DELETED, message="removed while Inactive")
 
 
-def reactivate_targets(targets: Sequence[ResolvedProfile], body: Mapping[str, Any]) -> list[Notice]:
+def reactivate_targets(
+    targets: Sequence[ResolvedProfile], body: Mapping[str, Any], spec: ManagedSecretSpec
+) -> list[Notice]:
     """Re-enables the vault copies the last status records as Disabled; notes the reactivation."""
     previous = body.get("status") or {}
     disabled = previously_disabled(previous.get("targets") or [])
@@ -145,10 +149,8 @@ def reactivate_targets(targets: Sequence[ResolvedProfile], body: Mapping[str, An
         )
     if not disabled:
         return notices
-    spec = body["spec"]
-    source_env = spec["source"].get("environment")
-    for target, profile in zip(spec.get("syncTargets") or [], targets, strict=True):
-        key = vault_target(profile.key, target["path"], target.get("environment") or source_env)
+    for target, profile in zip(spec.sync_targets, targets, strict=True):
+        key = vault_target(profile.key, target.path, target.environment or spec.source.environment)
         if (str(key.profile), key.path) not in disabled or not profile.backend.capabilities.can_disable:
             continue
         try:

@@ -16,6 +16,7 @@ from typing import Any
 
 from vaultsync.api.approvalrequest import ApprovalPhase
 from vaultsync.api.codec import status_time
+from vaultsync.api.managedsecret import ManagedSecretSpec
 from vaultsync.api.names import GROUP, VERSION
 from vaultsync.approvals.admission import LAST_MODIFIED_BY
 from vaultsync.approvals.integrity import recall
@@ -80,6 +81,7 @@ class GateInput:
     """What one sync knows that the gate needs."""
 
     body: Mapping[str, Any]
+    spec: ManagedSecretSpec
     plan: SyncPlan
     fingerprint: str
     content: SecretContent
@@ -93,12 +95,10 @@ def policy_of(profiles: Sequence[tuple[ProfileKey, Mapping[str, Any] | None]]) -
     return ApprovalPolicy.of_profiles((str(key), approval) for key, approval in profiles)
 
 
-def profile_refs(namespace: str, spec: Mapping[str, Any]) -> list[ProfileKey]:
+def profile_refs(namespace: str, spec: ManagedSecretSpec) -> list[ProfileKey]:
     """Source profile first, then sync-target profiles, as keys."""
-    refs = [spec.get("source", {}).get("vaultProfile")] + [
-        t.get("vaultProfile") for t in spec.get("syncTargets") or []
-    ]
-    return [ProfileKey(r.get("namespace") or namespace, r["name"]) for r in refs if r]
+    refs = [spec.source.vault_profile, *(t.vault_profile for t in spec.sync_targets)]
+    return [ProfileKey(r.namespace or namespace, r.name) for r in refs]
 
 
 class ApprovalGate:
@@ -180,7 +180,6 @@ class ApprovalGate:
         self, gate: GateInput, policy: ApprovalPolicy, wanted: Wanted, attempt: int
     ) -> dict[str, Any]:
         meta = gate.body["metadata"]
-        spec: Mapping[str, Any] = gate.body.get("spec") or {}
         status: Mapping[str, Any] = gate.body.get("status") or {}
         operation = wanted.operation
         summary: dict[str, Any] = {}
@@ -194,7 +193,7 @@ class ApprovalGate:
             old_source = source_of_identity(status.get("sourceIdentity"))
             if old_source is not None:
                 summary["oldSource"] = old_source
-            summary["newSource"] = dict(spec.get("source") or {})
+            summary["newSource"] = gate.spec.source.to_dict()
         if status.get("consumers"):
             summary["consumers"] = list(status["consumers"])[:256]
         requested_by = SOURCE_VAULT if operation == Operation.UPDATE else _last_modified_by(gate.body)
@@ -210,7 +209,7 @@ class ApprovalGate:
     def _old_fields(self, gate: GateInput) -> dict[str, Any] | None:
         """The content last synced, read back from a target that holds it (for key names only)."""
         last = (gate.body.get("status") or {}).get("fingerprint")
-        secret_type = str(gate.body["spec"]["type"])
+        secret_type = str(gate.spec.type)
         by_key = {p.key: p for p in gate.profiles[1:]}
         for target in gate.observed:
             if target is None or not last or target.fingerprint != last:

@@ -10,10 +10,10 @@ from worker threads.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from types import MappingProxyType
-from typing import Any
 
+from vaultsync.api.managedsecret import ManagedSecretSpec
 from vaultsync.backends.errors import BackendError
 from vaultsync.reconcile.consumers import Consumer, WorkloadRef, consumers_status
 from vaultsync.sync.kubeapi import KubeApi
@@ -139,10 +139,10 @@ class ConsumerIndex:
 
 
 def consumers_field(
-    index: ConsumerIndex, owner: str, namespace: str, spec: Mapping[str, Any]
+    index: ConsumerIndex, owner: str, namespace: str, spec: ManagedSecretSpec
 ) -> list[dict[str, str]] | None:
     """``status.consumers`` for a ManagedSecret's Kubernetes Secrets; registers them for wake-ups."""
-    secrets = [(t.get("namespace") or namespace, t["name"]) for t in spec.get("kubernetesSecrets") or []]
+    secrets = [(t.namespace or namespace, t.name) for t in spec.kubernetes_secrets]
     index.register_owner(owner, secrets)
     index.seed(ns for ns, _ in secrets)
     return consumers_status(index.consumers_of(secrets)) or None

@@ -12,7 +12,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from vaultsync.api.codec import status_time
+from vaultsync.api.codec import ModelError, status_time
+from vaultsync.api.managedsecret import KubernetesSecretTarget, ManagedSecretSpec, SecretState
 from vaultsync.backends.errors import BackendError, Conflict, NotFound, PermissionDenied
 from vaultsync.backends.interface import RemoteSecret
 from vaultsync.reconcile.boundary import kubernetes_namespace, secret_problems
@@ -38,6 +39,7 @@ from vaultsync.sync.profiles import ProfileError, ProfileResolver, ResolvedProfi
 from vaultsync.sync.retention import RESTORED, delete_copies, read_or_restore
 from vaultsync.sync.secret_names import SecretNames
 from vaultsync.sync.settings import OperatorSettings
+from vaultsync.sync.spec_cache import SpecCache
 from vaultsync.sync.sync_run import (
     FALSE,
     Event,
@@ -46,6 +48,7 @@ from vaultsync.sync.sync_run import (
     SyncResult,
     SyncRun,
     gated_operations,
+    spec_refused,
 )
 from vaultsync.sync.sync_status import final_status, judge_compliance, non_compliant, version_fields
 
@@ -69,8 +72,11 @@ class SyncEngine:
         *,
         secret_names: SecretNames | None = None,
         guard: ResourceGuard | None = None,
+        specs: SpecCache | None = None,
     ) -> None:
         self.kube = kube
+        self.specs = specs or SpecCache()
+        """Parsed specs by (uid, generation): the sync, the scheduler's hooks and deletion share them."""
         self.guard = guard or ResourceGuard()
         """Serializes a sync and the deletion of one ManagedSecret's copies (``exclusive``)."""
         self.secret_names = secret_names or SecretNames()
@@ -82,12 +88,15 @@ class SyncEngine:
 
     @serialized_per_resource(body_at=1, when_retired=lambda body: SyncResult(dict(body.get("status") or {})))
     def sync(self, body: Mapping[str, Any]) -> SyncResult:
-        run = SyncRun(body)
         if body["metadata"].get("deletionTimestamp"):
             # Deletion is the finalizer's (with its own Delete approval): a sync now would read
             # the generation bump of the delete as a spec change and ask again for old changes.
             return SyncResult(dict(body.get("status") or {}))
-        problems = secret_problems(body, self.settings.boundary)
+        try:
+            run = SyncRun(body, self.specs.parse(body))
+        except ModelError as e:
+            return spec_refused(body, e)
+        problems = secret_problems(run.namespace, run.spec, self.settings.boundary)
         if problems:
             # Nothing is read or written: the spec reaches past its namespace.
             refused = run.abort(
@@ -110,9 +119,9 @@ class SyncEngine:
 
     def _sync(self, run: SyncRun) -> SyncResult:
         body = run.body
-        if run.spec.get("state") == "Inactive":
+        if run.spec.state is SecretState.INACTIVE:
             deactivated, notices = activation.deactivate_targets(
-                self.kube, self.profiles, self.consumers, body
+                self.kube, self.profiles, self.consumers, body, run.spec
             )
             report = run.report(
                 Phase.INACTIVE, Reason.INACTIVE, activation.INACTIVE_MESSAGE, targets=deactivated
@@ -121,9 +130,7 @@ class SyncEngine:
             return SyncResult(status).notify(notices)
         try:
             source, targets = self._resolve(run)
-            source_key = vault_target(
-                source.key, run.spec["source"]["path"], run.spec["source"].get("environment")
-            )
+            source_key = vault_target(source.key, run.spec.source.path, run.spec.source.environment)
             self._generate(run, [source, *targets], source_key)
             remote, content = self._read_source(run, source, source_key)
             run.rendered = self._render(run, content)
@@ -133,7 +140,7 @@ class SyncEngine:
         run.compliance = judge_compliance(run, [source, *targets], content)
         if run.compliance.blocked:
             return non_compliant(run, run.compliance)
-        notices = activation.reactivate_targets(targets, body)
+        notices = activation.reactivate_targets(targets, body, run.spec)
         observed, failures = self._observe(run, targets)
         gated = gated_operations([source, *targets])
         sync_input = approval_memory.plan_input(
@@ -146,7 +153,16 @@ class SyncEngine:
         )
         plan = plan_sync(sync_input)
         gate = self.approvals.review(
-            GateInput(run.body, plan, fingerprint, content, [source, *targets], [*observed.values()], run.now)
+            GateInput(
+                run.body,
+                run.spec,
+                plan,
+                fingerprint,
+                content,
+                [source, *targets],
+                [*observed.values()],
+                run.now,
+            )
         )
         if gate.held_status is not None:
             return SyncResult(gate.held_status, [Event(*e) for e in gate.events], failed=gate.retry)
@@ -168,7 +184,13 @@ class SyncEngine:
         outcomes, events = self._push(run, plan, targets, content, fingerprint)
         writes = [(w.key, w.reason) for w in plan.writes]
         notices += rollout.restart_after_push(
-            self.kube, body, writes=writes, outcomes=outcomes, rerendered=run.rerendered, now=run.now
+            self.kube,
+            body,
+            run.spec,
+            writes=writes,
+            outcomes=outcomes,
+            rerendered=run.rerendered,
+            now=run.now,
         )
         events[:0] = [
             Event("Warning", EventReason.TARGET_FAILED, f"{o.key.describe()}: {o.message}")
@@ -218,11 +240,8 @@ class SyncEngine:
 
     def _resolve(self, run: SyncRun) -> tuple[ResolvedProfile, list[ResolvedProfile]]:
         try:
-            source = self.profiles.resolve(run.namespace, run.spec["source"]["vaultProfile"])
-            targets = [
-                self.profiles.resolve(run.namespace, t["vaultProfile"])
-                for t in run.spec.get("syncTargets") or []
-            ]
+            source = self.profiles.resolve(run.namespace, run.spec.source.vault_profile)
+            targets = [self.profiles.resolve(run.namespace, t.vault_profile) for t in run.spec.sync_targets]
         except ProfileError as e:
             raise run.abort(e.reason, e.message, EventReason.SOURCE_FAILED) from e
         return source, targets
@@ -233,6 +252,7 @@ class SyncEngine:
                 profiles[0].backend,
                 key.path,
                 run.body,
+                run.spec,
                 remember=lambda v: self.profiles.ledger.add(run.owner, v),
                 waiting=lambda: self.approvals.waiting_update(run.body, profiles),
             )
@@ -248,9 +268,7 @@ class SyncEngine:
         if run.rotated_at:
             result.status["lastRotatedAt"] = run.rotated_at
         horizon = timedelta(days=self.settings.expiry_warning_days)
-        result.status, warning = apply_expiry(
-            result.status, run.spec.get("expiresAt"), datetime.now(UTC), horizon
-        )
+        result.status, warning = apply_expiry(result.status, run.spec.expires_at, datetime.now(UTC), horizon)
         if warning:
             result.events.append(Event("Warning", EventReason.EXPIRING_SOON, warning))
         return result
@@ -285,9 +303,9 @@ class SyncEngine:
     ) -> tuple[dict[str, ObservedTarget | None], dict[str, TargetOutcome]]:
         observed: dict[str, ObservedTarget | None] = {}
         failed: dict[str, TargetOutcome] = {}
-        source_env = run.spec["source"].get("environment")
-        for target, profile in zip(run.spec.get("syncTargets") or [], profiles, strict=True):
-            key = vault_target(profile.key, target["path"], target.get("environment") or source_env)
+        source_env = run.spec.source.environment
+        for target, profile in zip(run.spec.sync_targets, profiles, strict=True):
+            key = vault_target(profile.key, target.path, target.environment or source_env)
             try:
                 remote, restored = read_or_restore(profile.backend, key.path, run.owner)
                 if restored:
@@ -302,8 +320,8 @@ class SyncEngine:
             except BackendError as e:
                 observed[key.id] = None
                 failed[key.id] = TargetOutcome(key, TargetState.FAILED, message=str(e))
-        for target in run.spec.get("kubernetesSecrets") or []:
-            key = secret_target(target.get("namespace") or run.namespace, target["name"])
+        for secret in run.spec.kubernetes_secrets:
+            key = secret_target(secret.namespace or run.namespace, secret.name)
             if not self.secret_names.may_exist(key.namespace or run.namespace, key.path):
                 run.secrets_seen[key.id] = None
                 run.presumed_absent.add(key.id)
@@ -337,7 +355,9 @@ class SyncEngine:
             return templating.render_targets(
                 self.kube,
                 self.profiles,
+                self.specs,
                 body=run.body,
+                spec=run.spec,
                 content=content,
                 hmac_key=self.hmac_key,
             )
@@ -383,10 +403,9 @@ class SyncEngine:
         document = formats.to_document(content)
         by_key = {p.key: p for p in targets}
         k8s_specs = {
-            secret_target(s.get("namespace") or run.namespace, s["name"]).id: s
-            for s in run.spec.get("kubernetesSecrets") or []
+            secret_target(s.namespace or run.namespace, s.name).id: s for s in run.spec.kubernetes_secrets
         }
-        adopt = bool(run.spec.get("adopt"))
+        adopt = run.spec.adopt
         for write in plan.writes:
             try:
                 if write.key.kind is TargetKind.VAULT and write.key.profile in by_key:
@@ -422,7 +441,7 @@ class SyncEngine:
         key: TargetKey,
         document: Mapping[str, Any],
         adopt: bool,
-        target_spec: Mapping[str, Any],
+        target_spec: KubernetesSecretTarget,
     ) -> str:
         namespace = key.namespace or run.namespace
         seen = run.secrets_seen
@@ -452,7 +471,7 @@ class SyncEngine:
         *,
         document: Mapping[str, Any],
         adopt: bool,
-        target_spec: Mapping[str, Any],
+        target_spec: KubernetesSecretTarget,
     ) -> str:
         namespace = key.namespace or run.namespace
         rendered = run.rendered.get(key.id)
@@ -487,6 +506,6 @@ class SyncEngine:
             raise PermissionDenied(str(e), missing=[f"update secrets/{name} in {namespace}"]) from e
 
     @serialized_per_resource(body_at=1, retire=True)
-    def delete_targets(self, body: Mapping[str, Any]) -> list[CopyDeletion]:
+    def delete_targets(self, body: Mapping[str, Any], spec: ManagedSecretSpec) -> list[CopyDeletion]:
         """Soft-deletes what this ManagedSecret owns in every target, with the retention window."""
-        return delete_copies(self.kube, self.profiles, body, self.settings.retention_days)
+        return delete_copies(self.kube, self.profiles, body, spec, self.settings.retention_days)

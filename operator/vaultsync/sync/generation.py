@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import Any
 
 from vaultsync.api.common import parse_duration
+from vaultsync.api.managedsecret import Generate, GeneratorKind, ManagedSecretSpec
 from vaultsync.backends.errors import BackendError, Conflict, NotFound, NotOwned
 from vaultsync.backends.interface import Backend
 from vaultsync.reconcile.rotation import PASSWORD_FIELD, generated_document, rotation_baseline, rotation_due
@@ -50,32 +51,31 @@ class Generated:
     at: datetime
 
 
-def rotation_interval(spec: Mapping[str, Any]) -> timedelta | None:
-    text = (spec.get("generate") or {}).get("rotationInterval")
-    return parse_duration(text) if text else None
+def rotation_interval(generate: Generate) -> timedelta | None:
+    return parse_duration(generate.rotation_interval) if generate.rotation_interval else None
 
 
-def generate_content(generate: Mapping[str, Any]) -> SecretContent:
+def generate_content(generate: Generate) -> SecretContent:
     """Fresh content for one ``spec.generate`` (API names mapped to the generators' names)."""
-    kind = generate["kind"]
-    if kind == "password":
-        classes = [CHARACTER_CLASSES[c] for c in generate.get("characterClasses") or CHARACTER_CLASSES]
-        return generators.generate_password(int(generate.get("length") or 32), classes)
-    if kind == "secretKey":
-        return generators.generate_secret_key(int(generate.get("length") or 32))
-    algorithm = ALGORITHMS[generate.get("algorithm") or "ECDSA"]
-    size = generate.get("size")
-    curve = EC_CURVES.get(int(size), "unsupported") if algorithm == "EC" and size else "P-256"
-    rsa_bits = int(size) if algorithm == "RSA" and size else None
-    if kind == "privateKey":
+    kind = generate.kind
+    if kind is GeneratorKind.PASSWORD:
+        classes = [CHARACTER_CLASSES[c] for c in generate.character_classes or CHARACTER_CLASSES]
+        return generators.generate_password(generate.length or 32, classes)
+    if kind is GeneratorKind.SECRET_KEY:
+        return generators.generate_secret_key(generate.length or 32)
+    algorithm = ALGORITHMS[generate.algorithm or "ECDSA"]
+    size = generate.size
+    curve = EC_CURVES.get(size, "unsupported") if algorithm == "EC" and size else "P-256"
+    rsa_bits = size if algorithm == "RSA" and size else None
+    if kind is GeneratorKind.PRIVATE_KEY:
         return generators.generate_private_key(algorithm, rsa_bits, curve)
-    subject = generate.get("subject") or {}
-    sans = list(generate.get("sans") or [])
+    common_name = generate.subject.common_name if generate.subject else ""
+    sans = generate.sans
     request = generators.CertificateRequest(
-        common_name=str(subject.get("commonName") or (sans[0] if sans else "")),
+        common_name=common_name or (sans[0] if sans else ""),
         dns_names=tuple(s for s in sans if not _is_ip(s)),
         ip_addresses=tuple(s for s in sans if _is_ip(s)),
-        validity=parse_duration(generate["validity"]) if generate.get("validity") else timedelta(days=90),
+        validity=parse_duration(generate.validity) if generate.validity else timedelta(days=90),
         key_algorithm=algorithm,
         key_size=rsa_bits,
         curve=curve,
@@ -91,10 +91,10 @@ def _is_ip(text: str) -> bool:
     return True
 
 
-def generated_fields(secret_type: str, generate: Mapping[str, Any]) -> dict[str, Any]:
+def generated_fields(secret_type: str, generate: Generate) -> dict[str, Any]:
     content = generate_content(generate)
     document = formats.to_document(content)
-    if generate["kind"] == "password":
+    if generate.kind is GeneratorKind.PASSWORD:
         return {PASSWORD_FIELD[secret_type]: document["value"]}
     return document
 
@@ -103,6 +103,7 @@ def prepare_source(
     backend: Backend,
     path: str,
     body: Mapping[str, Any],
+    spec: ManagedSecretSpec,
     now: datetime | None = None,
     *,
     remember: Callable[[Iterable[str]], None] | None = None,
@@ -114,9 +115,8 @@ def prepare_source(
     ``waiting`` names the pending Update request a due rotation must wait for (asked only when
     a rotation is due); ``None`` when there is none.
     """
-    spec = body.get("spec") or {}
-    generate = spec.get("generate")
-    if not generate:
+    generate = spec.generate
+    if generate is None:
         return None
     now = now or datetime.now(UTC)
     meta = body["metadata"]
@@ -129,22 +129,23 @@ def prepare_source(
         return None  # reading the source reports it
     if current is not None:
         baseline = rotation_baseline(body.get("status") or {}, current.metadata.updated_at)
-        if not rotation_due(rotation_interval(spec), baseline, now) or waiting() is not None:
+        if not rotation_due(rotation_interval(generate), baseline, now) or waiting() is not None:
             return None
     try:
-        fields = generated_fields(spec["type"], generate)
+        secret_type = str(spec.type)
+        fields = generated_fields(secret_type, generate)
         if remember is not None:
             remember(v for v in fields.values() if isinstance(v, str))
         document = generated_document(
-            spec["type"], fields, current.document if current else None, default_username=meta["name"]
+            secret_type, fields, current.document if current else None, default_username=meta["name"]
         )
         backend.write(
             path,
-            spec["type"],
+            secret_type,
             document,
             owner=owner,
             expected_version=current.version if current else None,
-            adopt=bool(spec.get("adopt")),
+            adopt=spec.adopt,
         )
     except SecretModelError as e:
         raise GenerationFailed(f"spec.generate cannot produce content: {e}") from e
@@ -157,5 +158,5 @@ def prepare_source(
     except BackendError as e:
         raise GenerationFailed(f"writing generated content to the source failed: {e}") from e
     if current is None:
-        return Generated(GENERATED, f"generated new {generate['kind']} content in the source {path}", now)
-    return Generated(ROTATED, f"rotated the {generate['kind']} content of the source {path}", now)
+        return Generated(GENERATED, f"generated new {generate.kind} content in the source {path}", now)
+    return Generated(ROTATED, f"rotated the {generate.kind} content of the source {path}", now)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from vaultsync.api.managedsecret import KubernetesSecretTarget
 from vaultsync.backends.errors import BackendError, NotFound, NotOwned
 from vaultsync.backends.interface import MANAGED_BY_VALUE, OWNER_KEY
 from vaultsync.backends.kube_secrets import KubeSecrets, StoredSecret
@@ -114,7 +115,7 @@ def write_target(
     owner: str,
     expected: SecretSnapshot | None,
     adopt: bool,
-    spec: Mapping[str, Any],
+    spec: KubernetesSecretTarget,
     rendered: tuple[Mapping[str, bytes], str] | None = None,
 ) -> str:
     """Creates or replaces the Secret; returns its new resourceVersion.
@@ -125,13 +126,13 @@ def write_target(
         k8s_type, data = formats.to_kubernetes_data(secret_type, dict(document))
     else:
         k8s_type, data = formats.KUBERNETES_OPAQUE, dict(rendered[0])
-    labels = {**(spec.get("labels") or {}), MANAGED_LABEL: MANAGED_BY_VALUE}
-    annotations = dict(spec.get("annotations") or {})
+    labels = {**spec.labels, MANAGED_LABEL: MANAGED_BY_VALUE}
+    annotations = dict(spec.annotations)
     if rendered is not None:
         annotations[DATA_FINGERPRINT_ANNOTATION] = rendered[1]
     secrets = _secrets(kube, namespace)
     payload = secrets.payload(
-        name, spec.get("secretType") or k8s_type, data, labels=labels, annotations=annotations
+        name, spec.secret_type or k8s_type, data, labels=labels, annotations=annotations
     )
     over = expected.secret if expected is not None else None
     version = secrets.write(payload, owner=owner, adopt=adopt, over=over)

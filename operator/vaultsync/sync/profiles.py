@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from vaultsync.api.common import ProfileRef
 from vaultsync.backends.errors import BackendError
 from vaultsync.backends.interface import Backend, Credentials
 from vaultsync.backends.registry import BackendContext, create_backend
@@ -169,8 +170,9 @@ class ProfileResolver:
             self._ns_labels[namespace] = (time.monotonic(), dict(labels))
         return reading or cached is None or cached[1] != dict(labels)
 
-    def resolve(self, user_namespace: str, ref: Mapping[str, Any]) -> ResolvedProfile:
-        key = ProfileKey(ref.get("namespace") or user_namespace, ref["name"])
+    def resolve(self, user_namespace: str, ref: ProfileRef) -> ResolvedProfile:
+        """The profile a ManagedSecret of ``user_namespace`` names, if it may use it, with its backend."""
+        key = ProfileKey(ref.namespace or user_namespace, ref.name)
         body = self.body(key)
         if body is None:
             raise ProfileMissing(Reason.PROFILE_NOT_READY, f"VaultProfile {key} not found")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from vaultsync.api.managedsecret import ManagedSecretSpec
 from vaultsync.backends.errors import BackendError, NotFound, NotOwned
 from vaultsync.backends.interface import Backend, RemoteSecret
 from vaultsync.reconcile.retention import CopyDeletion, CopyFate
@@ -41,19 +42,22 @@ def read_or_restore(backend: Backend, path: str, owner: str) -> tuple[RemoteSecr
 
 
 def delete_copies(
-    kube: KubeApi, profiles: ProfileResolver, body: Mapping[str, Any], recovery_days: int
+    kube: KubeApi,
+    profiles: ProfileResolver,
+    body: Mapping[str, Any],
+    spec: ManagedSecretSpec,
+    recovery_days: int,
 ) -> list[CopyDeletion]:
     """Deletes what this ManagedSecret owns in every target; one outcome per target. The caller
     holds the resource's guard (``SyncEngine.delete_targets``)."""
-    spec, meta = body.get("spec") or {}, body["metadata"]
-    namespace, owner = meta["namespace"], f"{meta['namespace']}/{meta['name']}"
-    source_env = spec["source"].get("environment")
+    meta = body["metadata"]
+    namespace, owner = str(meta["namespace"]), f"{meta['namespace']}/{meta['name']}"
     outcomes: list[CopyDeletion] = []
-    for target in spec.get("syncTargets") or []:
-        where = str(target["path"])
+    for target in spec.sync_targets:
+        where = target.path
         try:
-            profile = profiles.resolve(namespace, target["vaultProfile"])
-            key = vault_target(profile.key, target["path"], target.get("environment") or source_env)
+            profile = profiles.resolve(namespace, target.vault_profile)
+            key = vault_target(profile.key, target.path, target.environment or spec.source.environment)
             where = key.describe()
             result = profile.backend.delete(key.path, owner=owner, recovery_days=recovery_days)
         except (NotFound, NotOwned):
@@ -67,11 +71,11 @@ def delete_copies(
             continue
         fate = CopyFate.RESTORABLE if result.restorable else CopyFate.PERMANENTLY_DELETED
         outcomes.append(CopyDeletion(where, fate, result.restorable_until))
-    for target in spec.get("kubernetesSecrets") or []:
-        secret_namespace = target.get("namespace") or namespace
-        where = f"Secret {secret_namespace}/{target['name']}"
+    for secret in spec.kubernetes_secrets:
+        secret_namespace = secret.namespace or namespace
+        where = f"Secret {secret_namespace}/{secret.name}"
         try:
-            k8s_targets.delete_target(kube, secret_namespace, target["name"], owner)
+            k8s_targets.delete_target(kube, secret_namespace, secret.name, owner)
         except BackendError as e:
             outcomes.append(CopyDeletion(where, CopyFate.FAILED, problem=f"{where}: {e}"))
             continue

@@ -13,6 +13,7 @@ from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 
+from vaultsync.api.managedsecret import KubernetesSecretTarget, ManagedSecretSpec
 from vaultsync.backends.kube_http import STRATEGIC_PATCH, resource_path
 from vaultsync.reconcile.plan import WriteReason
 from vaultsync.reconcile.rollout import (
@@ -46,19 +47,19 @@ def restart_for(
     key: TargetKey,
     *,
     cause: WriteCause,
-    target_spec: Mapping[str, Any],
+    target_spec: KubernetesSecretTarget,
     owner: str,
     now: str,
 ) -> tuple[str | None, list[Notice]]:
     """Restarts the target's workloads when ``cause`` calls for it; (target message, notices)."""
-    listed: Sequence[Mapping[str, Any]] = target_spec.get("rolloutRestart") or []
+    listed = target_spec.rollout_restart
     if not listed or not restart_wanted(cause):
         return None, []
     namespace = str(key.namespace)
     problems: list[str] = []
     notices: list[Notice] = []
     for workload in listed:
-        kind, name = str(workload["kind"]), str(workload["name"])
+        kind, name = str(workload.kind), workload.name
         what = f"{kind} {namespace}/{name}"
         path = resource_path("apps", "v1", _PLURALS[kind], namespace, name)
         try:
@@ -100,6 +101,7 @@ def restart_for(
 def restart_after_push(
     kube: KubeApi,
     body: Mapping[str, Any],
+    spec: ManagedSecretSpec,
     *,
     writes: Sequence[tuple[TargetKey, WriteReason]],
     outcomes: dict[str, TargetOutcome],
@@ -112,10 +114,7 @@ def restart_after_push(
     """
     namespace = body["metadata"]["namespace"]
     owner = f"{namespace}/{body['metadata']['name']}"
-    specs = {
-        secret_target(s.get("namespace") or namespace, s["name"]).id: s
-        for s in (body.get("spec") or {}).get("kubernetesSecrets") or []
-    }
+    specs = {secret_target(s.namespace or namespace, s.name).id: s for s in spec.kubernetes_secrets}
     notices: list[Notice] = []
     for key, reason in writes:
         outcome = outcomes.get(key.id)

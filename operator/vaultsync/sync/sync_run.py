@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from vaultsync.api.codec import status_time
+from vaultsync.api.codec import ModelError, status_time
+from vaultsync.api.managedsecret import ManagedSecretSpec
 from vaultsync.approvals.integrity import Recall
 from vaultsync.compliance.verdict import Verdict
 from vaultsync.reconcile.plan import Operation
@@ -31,6 +32,7 @@ class EventReason:
     TARGET_FAILED = "TargetFailed"
     SOURCE_FAILED = "SourceFailed"
     INVALID_CONTENT = "InvalidContent"
+    INVALID_SPEC = "InvalidSpec"
     PENDING_APPROVAL = "PendingApproval"
     NON_COMPLIANT = "NonCompliant"
     EXPIRING_SOON = "ExpiringSoon"
@@ -84,11 +86,38 @@ def gated_operations(profiles: list[ResolvedProfile]) -> set[Operation]:
     return gated
 
 
+def refusal(
+    body: Mapping[str, Any], reason: Reason, message: str, event: str, *, now: str, retry: bool
+) -> SyncResult:
+    """A sync that stops early: ``Failed`` with ``reason``, the rest of the previous status kept."""
+    report = SyncReport(Phase.FAILED, reason, message, now, _generation(body))
+    status = next_status(dict(body.get("status") or {}), report)
+    return SyncResult(status, [Event("Warning", event, message)], failed=retry)
+
+
+def spec_refused(body: Mapping[str, Any], error: ModelError) -> SyncResult:
+    """A spec the model does not fit (an older CRD let it in): nothing is read or written, and it
+    is not retried, since the same generation fails the same way; a new generation syncs at once."""
+    message = (
+        f"the spec does not fit this operator's ManagedSecret model at {error.path}: {error.problem}"
+        " (is an older CRD installed?); nothing is synced until the spec changes"
+    )
+    event = EventReason.INVALID_SPEC
+    return refusal(body, Reason.INVALID_SPEC, message, event, now=status_time(), retry=False)
+
+
+def _generation(body: Mapping[str, Any]) -> int | None:
+    generation = body["metadata"].get("generation")
+    return int(generation) if generation is not None else None
+
+
 @dataclass
 class SyncRun:
     """The state of one sync call."""
 
     body: Mapping[str, Any]
+    spec: ManagedSecretSpec
+    """The body's spec, parsed once per generation (``spec_cache``): no step reads the raw spec."""
     now: str = field(default_factory=status_time)
     source_fingerprint: str | None = None
     rendered: dict[str, templating.RenderedTarget] = field(default_factory=dict)
@@ -111,11 +140,6 @@ class SyncRun:
     """The last push as the sealed approval record vouches for it (``handlers.approval_memory``)."""
 
     @property
-    def spec(self) -> Mapping[str, Any]:
-        spec: Mapping[str, Any] = self.body.get("spec") or {}
-        return spec
-
-    @property
     def namespace(self) -> str:
         return str(self.body["metadata"]["namespace"])
 
@@ -129,12 +153,11 @@ class SyncRun:
 
     @property
     def generation(self) -> int | None:
-        generation = self.body["metadata"].get("generation")
-        return int(generation) if generation is not None else None
+        return _generation(self.body)
 
     @property
     def secret_type(self) -> str:
-        return str(self.spec["type"])
+        return str(self.spec.type)
 
     def owns(self, managed: bool, owner: str | None) -> bool:
         """True when a copy found in a target carries this resource's ownership marks."""
@@ -144,5 +167,4 @@ class SyncRun:
         return SyncReport(phase, reason, message, self.now, self.generation, **extra)
 
     def abort(self, reason: Reason, message: str, event: str, *, retry: bool = True) -> SyncAborted:
-        status = next_status(self.previous, self.report(Phase.FAILED, reason, message))
-        return SyncAborted(SyncResult(status, [Event("Warning", event, message)], failed=retry))
+        return SyncAborted(refusal(self.body, reason, message, event, now=self.now, retry=retry))

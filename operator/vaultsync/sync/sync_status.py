@@ -30,10 +30,7 @@ def version_fields(
     content: SecretContent,
     history_limit: int,
 ) -> dict[str, Any]:
-    candidates = [
-        content.expires_at,
-        parse_timestamp(run.spec["expiresAt"]) if run.spec.get("expiresAt") else None,
-    ]
+    candidates = [content.expires_at, run.spec.expires_at]
     expires = min((moment for moment in candidates if moment is not None), default=None)
     fields: dict[str, Any] = {
         "fingerprint": fingerprint,

@@ -8,10 +8,12 @@ Rendering happens before anything is written: one failing template means nothing
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from vaultsync.api.codec import ModelError
+from vaultsync.api.managedsecret import ManagedSecretSpec, SecretState
 from vaultsync.backends.errors import BackendError, NotFound
 from vaultsync.reconcile.targets import secret_target, vault_target
 from vaultsync.reconcile.templated import RenderedState, data_fingerprint, rendered_state
@@ -23,6 +25,7 @@ from vaultsync.sync.access_guard import AccessRefused
 from vaultsync.sync.k8s_targets import SecretSnapshot
 from vaultsync.sync.kubeapi import KubeApi
 from vaultsync.sync.profiles import ProfileError, ProfileResolver
+from vaultsync.sync.spec_cache import SpecCache
 
 
 class TemplateProblem(Exception):
@@ -41,7 +44,13 @@ class RenderedTarget:
 
 
 def read_references(
-    kube: KubeApi, profiles: ProfileResolver, referrer: Mapping[str, Any], hmac_key: bytes
+    kube: KubeApi,
+    profiles: ProfileResolver,
+    specs: SpecCache,
+    *,
+    referrer: Mapping[str, Any],
+    names: Sequence[str],
+    hmac_key: bytes,
 ) -> dict[str, SecretContent]:
     """The content of each referenced ManagedSecret, as its source holds it.
 
@@ -50,23 +59,25 @@ def read_references(
     pushed through someone else's template. Its sync wakes the dependents (``handlers.references``).
     """
     namespace = str(referrer["metadata"]["namespace"])
-    names = tuple((referrer.get("spec") or {}).get("references") or ())
     contents: dict[str, SecretContent] = {}
     for name in names:
         where = f"spec.references: ManagedSecret {namespace}/{name}"
         body = kube.get_object("managedsecrets", namespace, name)
         if body is None:
             raise TemplateProblem(f"{where} not found", retry=False)
-        spec: Mapping[str, Any] = body.get("spec") or {}
-        if spec.get("state") == "Inactive":
+        try:
+            spec = specs.parse(body)
+        except ModelError as e:  # its own sync reports it; its next generation wakes this one
+            raise TemplateProblem(f"{where}: its spec does not fit the model at {e}", retry=False) from e
+        if spec.state is SecretState.INACTIVE:
             raise TemplateProblem(f"{where} is Inactive", retry=False)
         try:
-            profile = profiles.resolve(namespace, spec["source"]["vaultProfile"])
-            key = vault_target(profile.key, spec["source"]["path"], spec["source"].get("environment"))
+            profile = profiles.resolve(namespace, spec.source.vault_profile)
+            key = vault_target(profile.key, spec.source.path, spec.source.environment)
             # The referrer's author must be allowed to read a Kubernetes source it pulls in.
             profiles.require_source_read(referrer, profile, key.path)
             remote = profile.backend.read(key.path)
-            content = parse_content(str(spec["type"]), remote.document)
+            content = parse_content(str(spec.type), remote.document)
         except ProfileError as e:
             raise TemplateProblem(f"{where}: {e.message}", retry=True) from e
         except AccessRefused as e:
@@ -89,23 +100,26 @@ def read_references(
 def render_targets(
     kube: KubeApi,
     profiles: ProfileResolver,
+    specs: SpecCache,
     *,
     body: Mapping[str, Any],
+    spec: ManagedSecretSpec,
     content: SecretContent,
     hmac_key: bytes,
 ) -> dict[str, RenderedTarget]:
     """Target id -> rendered data of every templated Kubernetes Secret target (empty when none)."""
     namespace = str(body["metadata"]["namespace"])
-    spec: Mapping[str, Any] = body.get("spec") or {}
-    templated = [t for t in spec.get("kubernetesSecrets") or [] if t.get("template")]
+    templated = [t for t in spec.kubernetes_secrets if t.template]
     if not templated:
         return {}
-    references = read_references(kube, profiles, body, hmac_key)
+    references = read_references(
+        kube, profiles, specs, referrer=body, names=spec.references, hmac_key=hmac_key
+    )
     rendered: dict[str, RenderedTarget] = {}
     for target in templated:
-        key = secret_target(target.get("namespace") or namespace, target["name"])
+        key = secret_target(target.namespace or namespace, target.name)
         try:
-            values = render_templates(target["template"], content, references)
+            values = render_templates(target.template, content, references)
         except TemplateError as e:
             raise TemplateProblem(f"{key.describe()}: {e}", retry=False) from e
         profiles.ledger.add(f"{namespace}/{body['metadata']['name']}", values.values())

@@ -7,6 +7,7 @@ import socket
 import pytest
 from kubernetes import client
 
+from vaultsync.api.managedsecret import KubernetesSecretTarget
 from vaultsync.backends.limits import (
     KUBERNETES_SECRET_BYTES,
     TooLarge,
@@ -52,7 +53,7 @@ def test_an_oversized_kubernetes_secret_target_is_refused_without_a_call() -> No
             owner="team/big",
             expected=None,
             adopt=False,
-            spec={},
+            spec=KubernetesSecretTarget(name="big"),
         )
     assert "Secret team/big" in str(refused.value)
     assert f"{KUBERNETES_SECRET_BYTES + 1} bytes" in str(refused.value)

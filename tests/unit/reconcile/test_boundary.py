@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from vaultsync.api.managedsecret import ManagedSecretSpec
 from vaultsync.reconcile.boundary import (
     Boundary,
     kubernetes_namespace,
@@ -139,7 +140,9 @@ def test_profile_problem(body: dict[str, Any], expected: str | None) -> None:
     ],
 )
 def test_secret_problems(body: dict[str, Any], expected: list[str]) -> None:
-    problems = secret_problems(body, BOUNDARY)
+    problems = secret_problems(
+        body["metadata"]["namespace"], ManagedSecretSpec.from_dict(body["spec"]), BOUNDARY
+    )
     assert len(problems) == len(expected)
     for problem, fragment in zip(problems, expected, strict=True):
         assert fragment in problem

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from typed_spec import typed_spec
 from vaultsync.backends.errors import Unavailable
 from vaultsync.cli_where_used import format_consumers
 from vaultsync.reconcile.consumers import Consumer, WorkloadRef, consumers_status, secrets_used_by
@@ -104,7 +105,7 @@ def test_index_follows_workload_changes_and_reports_touched_secrets() -> None:
 
 def test_owners_are_woken_only_for_their_secrets() -> None:
     index = ConsumerIndex()
-    spec = {"kubernetesSecrets": [{"name": "db"}, {"name": "db", "namespace": "other"}]}
+    spec = typed_spec(kubernetesSecrets=[{"name": "db"}, {"name": "db", "namespace": "other"}])
     assert consumers_field(index, "ns/ms", "ns", spec) is None
     index.update(WorkloadRef("Pod", "other", "p"), frozenset({"db"}))
     assert consumers_field(index, "ns/ms", "ns", spec) == [
@@ -112,7 +113,7 @@ def test_owners_are_woken_only_for_their_secrets() -> None:
     ]
     assert index.owners_of([("other", "db")]) == {"ns/ms"}
     assert index.owners_of([("ns", "unrelated")]) == set()
-    consumers_field(index, "ns/ms", "ns", {"kubernetesSecrets": [{"name": "db"}]})
+    consumers_field(index, "ns/ms", "ns", typed_spec(kubernetesSecrets=[{"name": "db"}]))
     assert index.owners_of([("other", "db")]) == set(), "a removed target no longer wakes its old owner"
 
 
@@ -160,7 +161,7 @@ def test_seeding_lists_a_namespace_once_and_fills_the_index() -> None:
         return [(WEB, frozenset({"db"}), "uid-web"), (JOB, frozenset(), None)]
 
     index = ConsumerIndex(lister)
-    spec = {"kubernetesSecrets": [{"name": "db"}]}
+    spec = typed_spec(kubernetesSecrets=[{"name": "db"}])
     assert consumers_field(index, "ns/ms", "ns", spec) == [
         {"kind": "Deployment", "namespace": "ns", "name": "web", "secret": "db"}
     ]

@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from typed_spec import typed_spec
 from vaultsync.reconcile.expiry import ExpiryReason, apply_expiry, expiry_state, seconds_until_expiry_change
 from vaultsync.reconcile.lifecycle import seconds_until_lifecycle_sync
-from vaultsync.reconcile.rotation import generated_document, rotation_baseline, rotation_due
+from vaultsync.reconcile.rotation import generated_document, parse_time, rotation_baseline, rotation_due
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 HORIZON = timedelta(days=14)
@@ -115,10 +116,10 @@ def test_expiry_state(expires_at: datetime | None, status: str, reason: ExpiryRe
 )
 def test_apply_expiry(content: str | None, spec: str | None, expected_at: str | None, warned: bool) -> None:
     status = {"expiresAt": content} if content else {}
-    result, warning = apply_expiry(status, spec, NOW, HORIZON)
+    result, warning = apply_expiry(status, parse_time(spec), NOW, HORIZON)
     assert result.get("expiresAt") == expected_at
     assert (warning is not None) is warned
-    again, second_warning = apply_expiry(result, spec, NOW + timedelta(minutes=1), HORIZON)
+    again, second_warning = apply_expiry(result, parse_time(spec), NOW + timedelta(minutes=1), HORIZON)
     assert second_warning is None, "one warning per transition, not per sync"
     assert again["conditions"] == result["conditions"], "a steady state changes nothing"
 
@@ -134,19 +135,19 @@ def test_expiry_warns_again_when_it_expires() -> None:
 
 def test_lifecycle_sync_needed_when_the_condition_is_stale() -> None:
     status, _ = apply_expiry({"expiresAt": _z(NOW + 20 * DAY)}, None, NOW, HORIZON)
-    assert seconds_until_lifecycle_sync(status, {}, NOW, HORIZON) == (6 * DAY).total_seconds()
-    assert seconds_until_lifecycle_sync(status, {}, NOW + 7 * DAY, HORIZON) == 0
+    assert seconds_until_lifecycle_sync(status, typed_spec(), NOW, HORIZON) == (6 * DAY).total_seconds()
+    assert seconds_until_lifecycle_sync(status, typed_spec(), NOW + 7 * DAY, HORIZON) == 0
 
 
 def test_lifecycle_sync_for_rotation() -> None:
-    spec = {"generate": {"kind": "password", "rotationInterval": "1h"}}
+    spec = typed_spec(generate={"kind": "password", "rotationInterval": "1h"})
     status, _ = apply_expiry({"lastRotatedAt": _z(NOW)}, None, NOW, HORIZON)
     assert seconds_until_lifecycle_sync(status, spec, NOW, HORIZON) == 3600
-    assert seconds_until_lifecycle_sync(status, {}, NOW, HORIZON) is None
+    assert seconds_until_lifecycle_sync(status, typed_spec(), NOW, HORIZON) is None
 
 
 def test_a_due_rotation_does_not_wake_a_secret_waiting_for_approval() -> None:
-    spec = {"generate": {"kind": "password", "rotationInterval": "1h"}}
+    spec = typed_spec(generate={"kind": "password", "rotationInterval": "1h"})
     status, _ = apply_expiry({"lastRotatedAt": _z(NOW - 2 * DAY)}, None, NOW, HORIZON)
     assert seconds_until_lifecycle_sync(status, spec, NOW, HORIZON) == -2 * DAY.total_seconds() + 3600
     waiting = {**status, "phase": "PendingApproval"}

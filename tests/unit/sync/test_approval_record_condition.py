@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from typed_spec import typed_spec
 from vaultsync.approvals.integrity import Recall
 from vaultsync.sync.approval_memory import RECORD_CONDITION, report
 from vaultsync.sync.sync_run import SyncResult, SyncRun
@@ -17,7 +18,9 @@ SEALED = {"fingerprint": "f2", "seal": "genuine"}
 def _run() -> SyncRun:
     condition = {"type": RECORD_CONDITION, "status": "False", "reason": "ApprovalRecordInvalid"}
     status = {"approval": FORGED, "conditions": [{**condition, "message": INVALID.problem}]}
-    return SyncRun({"metadata": {"name": "s", "namespace": "ns", "generation": 1}, "status": status})
+    return SyncRun(
+        {"metadata": {"name": "s", "namespace": "ns", "generation": 1}, "status": status}, typed_spec()
+    )
 
 
 def _condition(result: SyncResult) -> dict[str, Any]:

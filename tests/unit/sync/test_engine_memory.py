@@ -17,6 +17,7 @@ from memory_vault import MemoryVault
 from vaultsync.backends.interface import Backend, Credentials
 from vaultsync.backends.kube_http import KubeConnection, KubeHttp
 from vaultsync.backends.registry import BackendContext
+from vaultsync.sync import spec_cache
 from vaultsync.sync.engine import SyncEngine
 from vaultsync.sync.kubeapi import KubeApi
 from vaultsync.sync.profiles import ProfileResolver
@@ -164,3 +165,56 @@ def test_a_source_outage_writes_nothing_and_fails_to_be_retried(stack: Stack) ->
     assert result.status["phase"] == "Failed"
     assert stack.vaults["copy-a"].documents() == {}
     assert stack.sync(body).status["phase"] == "Synced", "retried once the vault is back"
+
+
+@pytest.mark.parametrize(
+    ("unfit", "field"),
+    [
+        pytest.param(
+            {"syncTargets": [{"vaultProfile": {"name": "copy-a"}}]}, "spec.syncTargets[0].path", id="missing"
+        ),
+        pytest.param({"adopt": "p-1"}, "spec.adopt", id="wrong-type"),
+        pytest.param({"type": "opaque-blob"}, "spec.type", id="unknown-enum"),
+    ],
+)
+def test_a_spec_the_model_does_not_fit_fails_naming_the_field_and_touches_no_vault(
+    stack: Stack, unfit: dict[str, Any], field: str
+) -> None:
+    """An older CRD let in a spec this operator's model refuses: Failed, not a crashed sync."""
+    body = _managed_secret("copy-a")
+    body["spec"].update(unfit)
+    calls = sum(v.calls.total() for v in stack.vaults.values())
+    result = stack.sync(body)
+    assert result.status["phase"] == "Failed"
+    assert not result.failed, "no retry with backoff: the same generation fails the same way"
+    ready = next(c for c in result.status["conditions"] if c["type"] == "Ready")
+    assert (ready["status"], ready["reason"], ready["observedGeneration"]) == ("False", "InvalidSpec", 1)
+    assert field in ready["message"]
+    assert [(e.type, e.reason) for e in result.events] == [("Warning", "InvalidSpec")]
+    assert sum(v.calls.total() for v in stack.vaults.values()) == calls, "nothing read or written"
+    assert stack.vaults["copy-a"].documents() == {}
+    assert "p-1" not in repr(result.status) + repr(result.events), "a value never appears in status"
+
+
+def test_an_unfit_spec_is_parsed_once_per_generation_and_its_next_generation_syncs(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsed: list[int] = []
+    parse = spec_cache.parse_spec
+
+    def counted(body: Mapping[str, Any]) -> Any:
+        parsed.append(body["metadata"]["generation"])
+        return parse(body)
+
+    monkeypatch.setattr(spec_cache, "parse_spec", counted)
+    body = _managed_secret("copy-a")
+    del body["spec"]["syncTargets"][0]["path"]
+    first = stack.sync(body)
+    again = stack.sync(body)
+    assert again.status == first.status, "the same generation: the same status, no PATCH"
+    assert parsed == [1]
+    fixed = _managed_secret("copy-a", generation=2, status=body["status"])
+    result = stack.sync(fixed)
+    assert result.status["phase"] == "Synced"
+    assert stack.vaults["copy-a"].read("copies/copy-a").document["password"] == "p-1"
+    assert parsed == [1, 2]

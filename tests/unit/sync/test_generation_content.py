@@ -10,8 +10,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from vaultsync.api.managedsecret import Generate
 from vaultsync.secrets.errors import SecretModelError
 from vaultsync.sync.generation import generate_content, generated_fields
+
+
+def _generate(spec: dict[str, Any]) -> Generate:
+    """``spec.generate`` as a sync holds it: parsed into the API model."""
+    return Generate.from_dict(spec)
 
 
 @pytest.mark.parametrize(
@@ -25,7 +31,8 @@ from vaultsync.sync.generation import generate_content, generated_fields
     ],
 )
 def test_password_lands_in_the_field_of_the_type(secret_type: str, field: str) -> None:
-    fields = generated_fields(secret_type, {"kind": "password", "length": 20, "characterClasses": ["digits"]})
+    generate = _generate({"kind": "password", "length": 20, "characterClasses": ["digits"]})
+    fields = generated_fields(secret_type, generate)
     assert list(fields) == [field]
     assert len(fields[field]) == 20
     assert set(fields[field]) <= set(string.digits)
@@ -50,7 +57,7 @@ def test_password_lands_in_the_field_of_the_type(secret_type: str, field: str) -
     ],
 )
 def test_private_key_algorithms(generate: dict[str, Any], key_type: type, size: int | None) -> None:
-    pem = str(generate_content(generate).fields["privateKey"])
+    pem = str(generate_content(_generate(generate)).fields["privateKey"])
     key = load_pem_private_key(pem.encode(), password=None)
     assert isinstance(key, key_type)
     if size is not None:
@@ -59,12 +66,14 @@ def test_private_key_algorithms(generate: dict[str, Any], key_type: type, size: 
 
 def test_self_signed_certificate_has_subject_sans_and_validity() -> None:
     content = generate_content(
-        {
-            "kind": "selfSignedCertificate",
-            "subject": {"commonName": "app.test"},
-            "sans": ["app.test", "10.0.0.1"],
-            "validity": "7d",
-        }
+        _generate(
+            {
+                "kind": "selfSignedCertificate",
+                "subject": {"commonName": "app.test"},
+                "sans": ["app.test", "10.0.0.1"],
+                "validity": "7d",
+            }
+        )
     )
     certificate = x509.load_pem_x509_certificate(str(content.fields["certificate"]).encode())
     sans = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
@@ -77,21 +86,21 @@ def test_self_signed_certificate_has_subject_sans_and_validity() -> None:
 @pytest.mark.parametrize("size", [256, 384, 521])
 def test_every_curve_the_crd_accepts_is_generated(size: int) -> None:
     """The CRD's CEL rule allows ECDSA 256, 384 and 521: each one yields a key and a certificate."""
-    key = generate_content({"kind": "privateKey", "algorithm": "ECDSA", "size": size}).facts.key
+    key = generate_content(_generate({"kind": "privateKey", "algorithm": "ECDSA", "size": size})).facts.key
     assert key is not None
     assert (key.algorithm, key.size) == ("EC", size)
-    request = {"kind": "certificate", "algorithm": "ECDSA", "size": size, "sans": ["app.test"]}
-    certificate = generate_content(request).facts.key
+    request = {"kind": "selfSignedCertificate", "algorithm": "ECDSA", "size": size, "sans": ["app.test"]}
+    certificate = generate_content(_generate(request)).facts.key
     assert certificate is not None
     assert certificate.size == size
 
 
 def test_unsupported_curve_is_a_model_error_without_values() -> None:
     with pytest.raises(SecretModelError, match="EC curve"):
-        generate_content({"kind": "privateKey", "algorithm": "ECDSA", "size": 224})
+        generate_content(_generate({"kind": "privateKey", "algorithm": "ECDSA", "size": 224}))
 
 
 def test_two_generations_differ() -> None:
-    assert generate_content({"kind": "secretKey", "length": 32}) != generate_content(
-        {"kind": "secretKey", "length": 32}
+    assert generate_content(_generate({"kind": "secretKey", "length": 32})) != generate_content(
+        _generate({"kind": "secretKey", "length": 32})
     )

@@ -11,6 +11,7 @@ import socket
 import pytest
 
 from faultproxy import TcpProxy
+from vaultsync.api.managedsecret import KubernetesSecretTarget
 from vaultsync.backends import errors
 from vaultsync.backends.errors import BackendError, Unavailable
 from vaultsync.backends.kube_http import KubeConnection, KubeHttp, KubeStatusError
@@ -91,7 +92,7 @@ def test_refused_api_server_makes_secret_targets_unavailable_not_a_traceback() -
             owner="ns/m",
             expected=None,
             adopt=False,
-            spec={},
+            spec=KubernetesSecretTarget(name="s"),
         )
 
 

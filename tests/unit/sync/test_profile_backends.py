@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from vaultsync.api.common import ProfileRef
 from vaultsync.reconcile.targets import ProfileKey
 from vaultsync.sync import profiles as profiles_module
 from vaultsync.sync.profiles import ProfileResolver
@@ -62,7 +63,7 @@ def test_concurrent_builds_share_one_backend(slow_builds: list[Any]) -> None:
     got: list[Any] = []
 
     def resolve() -> None:
-        got.append(resolver.resolve("vaultsync-system", {"name": "env"}))
+        got.append(resolver.resolve("vaultsync-system", ProfileRef(name="env")))
 
     threads = [threading.Thread(target=resolve) for _ in range(4)]
     for thread in threads:
@@ -79,10 +80,10 @@ def test_concurrent_builds_share_one_backend(slow_builds: list[Any]) -> None:
 def test_a_replaced_backend_is_no_longer_current(slow_builds: list[Any]) -> None:
     resolver = _resolver()
     resolver.remember(PROFILE)
-    first = resolver.resolve("vaultsync-system", {"name": "env"})
+    first = resolver.resolve("vaultsync-system", ProfileRef(name="env"))
     changed = {**PROFILE, "metadata": {**PROFILE["metadata"], "generation": 2}}
     resolver.remember(changed)
-    second = resolver.resolve("vaultsync-system", {"name": "env"})
+    second = resolver.resolve("vaultsync-system", ProfileRef(name="env"))
 
     assert second.backend is not first.backend
     assert not resolver.is_current(first), "a ManagedSecret holding the old backend must resolve again"

@@ -7,9 +7,10 @@ import asyncio
 import concurrent.futures
 import contextlib
 import functools
+import math
 import threading
 from collections.abc import AsyncIterator, Callable, Hashable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
@@ -336,3 +337,32 @@ async def test_an_event_during_a_sync_that_the_sync_caused_costs_no_second_sync(
         await _until(lambda: world.syncs.count("s1") == 2, "s1 synced again")
         await _until(lambda: not scheduler.queue.processing and not len(scheduler.queue), "queue drained")
         assert world.syncs.count("s0") == syncs_of_s0
+
+
+async def test_a_refused_sync_with_no_interval_waits_for_a_new_generation(
+    world: World, executor: concurrent.futures.Executor
+) -> None:
+    """A spec the operator cannot read (``handlers.managedsecret.interval`` is inf for it): no
+    retry, no refresh timer, echoes cost nothing; the next generation syncs at once."""
+    generations: list[int] = []
+
+    def refuse(body: dict[str, Any]) -> Result:
+        generations.append(body["metadata"]["generation"])
+        return Result({"phase": "Failed"}, False, {}, {})
+
+    scheduler = _scheduler(world, executor)
+    scheduler.hooks = replace(scheduler.hooks, sync=refuse, interval=lambda body, result: math.inf)
+    scheduler.start()
+    scheduler.resume()
+    try:
+        scheduler.observe("ns/bad", _body("bad"))
+        await _until(lambda: "ns/bad:Failed:None" in world.written, "refused once")
+        await _until(lambda: not scheduler.queue.is_processing("ns/bad"), "the sync is done")
+        assert "ns/bad" not in scheduler.queue.timers, "no retry and no refresh timer"
+        assert len(scheduler.queue) == 0
+        scheduler.observe("ns/bad", _body("bad", rv="2"))  # the echo of its status write
+        assert len(scheduler.queue) == 0
+        scheduler.observe("ns/bad", _body("bad", generation=2, rv="3"))
+        await _until(lambda: generations == [1, 2], "a new generation syncs at once")
+    finally:
+        await scheduler.stop()
