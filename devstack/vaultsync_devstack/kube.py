@@ -24,7 +24,7 @@ import yaml
 
 from vaultsync_devstack import gobuild
 from vaultsync_devstack.pki import CertificateAuthority, write_service_account_key
-from vaultsync_devstack.process import ManagedProcess, free_port, venv_binary
+from vaultsync_devstack.process import ManagedProcess, free_port
 
 USERS: dict[str, tuple[str, ...]] = {
     "admin": ("system:masters",),
@@ -51,6 +51,8 @@ class KubeControlPlane:
     """etcd's backend size limit; a benchmark of 100,000 objects needs more than the 2 GiB default."""
     port: int = field(default_factory=free_port)
     processes: list[ManagedProcess] = field(default_factory=list)
+    etcd_url: str = ""
+    """etcd's client URL, once started (tests compact it to expire API server list snapshots)."""
 
     @property
     def server(self) -> str:
@@ -124,12 +126,13 @@ class KubeControlPlane:
             self._write_kubeconfig(user, ca.cert_path, pair.cert_path, pair.key_path)
 
         etcd_port, etcd_peer = free_port(), free_port()
+        self.etcd_url = f"http://127.0.0.1:{etcd_port}"
         etcd_data = self.state / "etcd"
         shutil.rmtree(etcd_data, ignore_errors=True)
         etcd = ManagedProcess(
             name="etcd",
             command=[
-                venv_binary("etcd"),
+                str(gobuild.build_etcd(self.cache)),
                 f"--data-dir={etcd_data}",
                 f"--listen-client-urls=http://127.0.0.1:{etcd_port}",
                 f"--advertise-client-urls=http://127.0.0.1:{etcd_port}",

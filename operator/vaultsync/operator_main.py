@@ -29,8 +29,10 @@ def run_operator(
     import kopf  # noqa: PLC0415
 
     import vaultsync.handlers  # noqa: F401, PLC0415 - registers the handlers
+    from vaultsync.handlers.kopf_listing import survive_expired_pages  # noqa: PLC0415
     from vaultsync.sync.settings import OperatorSettings  # noqa: PLC0415
 
+    survive_expired_pages()
     settle_garbage_collector()
     kopf.configure(verbose=os.environ.get("VAULTSYNC_LOG_LEVEL", "").upper() == "DEBUG")
     # Only these namespaces are watched (the chart's Roles allow no more); empty: the whole cluster.
