@@ -129,20 +129,28 @@ def build_kubernetes(cache: Path, kube_version: str = versions.KUBERNETES) -> Pa
         for program in KUBE_PROGRAMS:
             (work / program).mkdir()
             (work / program / "main.go").write_text(_main_go(program))
-        _run(["go", "mod", "tidy"], work, env, log)
-        staging = target.with_name(target.name + ".partial")
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        _run(
-            ["go", "build", "-trimpath", "-ldflags", _version_ldflags(kube_version), "-o", str(staging) + "/"]
-            + [f"./{p}" for p in KUBE_PROGRAMS],
-            work,
-            env,
-            log,
-        )
-        shutil.rmtree(target, ignore_errors=True)
-        staging.rename(target)
+        _tidy_and_build(work, target, _version_ldflags(kube_version), KUBE_PROGRAMS, env=env, log=log)
     return target
+
+
+def _tidy_and_build(
+    work: Path, target: Path, ldflags: str, programs: tuple[str, ...], *, env: dict[str, str], log: Path
+) -> None:
+    """``go mod tidy`` and ``go build`` of the wrapper module in ``work``: its ``programs`` land in
+    ``target`` all at once (a build cut short leaves only ``<target>.partial``)."""
+    _run(["go", "mod", "tidy"], work, env, log)
+    staging = target.with_name(target.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    _run(
+        ["go", "build", "-trimpath", "-ldflags", ldflags, "-o", str(staging) + "/"]
+        + [f"./{p}" for p in programs],
+        work,
+        env,
+        log,
+    )
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
 
 
 def go_install(
@@ -206,18 +214,7 @@ def build_etcd(cache: Path, etcd_version: str = versions.ETCD) -> Path:
         (work / "go.mod").write_text(etcd_wrapper_go_mod(etcd_version))
         (work / "etcd").mkdir()
         (work / "etcd" / "main.go").write_text(ETCD_MAIN_GO)
-        _run(["go", "mod", "tidy"], work, env, log)
-        staging = target.with_name(target.name + ".partial")
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        _run(
-            ["go", "build", "-trimpath", "-ldflags", "-s -w", "-o", str(staging) + "/", "./etcd"],
-            work,
-            env,
-            log,
-        )
-        shutil.rmtree(target, ignore_errors=True)
-        staging.rename(target)
+        _tidy_and_build(work, target, "-s -w", ("etcd",), env=env, log=log)
     return binary
 
 
