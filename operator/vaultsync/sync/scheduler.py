@@ -25,6 +25,7 @@ import logging
 import math
 import random
 import time
+import zlib
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol, TypeVar
@@ -110,12 +111,14 @@ class SchedulerSettings:
 class Record:
     """What the scheduler keeps of one ManagedSecret between events.
 
-    The body is kept as compact JSON: a parsed ManagedSecret is about 10 KB of Python objects
-    for 2.3 KB of JSON, and 10,000 of them are kept for as long as the operator runs; a sync
-    parses its own copy (tens of microseconds).
+    The body is kept as compact JSON, deflated: a parsed ManagedSecret is about 10 KB of Python
+    objects for 2 KB of JSON and 0.8 KB deflated, and every one is kept for as long as the
+    operator runs (100,000 bodies: 80 MB rather than 200 MB of JSON). A sync inflates and parses
+    its own copy (tens of microseconds); each watch event deflates once (about 30 microseconds).
     """
 
     body_json: bytes
+    """Deflated compact JSON (``zlib``)."""
     synced_wanted: Hashable = None
     written: tuple[str | None, bytes] | None = None
     """(resourceVersion the last sync started from, the status it wrote as compact JSON) until the
@@ -127,7 +130,7 @@ class Record:
 
     @property
     def body(self) -> dict[str, Any]:
-        parsed: dict[str, Any] = json.loads(self.body_json)
+        parsed: dict[str, Any] = json.loads(zlib.decompress(self.body_json))
         return parsed
 
     def snapshot(self) -> dict[str, Any]:
@@ -157,14 +160,18 @@ class Health:
     backends: list[tuple[str, bool]]
 
 
+DEFLATE_LEVEL = 1
+"""The fastest level: a ManagedSecret's JSON deflates to 40 % of its size, level 9 gains little more."""
+
+
 def _compact(body: Mapping[str, Any]) -> bytes:
     """The body without what no sync reads (``managedFields`` is often larger than the spec), as
-    compact JSON."""
+    deflated compact JSON."""
     kept = dict(body)
     metadata = dict(kept.get("metadata") or {})
     metadata.pop("managedFields", None)
     kept["metadata"] = metadata
-    return json.dumps(kept, separators=(",", ":")).encode()
+    return zlib.compress(json.dumps(kept, separators=(",", ":")).encode(), DEFLATE_LEVEL)
 
 
 def _name(profile: Hashable) -> str:
