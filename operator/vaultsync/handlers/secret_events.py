@@ -9,6 +9,7 @@ the scheduler and the profile checks live.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from vaultsync.backends.interface import MANAGED_BY_VALUE
 from vaultsync.handlers.managedsecret import source_secret_changed, target_secret_changed
@@ -18,28 +19,28 @@ from vaultsync.sync.k8s_targets import MANAGED_LABEL
 from vaultsync.sync.secret_watch import SecretChange, SecretWatch
 
 
-def _route(rt: Runtime, change: SecretChange) -> None:
+def _consumers(rt: Runtime, change: SecretChange) -> list[Callable[[SecretChange], None]]:
+    """What the change means: none, or some of drift of a target, a changed source, rotated credentials."""
+    consumers: list[Callable[[SecretChange], None]] = []
     if change.labels.get(MANAGED_LABEL) == MANAGED_BY_VALUE:
-        target_secret_changed(change)
+        consumers.append(target_secret_changed)
     if rt.is_source(change.namespace, change.name):
-        source_secret_changed(change)
+        consumers.append(source_secret_changed)
     if rt.profiles.profiles_using_secret(change.namespace, change.name):
-        credentials_changed(change)
+        consumers.append(credentials_changed)
+    return consumers
 
 
-def _matters(rt: Runtime, change: SecretChange) -> bool:
-    return (
-        change.labels.get(MANAGED_LABEL) == MANAGED_BY_VALUE
-        or rt.is_source(change.namespace, change.name)
-        or bool(rt.profiles.profiles_using_secret(change.namespace, change.name))
-    )
+def _route(rt: Runtime, change: SecretChange) -> None:
+    for consumer in _consumers(rt, change):
+        consumer(change)
 
 
 def secret_watch(rt: Runtime, loop: asyncio.AbstractEventLoop) -> SecretWatch:
     """The watch of every Secret in the operator's namespaces (not started)."""
 
     def deliver(change: SecretChange) -> None:
-        if _matters(rt, change):
+        if _consumers(rt, change):
             loop.call_soon_threadsafe(_route, rt, change)
 
     return SecretWatch(rt.kube.http, rt.settings.watch_namespaces, deliver, rt.engine.secret_names.owners)

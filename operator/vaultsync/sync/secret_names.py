@@ -16,11 +16,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable
-from typing import Any
 
 from vaultsync.backends.errors import BackendError
 from vaultsync.backends.interface import MANAGED_BY_VALUE, OWNER_KEY
-from vaultsync.backends.kube_http import METADATA_ONLY
+from vaultsync.backends.kube_http import METADATA_ONLY, list_pages
 from vaultsync.sync.k8s_targets import MANAGED_LABEL
 from vaultsync.sync.kubeapi import KubeApi, KubeStatusError
 
@@ -77,16 +76,11 @@ class SecretNames:
 
 def _list_names(kube: KubeApi, path: str) -> dict[tuple[str, str], str | None]:
     names: dict[tuple[str, str], str | None] = {}
-    token = ""
-    while True:
-        query: list[tuple[str, Any]] = [("labelSelector", SELECTOR), ("limit", PAGE)]
-        if token:
-            query.append(("continue", token))
-        page = kube.http.request("GET", path, query=query, accept=METADATA_ONLY) or {}
+    for page in list_pages(
+        kube.http, path, [("labelSelector", SELECTOR)], accept=METADATA_ONLY, page_size=PAGE
+    ):
         for item in page.get("items") or []:
             metadata = item.get("metadata") or {}
             owner = (metadata.get("annotations") or {}).get(OWNER_KEY)
             names[(str(metadata.get("namespace")), str(metadata.get("name")))] = owner
-        token = (page.get("metadata") or {}).get("continue") or ""
-        if not token:
-            return names
+    return names

@@ -25,7 +25,13 @@ from typing import Any
 
 from vaultsync.backends.errors import BackendError
 from vaultsync.backends.interface import MANAGED_BY_VALUE, OWNER_KEY
-from vaultsync.backends.kube_http import METADATA_ONLY, WATCHED_METADATA_ONLY, KubeHttp, KubeStatusError
+from vaultsync.backends.kube_http import (
+    METADATA_ONLY,
+    WATCHED_METADATA_ONLY,
+    KubeHttp,
+    KubeStatusError,
+    list_pages,
+)
 from vaultsync.sync.k8s_targets import MANAGED_LABEL
 
 log = logging.getLogger(__name__)
@@ -153,22 +159,13 @@ class SecretWatch:
     def _list(self, path: str, namespace: str | None) -> str:
         """Delivers every listed Secret (and every known one that is gone); the list's version."""
         listed: set[tuple[str, str]] = set()
-        token = ""
         version = ""
-        while True:
-            query: list[tuple[str, Any]] = [("limit", PAGE)]
-            if token:
-                query.append(("continue", token))
-            page = self._http.request("GET", path, query=query, accept=METADATA_ONLY) or {}
+        for page in list_pages(self._http, path, accept=METADATA_ONLY, page_size=PAGE):
             for item in page.get("items") or []:
                 change = change_of(ADDED, item.get("metadata") or {})
                 listed.add((change.namespace, change.name))
                 self._deliver(change)
-            meta = page.get("metadata") or {}
-            version = str(meta.get("resourceVersion") or version)
-            token = meta.get("continue") or ""
-            if not token:
-                break
+            version = str((page.get("metadata") or {}).get("resourceVersion") or version)
         for change in vanished(self._known(), listed, namespace):
             self._deliver(change)
         return version
