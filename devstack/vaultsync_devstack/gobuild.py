@@ -144,20 +144,26 @@ def _tidy_and_build(
     work: Path, target: Path, ldflags: str, programs: tuple[str, ...], *, env: dict[str, str], log: Path
 ) -> None:
     """``go mod tidy`` and ``go build`` of the wrapper module in ``work``: its ``programs`` land in
-    ``target`` all at once (a build cut short leaves only ``<target>.partial``)."""
+    ``target`` all at once (a build cut short leaves only a ``<target>.partial-*`` directory). Two
+    test runs that build at once each build into a staging directory of their own; the first to
+    finish provides ``target``."""
     _run(["go", "mod", "tidy"], work, env, log)
-    staging = target.with_name(target.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    _run(
-        ["go", "build", "-trimpath", "-ldflags", ldflags, "-o", str(staging) + "/"]
-        + [f"./{p}" for p in programs],
-        work,
-        env,
-        log,
-    )
-    shutil.rmtree(target, ignore_errors=True)
-    staging.rename(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=target.name + ".partial-", dir=target.parent))
+    try:
+        _run(
+            ["go", "build", "-trimpath", "-ldflags", ldflags, "-o", str(staging) + "/"]
+            + [f"./{p}" for p in programs],
+            work,
+            env,
+            log,
+        )
+        if not all((target / p).exists() for p in programs):
+            shutil.rmtree(target, ignore_errors=True)
+            with contextlib.suppress(OSError):  # another run's complete build just took its place
+                staging.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def go_install(

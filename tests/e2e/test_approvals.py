@@ -6,7 +6,6 @@ The people and their moves are in ``e2e.approval_people``.
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -265,11 +264,13 @@ def test_webhook_unavailable_refuses_decisions_and_ungated_sync_continues(
 
 
 def _delete_retry_scheduled(cluster: Cluster, name: str) -> bool:
-    """True once kopf recorded the delete handler's run as a retry for later (its progress annotation).
+    """True once the finalizer's run that set Rejected has ended and asked to run again later
+    (it says so in a ``DeletionWaits`` event whose message is the Rejected status's reason).
 
-    The handler that set Rejected then raised: until its retry is due, nothing can delete the
+    The run that set Rejected then stopped: until its retry is due, nothing can delete the
     object, so this is the end of the window in which a deletion would have happened.
     """
-    annotations = cluster.get("managedsecrets", name)["metadata"].get("annotations") or {}
-    progress = json.loads(annotations.get("kopf.zalando.org/remove_from_targets") or "{}")
-    return bool(progress.get("delayed")) and int(progress.get("retries") or 0) >= 1
+    status = cluster.get("managedsecrets", name).get("status") or {}
+    ready = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
+    waits = [e.message for e in cluster.events(name) if e.reason == "DeletionWaits"]
+    return status.get("phase") == "Rejected" and bool(ready.get("message")) and ready["message"] in waits

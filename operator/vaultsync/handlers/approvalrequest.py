@@ -22,6 +22,7 @@ from vaultsync.handlers.runtime import runtime
 from vaultsync.reconcile.conditions import status_patch
 from vaultsync.reconcile.status import Phase
 from vaultsync.sync.approvals import GateResult, policy_of, profile_refs
+from vaultsync.sync.finalizing import RetryLater
 
 PENDING_DELETE_RETRY_SECONDS = 3
 
@@ -57,30 +58,27 @@ async def decision_made(body: kopf.Body, type: str | None, **_: Any) -> None:
         _EXPIRY_WAKEUPS[key] = asyncio.get_running_loop().call_later(delay, runtime().force_sync, owner)
 
 
-async def hold_gated_delete(body: kopf.Body, spec: ManagedSecretSpec, logger: kopf.Logger) -> None:
-    """Returns when the delete may go ahead; raises a kopf retry while it waits or was rejected."""
+async def hold_gated_delete(body: dict[str, Any], spec: ManagedSecretSpec) -> None:
+    """Returns when the delete may go ahead; raises a retry for later while it waits or was rejected."""
     rt = runtime()
-    raw = dict(body)
+    namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
 
     def gate() -> GateResult:
-        policy = policy_for_secret(str(body.metadata.namespace), spec)
-        return rt.engine.approvals.delete_gate(raw, policy, status_time())
+        policy = policy_for_secret(namespace, spec)
+        return rt.engine.approvals.delete_gate(dict(body), policy, status_time())
 
     result = await rt.run(gate)
     for kind, reason, message in result.events:
-        (kopf.warn if kind == "Warning" else kopf.info)(body, reason=reason, message=message)
+        rt.events.post(body, kind, reason, message)
     if result.held_status is None:
         return
     patch = status_patch(dict(body.get("status") or {}), result.held_status)
     if patch:
-        await rt.run(
-            rt.kube.patch_status, "managedsecrets", body.metadata.namespace, body.metadata.name, patch
-        )
+        await rt.run(rt.kube.patch_status, "managedsecrets", namespace, name, patch)
     rejected = result.held_status.get("phase") == Phase.REJECTED
     message = next(
         (c.get("message") for c in result.held_status.get("conditions") or [] if c.get("type") == "Ready"),
         "deletion waits for approval",
     )
-    logger.info("%s", message)
     delay = rt.settings.rejected_delete_retry_seconds if rejected else PENDING_DELETE_RETRY_SECONDS
-    raise kopf.TemporaryError(str(message), delay=delay)
+    raise RetryLater(str(message), delay)

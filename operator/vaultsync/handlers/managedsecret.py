@@ -1,32 +1,39 @@
-"""kopf glue for ManagedSecret: watch events feed the scheduler (``sync.scheduler``), which syncs.
+"""Glue for ManagedSecret: watch events feed the scheduler (``sync.scheduler``), which syncs,
+and the finalizer queue (``sync.finalizing``), which deletes.
 
-No kopf state is written (no daemon, no progress annotation), so a steady state makes no
-PATCH at all; status is patched only when the next status differs, right after the sync.
+The events come from the operator's own watch (``sync.object_feed``), not from kopf; kopf serves
+only the admission webhooks of ManagedSecrets. Nothing but status is written by a sync, so a
+steady state makes no PATCH at all; status is patched only when the next status differs, right
+after the sync.
 """
 
 from __future__ import annotations
 
-import contextvars
+import asyncio
+import functools
 import logging
 import math
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
-
-import kopf
+from typing import Any
 
 from vaultsync.api.codec import ModelError
 from vaultsync.api.common import parse_duration
 from vaultsync.api.managedsecret import DeletionPolicy, ManagedSecretSpec
 from vaultsync.api.names import GROUP, MANAGED_SECRETS, VERSION
 from vaultsync.backends.interface import OWNER_KEY
-from vaultsync.handlers import approvalrequest, deletion, metrics
+from vaultsync.backends.kube_http import resource_path
+from vaultsync.handlers import approvalrequest, deletion, metrics, references
 from vaultsync.handlers.failure_log import FAILURES, observe_sync, status_not_written
-from vaultsync.handlers.runtime import runtime
+from vaultsync.handlers.runtime import Runtime, runtime
+from vaultsync.handlers.webhook import FINALIZER
 from vaultsync.reconcile.conditions import status_patch
 from vaultsync.reconcile.lifecycle import seconds_until_lifecycle_sync
-from vaultsync.sync.kubeapi import KUBE_ERRORS, apiserver_unreachable
+from vaultsync.sync.finalizing import Finalizers, RetryLater, Run, owner_of
+from vaultsync.sync.kubeapi import KUBE_ERRORS, KubeApi, apiserver_unreachable
+from vaultsync.sync.list_watch import Key, WatchedResource
 from vaultsync.sync.notices import Notice
+from vaultsync.sync.object_feed import ObjectFeed
 from vaultsync.sync.profiles import provider_of
 from vaultsync.sync.scheduler import Hooks, Outcome
 from vaultsync.sync.secret_watch import DELETED, SecretChange
@@ -34,6 +41,8 @@ from vaultsync.sync.sync_run import SyncResult
 
 PLURAL = MANAGED_SECRETS
 REFRESH_ANNOTATION = "vaultsync.io/refresh-requested-at"
+RETAINED = "TargetsRetained"
+DELETION_WAITS = "DeletionWaits"
 INVALID_SPEC_RETRY_SECONDS = 60
 LOG = logging.getLogger("vaultsync.sync")
 
@@ -88,20 +97,17 @@ async def after_sync(owner: str, synced: dict[str, Any], result: Outcome, second
     metrics.observe_sync(owner, source_backend, seconds, result.status, result.failed)
     # A failure is logged when the object's state changes, not at every retry (failure_log).
     worth_logging = observe_sync(owner, result.status, str(source_profile.key) if source_profile else None)
-    # Events first: kopf posts them from its own task while the status patch runs, so whoever
+    # Events first: they are posted in the background while the status patch runs, so whoever
     # sees the new status finds the events that explain it.
-    involved = cast(kopf.Body, synced)  # kopf reads only apiVersion, kind and metadata
-    context = rt.kopf_context or contextvars.copy_context()
-    # While the API server is known to be down, posts would only queue up retries inside kopf.
+    # While the API server is known to be down, posts would only fail.
     posting = not rt.scheduler.waiting_for_apiserver
     for event in result.events:
-        post = kopf.warn if event.type == "Warning" else kopf.info
         if posting:
-            context.run(post, involved, reason=event.reason, message=event.message)
+            rt.events.post(synced, event.type, event.reason, event.message)
         if event.type != "Warning" or worth_logging:
             LOG.info("%s: %s: %s", owner, event.reason, event.message)
     if posting:
-        context.run(post_related, result.related)
+        post_related(result.related)
     meta = synced["metadata"]
     patch = status_patch(dict(synced.get("status") or {}), result.status)
     if patch:
@@ -119,12 +125,7 @@ def post_related(notices: Iterable[Notice]) -> None:
     """Events about other objects (workloads restarted, Secrets removed) a sync described."""
     for notice in notices:
         if notice.involved is not None:
-            kopf.event(
-                kopf.Body(cast(kopf.RawBody, notice.involved.as_body())),
-                type=notice.type,
-                reason=notice.reason,
-                message=notice.message,
-            )
+            runtime().events.post(notice.involved.as_body(), notice.type, notice.reason, notice.message)
 
 
 def current_backend(profile: Any) -> Any:
@@ -154,20 +155,53 @@ def hooks(sync: Callable[[dict[str, Any]], Outcome]) -> Hooks:
     )
 
 
-@kopf.on.event(GROUP, VERSION, PLURAL)
-async def observed(type: str | None, body: kopf.Body, **_: Any) -> None:
-    """Every watch event: the scheduler keeps the newest body and queues a sync when wanted moved."""
+def observed(kind: str, body: dict[str, Any]) -> None:
+    """Every watch event (on the event loop): the scheduler keeps the newest body and queues a
+    sync when wanted moved; an object being deleted leaves the scheduler for the finalizer queue."""
     rt = runtime()
-    if rt.kopf_context is None:
-        rt.kopf_context = contextvars.copy_context()
-    owner = f"{body.metadata.namespace}/{body.metadata.name}"
-    if type == "DELETED" or body.metadata.get("deletionTimestamp"):
+    owner = owner_of(body)
+    references.observed(kind, body)
+    if kind == DELETED or body["metadata"].get("deletionTimestamp"):
         rt.scheduler.forget(owner)
         rt.track_usage(owner, {})
         metrics.forget(owner)
         FAILURES.forget(owner)
+        if kind != DELETED and rt.finalizers.deleting(body):
+            rt.finalizers.observe(body)
+        else:
+            rt.finalizers.forget(owner)
         return
+    rt.finalizers.ensure(body)
     rt.scheduler.observe(owner, body)
+
+
+def feed(rt: Runtime, loop: asyncio.AbstractEventLoop) -> ObjectFeed:
+    """The watch of ManagedSecrets in the operator's namespaces (not started)."""
+    resource = WatchedResource("ManagedSecrets", functools.partial(resource_path, GROUP, VERSION, PLURAL))
+    namespaces = rt.settings.watch_namespaces
+    return ObjectFeed(rt.kube.http, resource, namespaces, loop=loop, on_event=observed, on_relisted=relisted)
+
+
+def finalizers(kube: KubeApi, leading: Callable[[], bool], run: Run) -> Finalizers:
+    """The deletion queue behind the operator's finalizer (``remove_from_targets`` is its work)."""
+    return Finalizers(
+        kube,
+        plural=PLURAL,
+        finalizer=FINALIZER,
+        finalize=remove_from_targets,
+        leading=leading,
+        run=run,
+        on_retry=deletion_waits,
+    )
+
+
+def relisted(namespace: str | None, listed: set[Key]) -> None:
+    """After a fresh list: what was known and is not listed went while no watch was open."""
+    rt = runtime()
+    for owner in sorted({*rt.scheduler.owners(), *rt.finalizers.pending()}):
+        ns, name = owner.split("/", 1)
+        if (namespace is None or ns == namespace) and (ns, name) not in listed:
+            observed(DELETED, {"metadata": {"namespace": ns, "name": name}})
 
 
 def target_secret_changed(change: SecretChange) -> None:
@@ -189,20 +223,26 @@ def source_secret_changed(change: SecretChange) -> None:
         runtime().force_sync(owner)
 
 
-@kopf.on.delete(GROUP, VERSION, PLURAL)
-async def remove_from_targets(body: kopf.Body, logger: kopf.Logger, **_: Any) -> None:
-    if not runtime().leading:
-        raise kopf.TemporaryError("another replica leads: it removes the targets", delay=2)
+async def remove_from_targets(body: dict[str, Any]) -> None:
+    """The finalizer's work (``sync.finalizing``): deletes or keeps the copies, once approved."""
+    rt = runtime()
     try:
-        spec = runtime().engine.specs.parse(body)
+        spec = rt.engine.specs.parse(body)
     except ModelError as e:
         # Neither the approval policy of its profiles nor its copies can be known: nothing is
         # decided on a guess. Fixing the spec (or installing the operator's CRD) lets it go on.
         message = f"deletion waits: the spec does not fit this operator's ManagedSecret model at {e}"
-        raise kopf.TemporaryError(message, delay=INVALID_SPEC_RETRY_SECONDS) from e
-    await approvalrequest.hold_gated_delete(body, spec, logger)
+        raise RetryLater(message, INVALID_SPEC_RETRY_SECONDS) from e
+    await approvalrequest.hold_gated_delete(body, spec)
     if spec.deletion_policy is not DeletionPolicy.DELETE:
-        logger.info("deletionPolicy Retain: targets are left in place")
+        LOG.info("%s: deletionPolicy Retain: targets are left in place", owner_of(body))
+        rt.events.info(body, RETAINED, "deletionPolicy Retain: targets are left in place")
     else:
-        await deletion.delete_with_retention(runtime(), body, spec, logger)
-    runtime().profiles.ledger.release(f"{body.metadata.namespace}/{body.metadata.name}")
+        await deletion.delete_with_retention(rt, body, spec)
+    rt.profiles.ledger.release(owner_of(body))
+
+
+def deletion_waits(body: dict[str, Any], message: str) -> None:
+    """A deletion will run again later: said once per reason, in the log and as an Event."""
+    LOG.info("%s: %s", owner_of(body), message)
+    runtime().events.info(body, DELETION_WAITS, message)

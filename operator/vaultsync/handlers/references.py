@@ -1,4 +1,4 @@
-"""kopf glue for ``spec.references``: a referenced ManagedSecret's new content re-renders dependents.
+"""Glue for ``spec.references``: a referenced ManagedSecret's new content re-renders dependents.
 
 Every ManagedSecret event records which names it references, its synced fingerprint and its
 state; when the fingerprint or state of a ManagedSecret moves (or it disappears), every
@@ -10,12 +10,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import kopf
-
-from vaultsync.api.names import GROUP, MANAGED_SECRETS, VERSION
 from vaultsync.handlers.runtime import runtime
-
-PLURAL = MANAGED_SECRETS
 
 Key = tuple[str, str]
 
@@ -60,11 +55,12 @@ class ReferenceIndex:
 REFERENCES = ReferenceIndex()
 
 
-@kopf.on.event(GROUP, VERSION, PLURAL, id="references")
-async def referenced_secret_changed(type: str | None, body: kopf.Body, **_: Any) -> None:
-    key = (str(body.metadata.namespace), str(body.metadata.name))
-    references = frozenset(body.get("spec", {}).get("references") or ())
+def observed(kind: str, body: dict[str, Any]) -> None:
+    """One watch event of a ManagedSecret (``handlers.managedsecret.observed``)."""
+    metadata, spec = body.get("metadata") or {}, body.get("spec") or {}
+    key = (str(metadata.get("namespace")), str(metadata.get("name")))
+    references = frozenset(spec.get("references") or ())
     # What dependents render from: the synced content, and whether it may be used at all.
-    version = f"{(body.get('status') or {}).get('fingerprint')}|{body.get('spec', {}).get('state')}"
-    for owner in sorted(REFERENCES.observe(key, references, version, type == "DELETED")):
+    version = f"{(body.get('status') or {}).get('fingerprint')}|{spec.get('state')}"
+    for owner in sorted(REFERENCES.observe(key, references, version, kind == "DELETED")):
         runtime().force_sync(owner)

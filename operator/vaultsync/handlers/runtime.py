@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextvars
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from vaultsync.reconcile.targets import ProfileKey
+from vaultsync.sync.event_poster import EventPoster
+from vaultsync.sync.finalizing import Finalizers
 from vaultsync.sync.kubeapi import KubeApi
+from vaultsync.sync.object_feed import ObjectFeed
 from vaultsync.sync.profiles import ProfileResolver, ResolvedProfile
 from vaultsync.sync.scheduler import SyncScheduler, run_in
 from vaultsync.sync.secret_watch import SecretWatch
@@ -35,10 +37,11 @@ class Runtime:
     executor: concurrent.futures.ThreadPoolExecutor
     scheduler: SyncScheduler
     leadership: Leadership
+    events: EventPoster
+    finalizers: Finalizers
     secret_watch: SecretWatch | None = None
-    kopf_context: contextvars.Context | None = None
-    """A copy of a kopf handler's context: kopf posts events only from inside one, and the
-    scheduler's workers are not kopf's tasks."""
+    managed_secrets: ObjectFeed | None = None
+    """The watch of ManagedSecrets (``handlers.managedsecret.observed`` takes its events)."""
 
     kubernetes_sources: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     """(namespace, name) of a Secret that is a source -> the ManagedSecrets reading it."""

@@ -21,6 +21,7 @@ from vaultsync.handlers.leadership import leadership
 from vaultsync.secrets.redaction import install_redaction
 from vaultsync.sync.access_guard import AccessGuard
 from vaultsync.sync.engine import SyncEngine
+from vaultsync.sync.event_poster import EventPoster
 from vaultsync.sync.kubeapi import HANDLER_CONNECTIONS, KubeApi
 from vaultsync.sync.limits import Limit
 from vaultsync.sync.profiles import ProfileResolver
@@ -90,8 +91,8 @@ class ApiServerWait:
 
 
 class _NoDiffBase(kopf.DiffBaseStorage):
-    """No handler compares an old spec with a new one (the only change handler is ``on.delete``),
-    so kopf need not PATCH its last-handled-configuration annotation into every new object, nor
+    """No kopf handler compares an old spec with a new one (there are no change handlers), so
+    kopf need not PATCH its last-handled-configuration annotation into every new object, nor
     deep-copy every body it receives to compare it (the copy was 5 % of the operator's CPU)."""
 
     def build(self, *, body: kopf.Body, extra_fields: Any = None) -> kopf.BodyEssence:
@@ -145,6 +146,8 @@ async def start(settings: kopf.OperatorSettings, logger: kopf.Logger, **_: Any) 
     secret_names.load(kube, ours.watch_namespaces)
     engine = SyncEngine(kube, profiles, ours, hmac_key, secret_names=secret_names)
     scheduler = _scheduler(ours, engine, executor)
+    run = functools.partial(run_in, executor)
+    leader = leadership(ours, http, scheduler, executor)
     runtime_module.RUNTIME = runtime_module.Runtime(
         settings=ours,
         kube=kube,
@@ -152,12 +155,16 @@ async def start(settings: kopf.OperatorSettings, logger: kopf.Logger, **_: Any) 
         engine=engine,
         executor=executor,
         scheduler=scheduler,
-        leadership=leadership(ours, http, scheduler, executor),
+        leadership=leader,
+        events=EventPoster(kube, run),
+        finalizers=managedsecret.finalizers(kube, lambda: leader.leading, run),
     )
     scheduler.start()
-    runtime_module.RUNTIME.secret_watch = secret_events.secret_watch(
-        runtime_module.RUNTIME, asyncio.get_running_loop()
-    )
+    runtime_module.RUNTIME.events.start()
+    loop = asyncio.get_running_loop()
+    runtime_module.RUNTIME.managed_secrets = managedsecret.feed(runtime_module.RUNTIME, loop)
+    runtime_module.RUNTIME.managed_secrets.start()
+    runtime_module.RUNTIME.secret_watch = secret_events.secret_watch(runtime_module.RUNTIME, loop)
     runtime_module.RUNTIME.secret_watch.start()
     runtime_module.RUNTIME.leadership.start()
     metrics.serve(ours.metrics_port, profiles.call_counts, _health, ours.metrics_address)
@@ -188,9 +195,13 @@ async def stop(**_: Any) -> None:
     rt = runtime_module.RUNTIME
     if rt is not None:
         await rt.leadership.stop()
-        if rt.secret_watch is not None:
-            await asyncio.get_running_loop().run_in_executor(None, rt.secret_watch.stop)
+        loop = asyncio.get_running_loop()
+        for watch in (rt.secret_watch, rt.managed_secrets):
+            if watch is not None:
+                await loop.run_in_executor(None, watch.stop)
+        await rt.finalizers.stop()
         await rt.scheduler.stop()
+        await rt.events.stop()
         rt.profiles.close()
         rt.executor.shutdown(wait=False, cancel_futures=True)
         runtime_module.RUNTIME = None
