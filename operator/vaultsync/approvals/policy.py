@@ -5,17 +5,17 @@ A ManagedSecret can touch several vaults, and each VaultProfile may carry its ow
 policy applies as well: an operation is gated when any policy gates it, and it is approved
 only when every policy that gates it is satisfied by its own approvers. That is the strictest
 combination (the union of gates, the intersection of consents), and it never asks for an
-impossible approver. Pure: it reads plain mappings (the ``spec.approval`` objects).
+impossible approver. Pure: it reads the typed ``spec.approval`` models.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from vaultsync.api.common import parse_duration
+from vaultsync.api.policy import ApprovalPolicy as ApprovalSpec
 
 DEFAULT_EXPIRES_AFTER = timedelta(hours=72)
 
@@ -42,16 +42,15 @@ class PolicyClause:
     expires_after: timedelta = DEFAULT_EXPIRES_AFTER
 
     @classmethod
-    def from_spec(cls, profile: str, approval: Mapping[str, Any]) -> PolicyClause:
-        approvers = approval.get("approvers") or {}
-        expires = approval.get("expiresAfter")
+    def from_spec(cls, profile: str, approval: ApprovalSpec) -> PolicyClause:
+        expires = approval.expires_after
         return cls(
             profile=profile,
-            operations=frozenset(str(op) for op in approval.get("operations") or ()),
-            required_approvals=max(1, int(approval.get("requiredApprovals") or 1)),
-            users=frozenset(approvers.get("users") or ()),
-            groups=frozenset(approvers.get("groups") or ()),
-            allow_self_approval=bool(approval.get("allowSelfApproval", False)),
+            operations=frozenset(str(op) for op in approval.operations),
+            required_approvals=max(1, approval.required_approvals),
+            users=frozenset(approval.approvers.users),
+            groups=frozenset(approval.approvers.groups),
+            allow_self_approval=approval.allow_self_approval,
             expires_after=parse_duration(expires) if expires else DEFAULT_EXPIRES_AFTER,
         )
 
@@ -66,7 +65,7 @@ class ApprovalPolicy:
     clauses: tuple[PolicyClause, ...] = ()
 
     @classmethod
-    def of_profiles(cls, approvals: Iterable[tuple[str, Mapping[str, Any] | None]]) -> ApprovalPolicy:
+    def of_profiles(cls, approvals: Iterable[tuple[str, ApprovalSpec | None]]) -> ApprovalPolicy:
         """From ``(profile name, spec.approval or None)`` pairs, source profile first."""
         return cls(tuple(PolicyClause.from_spec(name, a) for name, a in approvals if a))
 

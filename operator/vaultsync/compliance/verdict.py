@@ -7,11 +7,12 @@ wins, as with approvals). ``Audit`` failures are recorded in status and events o
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from vaultsync.api.policy import CompliancePolicy, Enforcement
 from vaultsync.compliance.engine import ContentMetadata, RuleResult, evaluate_rules, failures
 from vaultsync.compliance.rules import RuleConfigError
 from vaultsync.secrets.content import SecretContent
@@ -24,7 +25,12 @@ class PolicySource:
     """One profile's ``spec.compliance``, named for messages."""
 
     profile: str
-    policy: Mapping[str, Any] | None
+    policy: CompliancePolicy | None
+
+    @property
+    def rules(self) -> dict[str, Any]:
+        """The rules as the rule parser reads them: camelCase, the unset ones left out."""
+        return self.policy.rules.to_dict() if self.policy is not None else {}
 
 
 @dataclass(frozen=True)
@@ -41,7 +47,7 @@ def judge(
     policies: Sequence[PolicySource], content: SecretContent, created_at: datetime | None, now: datetime
 ) -> Verdict:
     unique = {p.profile: p for p in reversed(policies)}  # a profile used twice is judged once
-    configured = [p for p in policies if unique.get(p.profile) is p and p.policy and p.policy.get("rules")]
+    configured = [p for p in policies if unique.get(p.profile) is p and p.rules]
     if not configured:
         return Verdict(False, (TRUE, "NoRules", "no compliance rules apply"))
     prefixed = len(configured) > 1
@@ -49,10 +55,9 @@ def judge(
     enforced_failures: list[str] = []
     audit_failures: list[str] = []
     for source in configured:
-        policy = source.policy or {}
-        enforce = policy.get("enforcement", "Audit") == "Enforce"
+        enforce = source.policy is not None and source.policy.enforcement is Enforcement.ENFORCE
         try:
-            evaluated = evaluate_rules(content, policy.get("rules"), ContentMetadata(now, created_at))
+            evaluated = evaluate_rules(content, source.rules, ContentMetadata(now, created_at))
         except RuleConfigError as e:
             evaluated = [RuleResult("rules", False, f"invalid rules in VaultProfile {source.profile}: {e}")]
         for result in evaluated:

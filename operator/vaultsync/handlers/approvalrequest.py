@@ -16,22 +16,34 @@ from vaultsync.api.approvalrequest import ApprovalPhase
 from vaultsync.api.codec import status_time
 from vaultsync.api.managedsecret import ManagedSecretSpec
 from vaultsync.api.names import GROUP, VERSION
+from vaultsync.api.policy import ApprovalPolicy as ApprovalSpec
 from vaultsync.approvals.lifecycle import parse_time
 from vaultsync.approvals.policy import ApprovalPolicy
 from vaultsync.handlers.runtime import runtime
 from vaultsync.reconcile.conditions import status_patch
 from vaultsync.reconcile.status import Phase
+from vaultsync.reconcile.targets import ProfileKey
 from vaultsync.sync.approvals import GateResult, policy_of, profile_refs
 from vaultsync.sync.finalizing import RetryLater
+from vaultsync.sync.profiles import ProfileResolver, ProfileSpecUnfit
 
 PENDING_DELETE_RETRY_SECONDS = 3
+PROFILE_UNFIT_RETRY_SECONDS = 60
 
 
 def policy_for_secret(namespace: str, spec: ManagedSecretSpec) -> ApprovalPolicy:
-    """The combined approval policy of a ManagedSecret's profiles (blocking: may read profiles)."""
+    """The combined approval policy of a ManagedSecret's profiles (blocking: may read profiles).
+
+    Raises :class:`ProfileSpecUnfit` when a profile's spec does not fit the model: its policy
+    cannot be known, and guessing "none" would let a gated change through."""
     profiles = runtime().profiles
     keys = profile_refs(namespace, spec)
-    return policy_of([(key, ((profiles.body(key) or {}).get("spec") or {}).get("approval")) for key in keys])
+    return policy_of([(key, _approval_of(profiles, key)) for key in keys])
+
+
+def _approval_of(profiles: ProfileResolver, key: ProfileKey) -> ApprovalSpec | None:
+    body = profiles.body(key)
+    return profiles.spec(body).approval if body is not None else None
 
 
 _EXPIRY_WAKEUPS: dict[str, asyncio.TimerHandle] = {}
@@ -67,7 +79,10 @@ async def hold_gated_delete(body: dict[str, Any], spec: ManagedSecretSpec) -> No
         policy = policy_for_secret(namespace, spec)
         return rt.engine.approvals.delete_gate(dict(body), policy, status_time())
 
-    result = await rt.run(gate)
+    try:
+        result = await rt.run(gate)
+    except ProfileSpecUnfit as e:
+        raise RetryLater(f"deletion waits: {e.message}", PROFILE_UNFIT_RETRY_SECONDS) from e
     for kind, reason, message in result.events:
         rt.events.post(body, kind, reason, message)
     if result.held_status is None:

@@ -34,7 +34,6 @@ from vaultsync.sync.kubeapi import KUBE_ERRORS, KubeApi, apiserver_unreachable
 from vaultsync.sync.list_watch import Key, WatchedResource
 from vaultsync.sync.notices import Notice
 from vaultsync.sync.object_feed import ObjectFeed
-from vaultsync.sync.profiles import provider_of
 from vaultsync.sync.scheduler import Hooks, Outcome
 from vaultsync.sync.secret_watch import DELETED, SecretChange
 from vaultsync.sync.sync_run import SyncResult
@@ -73,7 +72,7 @@ def interval(body: Mapping[str, Any], result: Outcome) -> float:
     text = spec.refresh_interval
     if not text:
         profile = result.watched.get("source", (None, ""))[0]
-        text = ((getattr(profile, "body", None) or {}).get("spec") or {}).get("refreshInterval")
+        text = profile.refresh_interval if profile is not None else None
     seconds = parse_duration(text).total_seconds() if text else settings.default_refresh_seconds
     return max(settings.min_refresh_seconds, seconds)
 
@@ -133,8 +132,8 @@ def current_backend(profile: Any) -> Any:
     have been dropped since (its credentials rotated): listing through it would go unseen."""
     rt = runtime()
     body = rt.profiles.body(profile.key) or profile.body
-    provider_key, spec = provider_of(body)
-    return rt.profiles.backend(profile.key, body, provider_key, spec)
+    _, provider_key, fields = rt.profiles.provider(body)
+    return rt.profiles.backend(profile.key, body, provider_key, fields)
 
 
 def apiserver_ready() -> bool:

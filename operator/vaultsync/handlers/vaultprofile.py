@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
 from typing import Any
 
 import kopf
@@ -15,10 +14,11 @@ from vaultsync.backends.errors import BackendError
 from vaultsync.handlers.failure_log import FAILURES, status_not_written
 from vaultsync.handlers.runtime import runtime, sleep_until
 from vaultsync.reconcile.conditions import FALSE, TRUE, set_condition, status_patch
+from vaultsync.reconcile.status import Reason
 from vaultsync.reconcile.targets import ProfileKey
 from vaultsync.sync.kubeapi import KUBE_ERRORS
-from vaultsync.sync.limits import Limit
-from vaultsync.sync.profiles import ProfileError, provider_of
+from vaultsync.sync.profile_spec import path_prefix, rate_limit_of
+from vaultsync.sync.profiles import ProfileError, ProfileSpecUnfit
 from vaultsync.sync.secret_watch import SecretChange
 
 PLURAL = VAULT_PROFILES
@@ -36,18 +36,15 @@ async def remember(body: kopf.Body, type: str | None, memo: kopf.Memo, **_: Any)
         runtime().profiles.forget(key)
         runtime().scheduler.set_rate(key, None)
         return
-    runtime().profiles.remember(dict(body))
-    runtime().scheduler.set_rate(key, rate_limit_of(body.get("spec") or {}))
+    stored = dict(body)
+    runtime().profiles.remember(stored)
+    try:
+        limit = rate_limit_of(runtime().profiles.spec(stored))
+    except ProfileSpecUnfit:
+        limit = None  # the profile's check reports the spec; no ManagedSecret may use it meanwhile
+    runtime().scheduler.set_rate(key, limit)
     if memo.get("wakeup") is not None and memo.get("generation") != body.metadata.get("generation"):
         memo.wakeup.set()
-
-
-def rate_limit_of(spec: Mapping[str, Any]) -> Limit | None:
-    """``spec.rateLimit`` (defaults of the API: 10 qps, burst 20); None when the spec sets none."""
-    limit = spec.get("rateLimit")
-    if limit is None:
-        return None
-    return Limit(float(limit.get("qps", 10.0)), int(limit.get("burst", 20)))
 
 
 def _check(body: dict[str, Any]) -> dict[str, Any]:
@@ -58,13 +55,15 @@ def _check(body: dict[str, Any]) -> dict[str, Any]:
     generation = body["metadata"].get("generation")
     key = ProfileKey(body["metadata"]["namespace"], body["metadata"]["name"])
     try:
-        provider_key, spec = provider_of(body)
-        backend = rt.profiles.backend(key, body, provider_key, spec)
-        report = backend.verify_permissions(spec.get("pathPrefix") or "")
+        spec, provider_key, fields = rt.profiles.provider(body)
+        backend = rt.profiles.backend(key, body, provider_key, fields)
+        report = backend.verify_permissions(path_prefix(spec))
     except (ProfileError, BackendError) as e:
         message = getattr(e, "message", None) or str(e)
         # A profile refused by the namespace boundary or its author's rights says so, not "connection".
         reason = str(e.reason) if isinstance(e, ProfileError) else "ConnectionFailed"
+        if isinstance(e, ProfileSpecUnfit):
+            reason = str(Reason.INVALID_SPEC)
         conditions = set_condition(
             conditions, "Ready", FALSE, reason, message, now=now, generation=generation
         )

@@ -33,6 +33,7 @@ from vaultsync.approvals.policy import ApprovalPolicy, Approver
 from vaultsync.backends.kube_http import KubeStatusError, username
 from vaultsync.handlers.approvalrequest import policy_for_secret
 from vaultsync.handlers.runtime import runtime
+from vaultsync.sync.profiles import ProfileSpecUnfit
 
 PORT_ENV, CERT_DIR_ENV = "VAULTSYNC_WEBHOOK_PORT", "VAULTSYNC_WEBHOOK_CERT_DIR"
 ADDRESS_ENV = "VAULTSYNC_WEBHOOK_ADDRESS"
@@ -95,7 +96,10 @@ def _policy_for(namespace: str, managed_secret: str) -> ApprovalPolicy:
         spec = runtime().engine.specs.parse(body)
     except ModelError:
         return ApprovalPolicy()  # nobody decides for a spec the operator cannot read: it pushes nothing
-    return policy_for_secret(namespace, spec)
+    try:
+        return policy_for_secret(namespace, spec)
+    except ProfileSpecUnfit:
+        return ApprovalPolicy()  # nor for a profile it cannot read: nothing syncs through it
 
 
 @kopf.on.mutate(GROUP, VERSION, "approvalrequests", id="mutate-approvalrequest", operations=["UPDATE"])

@@ -18,6 +18,7 @@ from vaultsync.api.approvalrequest import ApprovalPhase
 from vaultsync.api.codec import status_time
 from vaultsync.api.managedsecret import ManagedSecretSpec
 from vaultsync.api.names import GROUP, VERSION
+from vaultsync.api.policy import ApprovalPolicy as ApprovalSpec
 from vaultsync.approvals.admission import LAST_MODIFIED_BY
 from vaultsync.approvals.integrity import recall
 from vaultsync.approvals.lifecycle import (
@@ -91,7 +92,7 @@ class GateInput:
     now: str
 
 
-def policy_of(profiles: Sequence[tuple[ProfileKey, Mapping[str, Any] | None]]) -> ApprovalPolicy:
+def policy_of(profiles: Sequence[tuple[ProfileKey, ApprovalSpec | None]]) -> ApprovalPolicy:
     return ApprovalPolicy.of_profiles((str(key), approval) for key, approval in profiles)
 
 

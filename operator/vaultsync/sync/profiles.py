@@ -12,7 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from vaultsync.api.codec import ModelError
 from vaultsync.api.common import ProfileRef
+from vaultsync.api.policy import ApprovalPolicy, CompliancePolicy
+from vaultsync.api.vaultprofile import VaultProfileSpec
 from vaultsync.backends.errors import BackendError
 from vaultsync.backends.interface import Backend, Credentials
 from vaultsync.backends.registry import BackendContext, create_backend
@@ -24,9 +27,9 @@ from vaultsync.secrets.redaction import RedactionLedger
 from vaultsync.sync.access_guard import AccessGuard, AccessRefused
 from vaultsync.sync.credentials import credential_refs, resolve_credentials
 from vaultsync.sync.kubeapi import KubeApi
+from vaultsync.sync.profile_spec import ProfileSpecs, parse_profile_spec, provider_fields
 from vaultsync.sync.settings import OperatorSettings
 
-PROVIDER_KEYS = ("hashicorp", "aws", "azure", "kubernetes", "env")
 NAMESPACE_LABELS_TTL = 30.0
 
 
@@ -43,30 +46,54 @@ class ProfileMissing(ProfileError):
     """The VaultProfile does not exist (deleted, or not created yet)."""
 
 
+class ProfileSpecUnfit(ProfileError):
+    """The VaultProfile's spec does not fit the operator's model; ``path`` names the field."""
+
+    def __init__(self, where: str, error: ModelError) -> None:
+        super().__init__(
+            Reason.PROFILE_NOT_READY,
+            f"{where}: the spec does not fit this operator's VaultProfile model at {error.path}: "
+            f"{error.problem} (is an older CRD installed?); it is not used until the spec changes",
+        )
+        self.path = error.path
+
+
 @dataclass(frozen=True)
 class ResolvedProfile:
     key: ProfileKey
     body: Mapping[str, Any] = field(repr=False)
     provider_key: str
     backend: Backend
+    spec: VaultProfileSpec = field(repr=False)
+    """The body's spec, parsed once per generation: read it, not the body."""
 
     @property
-    def approval(self) -> Mapping[str, Any] | None:
-        approval: Mapping[str, Any] | None = self.body.get("spec", {}).get("approval")
-        return approval
+    def approval(self) -> ApprovalPolicy | None:
+        return self.spec.approval
 
     @property
-    def compliance(self) -> Mapping[str, Any] | None:
-        compliance: Mapping[str, Any] | None = self.body.get("spec", {}).get("compliance")
-        return compliance
+    def compliance(self) -> CompliancePolicy | None:
+        return self.spec.compliance
+
+    @property
+    def refresh_interval(self) -> str:
+        """``spec.refreshInterval``: how often secrets using this profile are re-read."""
+        return self.spec.refresh_interval
+
+
+def _where(body: Mapping[str, Any]) -> str:
+    meta = body.get("metadata") or {}
+    return f"VaultProfile {meta.get('namespace')}/{meta.get('name')}"
 
 
 def provider_of(body: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
-    provider = body.get("spec", {}).get("provider") or {}
-    keys = [k for k in PROVIDER_KEYS if k in provider]
-    if len(keys) != 1:
-        raise ProfileError(Reason.PROFILE_NOT_READY, "spec.provider must name exactly one provider")
-    return keys[0], provider[keys[0]] or {}
+    """(provider kind, raw provider fields) of a profile body, parsed here and not kept: for
+    callers that hold a body and no resolver (the CLI)."""
+    try:
+        spec = parse_profile_spec(body)
+    except ModelError as e:
+        raise ProfileSpecUnfit(_where(body), e) from None
+    return str(spec.provider.kind), provider_fields(body, spec)
 
 
 class BuildBackend(Protocol):
@@ -107,6 +134,7 @@ class ProfileResolver:
         self._ns_reading: dict[str, int] = {}
         """Namespaces whose labels a sync is reading now: a watch event meanwhile is newer."""
         self._credential_secrets: dict[tuple[str, str], set[ProfileKey]] = {}
+        self._specs = ProfileSpecs()
         self._building: dict[ProfileKey, threading.Lock] = {}
 
     def remember(self, body: Mapping[str, Any]) -> None:
@@ -132,6 +160,19 @@ class ProfileResolver:
         if found is not None:
             self.remember(found)
         return found
+
+    def spec(self, body: Mapping[str, Any]) -> VaultProfileSpec:
+        """The typed spec of a stored profile body, parsed once per generation; raises
+        :class:`ProfileSpecUnfit` naming the field when the model does not fit it."""
+        try:
+            return self._specs.parse(body)
+        except ModelError as e:
+            raise ProfileSpecUnfit(_where(body), e) from None
+
+    def provider(self, body: Mapping[str, Any]) -> tuple[VaultProfileSpec, str, Mapping[str, Any]]:
+        """The typed spec, the provider kind and the raw provider fields the backend is built from."""
+        spec = self.spec(body)
+        return spec, str(spec.provider.kind), provider_fields(body, spec)
 
     def _namespace_labels(self, namespace: str) -> dict[str, str]:
         now = time.monotonic()
@@ -181,8 +222,8 @@ class ProfileResolver:
             denied = access_denied_reason(body, user_namespace, labels, self.settings.namespace)
             if denied:
                 raise ProfileError(Reason.PROFILE_NOT_ALLOWED, denied)
-        provider_key, spec = provider_of(body)
-        return ResolvedProfile(key, body, provider_key, self.backend(key, body, provider_key, spec))
+        spec, provider_key, fields = self.provider(body)
+        return ResolvedProfile(key, body, provider_key, self.backend(key, body, provider_key, fields), spec)
 
     def backend(
         self, key: ProfileKey, body: Mapping[str, Any], provider_key: str, spec: Mapping[str, Any]
@@ -286,10 +327,15 @@ class ProfileResolver:
             entries = list(self._backends.items())
         result = []
         for key, (_, backend) in entries:
-            body = self._bodies.get(key) or {}
-            provider = next(iter((body.get("spec") or {}).get("provider") or {"unknown": None}))
-            result.append((str(key), provider, dict(backend.calls.snapshot())))
+            result.append((str(key), self._provider_name(key), dict(backend.calls.snapshot())))
         return result
+
+    def _provider_name(self, key: ProfileKey) -> str:
+        body = self._bodies.get(key)
+        try:
+            return str(self.spec(body).provider.kind) if body is not None else "unknown"
+        except ProfileSpecUnfit:
+            return "unknown"
 
     def close(self) -> None:
         with self._lock:

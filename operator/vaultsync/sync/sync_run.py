@@ -81,8 +81,8 @@ def gated_operations(profiles: list[ResolvedProfile]) -> set[Operation]:
     """The union of gated operations: the strictest policy of source and sync-target profiles wins."""
     gated: set[Operation] = set()
     for profile in profiles:
-        for op in (profile.approval or {}).get("operations") or []:
-            gated.add(Operation(op))
+        if profile.approval is not None:
+            gated.update(Operation(op) for op in profile.approval.operations)
     return gated
 
 

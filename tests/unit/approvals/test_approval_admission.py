@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from vaultsync.api.policy import ApprovalPolicy as ApprovalSpec
 from vaultsync.approvals.admission import (
     LAST_MODIFIED_BY,
     admission_problem,
@@ -25,7 +26,12 @@ POLICY = ApprovalPolicy.of_profiles(
     [
         (
             "ns/vault",
-            {"operations": ["Update", "ChangeSource"], "approvers": {"groups": ["sec"], "users": ["alice"]}},
+            ApprovalSpec.from_dict(
+                {
+                    "operations": ["Update", "ChangeSource"],
+                    "approvers": {"groups": ["sec"], "users": ["alice"]},
+                }
+            ),
         )
     ]
 )
@@ -115,11 +121,13 @@ def test_self_approval_when_every_policy_allows_it() -> None:
         [
             (
                 "ns/v",
-                {
-                    "operations": ["ChangeSource"],
-                    "approvers": {"users": ["alice"]},
-                    "allowSelfApproval": True,
-                },
+                ApprovalSpec.from_dict(
+                    {
+                        "operations": ["ChangeSource"],
+                        "approvers": {"users": ["alice"]},
+                        "allowSelfApproval": True,
+                    }
+                ),
             )
         ]
     )

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from vaultsync.api.approvalrequest import ApprovalPhase, Decision
+from vaultsync.api.policy import ApprovalPolicy as ApprovalSpec
 from vaultsync.approvals.integrity import decision_seal
 from vaultsync.approvals.lifecycle import (
     DecisionView,
@@ -29,11 +30,13 @@ POLICY = ApprovalPolicy.of_profiles(
     [
         (
             "ns/vault",
-            {
-                "operations": ["Create", "Update", "Delete", "ChangeSource"],
-                "requiredApprovals": 2,
-                "approvers": {"groups": ["sec"]},
-            },
+            ApprovalSpec.from_dict(
+                {
+                    "operations": ["Create", "Update", "Delete", "ChangeSource"],
+                    "requiredApprovals": 2,
+                    "approvers": {"groups": ["sec"]},
+                }
+            ),
         )
     ]
 )
@@ -341,7 +344,14 @@ def test_approvals_are_recounted_against_the_policy_of_now() -> None:
     approved = req(decisions=(decision("bob"), decision("carol")))
     assert evaluate(approved, POLICY, WANTED_A, NOW).phase is ApprovalPhase.APPROVED
     without_carol = ApprovalPolicy.of_profiles(
-        [("ns/vault", {"operations": ["Update"], "requiredApprovals": 2, "approvers": {"users": ["bob"]}})]
+        [
+            (
+                "ns/vault",
+                ApprovalSpec.from_dict(
+                    {"operations": ["Update"], "requiredApprovals": 2, "approvers": {"users": ["bob"]}}
+                ),
+            )
+        ]
     )
     step = next_step([approved], WANTED_A, without_carol, now=NOW, generation=3)
     assert step.outcome is Outcome.WAIT, "carol left the approvers: her approval no longer counts"

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from vaultsync.api.policy import ApprovalPolicy as ApprovalSpec
 from vaultsync.approvals.policy import ApprovalPolicy, Approver
 
 SECURITY = "security"
@@ -24,7 +25,8 @@ DAVE = Approver("dave")
 
 
 def policy(*approvals: dict[str, Any] | None) -> ApprovalPolicy:
-    return ApprovalPolicy.of_profiles((f"ns/p{i}", a) for i, a in enumerate(approvals))
+    specs = (ApprovalSpec.from_dict(a) if a is not None else None for a in approvals)
+    return ApprovalPolicy.of_profiles((f"ns/p{i}", a) for i, a in enumerate(specs))
 
 
 @pytest.mark.parametrize(

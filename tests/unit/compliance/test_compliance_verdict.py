@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from vaultsync.api.policy import CompliancePolicy
 from vaultsync.compliance.verdict import PolicySource, judge
 from vaultsync.secrets.content import parse_content
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
-AUDIT = {"enforcement": "Audit", "rules": {"minLength": 40}}
+AUDIT = CompliancePolicy.from_dict({"enforcement": "Audit", "rules": {"minLength": 40}})
 
 
 def test_a_profile_used_as_source_and_target_is_judged_once() -> None:

@@ -38,7 +38,8 @@ def _closed_port() -> int:
 def _profile(name: str) -> dict[str, Any]:
     return {
         "metadata": {"namespace": NAMESPACE, "name": name, "uid": f"uid-{name}", "generation": 1},
-        "spec": {"provider": {"hashicorp": {"prefix": name}}},
+        # No auth method: the in-memory vault needs no login, and no credential Secret is read.
+        "spec": {"provider": {"hashicorp": {"address": "http://vault.test", "auth": {}, "pathPrefix": name}}},
     }
 
 
@@ -71,7 +72,7 @@ class Stack:
             *,
             context: BackendContext | None = None,
         ) -> Backend:
-            return self.vaults[str(spec["prefix"])]
+            return self.vaults[str(spec["pathPrefix"])]
 
         self.kube = KubeApi(
             KubeHttp(KubeConnection(server=f"http://127.0.0.1:{_closed_port()}"), timeout=(1, 1))
@@ -218,3 +219,18 @@ def test_an_unfit_spec_is_parsed_once_per_generation_and_its_next_generation_syn
     assert result.status["phase"] == "Synced"
     assert stack.vaults["copy-a"].read("copies/copy-a").document["password"] == "p-1"
     assert parsed == [1, 2]
+
+
+def test_a_profile_the_model_does_not_fit_fails_the_sync_naming_the_field(stack: Stack) -> None:
+    unfit = _profile("copy-a")
+    unfit["metadata"]["generation"] = 2
+    unfit["spec"]["rateLimit"] = {"burst": "p-1"}
+    stack.profiles.remember(unfit)
+    result = stack.sync(_managed_secret("copy-a"))
+    assert result.status["phase"] == "Failed"
+    ready = next(c for c in result.status["conditions"] if c["type"] == "Ready")
+    assert (ready["status"], ready["reason"]) == ("False", "ProfileNotReady")
+    assert "VaultProfile team/copy-a" in ready["message"]
+    assert "model at spec.rateLimit.burst: expected an integer" in ready["message"]
+    assert stack.vaults["copy-a"].documents() == {}
+    assert "p-1" not in repr(result.status) + repr(result.events), "a value never appears in status"
