@@ -14,7 +14,7 @@ from kubernetes import client
 
 from operator_kube import operator_http
 from vaultsync.backends.kube_http import KubeHttp
-from vaultsync.sync import secret_watch
+from vaultsync.sync import list_watch
 from vaultsync.sync.secret_watch import DELETED, SecretChange, SecretWatch
 from vaultsync_devstack.kube import KubeControlPlane
 
@@ -99,7 +99,7 @@ def test_changes_arrive_in_order_with_metadata_and_never_data(kube: KubeControlP
 def test_a_watch_the_server_ends_is_resumed_without_a_new_list(
     kube: KubeControlPlane, namespace: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(secret_watch, "WATCH_SECONDS", 1)
+    monkeypatch.setattr(list_watch, "WATCH_SECONDS", 1)
     http = operator_http(kube)
     recorder = Recorder(http)
     lists = []
@@ -146,7 +146,7 @@ def test_stop_ends_a_watch_that_is_refused_and_retrying(kube: KubeControlPlane) 
     watch = SecretWatch(http, ["default"], lambda change: None)
     watch.start()
     watch.stop()
-    assert not any(thread.is_alive() for thread in watch._threads)
+    assert not any(thread.is_alive() for thread in watch._loops._threads)
 
 
 def test_stop_ends_an_open_watch(kube: KubeControlPlane, namespace: str) -> None:
@@ -157,7 +157,7 @@ def test_stop_ends_an_open_watch(kube: KubeControlPlane, namespace: str) -> None
     client.CoreV1Api(kube.api_client()).create_namespaced_secret(namespace, _secret("open"))
     recorder.next("open")  # the watch is open now
     watch.stop()
-    assert not any(thread.is_alive() for thread in watch._threads)
+    assert not any(thread.is_alive() for thread in watch._loops._threads)
 
 
 def test_a_watch_cut_mid_stream_resumes_after_its_last_event_and_replays_nothing(
@@ -173,8 +173,8 @@ def test_a_watch_cut_mid_stream_resumes_after_its_last_event_and_replays_nothing
         for i in range(3):
             core.create_namespaced_secret(namespace, _secret(f"cut{i}"))
             seen.append(recorder.next(f"cut{i}"))
-            with watch._lock:
-                open_now = list(watch._open)
+            with watch._loops._lock:
+                open_now = list(watch._loops._open)
             for response in open_now:
                 response.shutdown()  # the connection drops, as when an apiserver restarts
         core.create_namespaced_secret(namespace, _secret("after"))

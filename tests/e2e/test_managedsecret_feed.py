@@ -1,13 +1,13 @@
 """ManagedSecrets outside kopf, on a real kube-apiserver: the feed hands whole objects to the event
 loop, the finalizer queue holds a deletion until its work is done (retrying when asked, never
-while another replica leads), and events are posted by the operator itself."""
+while another replica leads), and events are posted by the operator itself. Parts of the
+operator run in this process; the session operator is stopped meanwhile."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,19 +23,12 @@ from vaultsync.sync.object_feed import ObjectFeed
 from vaultsync.sync.scheduler import run_in
 from vaultsync_devstack.kube import KubeControlPlane
 
-pytestmark = pytest.mark.stack
+# The session operator watches every namespace: it would add, and act on, the finalizer too.
+pytestmark = pytest.mark.usefixtures("session_operator_paused")
 
 PLURAL = "managedsecrets"
 FINALIZER = "vaultsync.io/finalizer"
 WAIT = 30.0
-
-
-@pytest.fixture(scope="module")
-def crds(kube: KubeControlPlane) -> None:
-    applied = kube.kubectl("apply", "--server-side", "-f", str(Path(__file__).parents[2] / "crds"))
-    assert applied.returncode == 0, applied.stderr
-    for plural in ("vaultprofiles", "managedsecrets", "approvalrequests"):
-        kube.wait_established(f"{plural}.{GROUP}")
 
 
 @pytest.fixture
