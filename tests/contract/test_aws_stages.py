@@ -166,6 +166,44 @@ def test_a_create_right_after_a_read_that_found_nothing_describes_once(backend: 
     assert backend.read(path).version == created
 
 
+def test_a_new_copy_costs_one_describe_and_one_create(backend: AwsBackend) -> None:
+    """The sync's route for a copy that does not exist: read, restore what may be soft-deleted, create."""
+    path = _path()
+    backend.calls.reset()
+    with pytest.raises(NotFound):
+        backend.read(path)
+    with pytest.raises(NotFound):
+        backend.restore(path, owner=OWNER)
+    backend.write(path, "key-value", {"v": "1"}, owner=OWNER, expected_version=None)
+    assert backend.calls.snapshot() == {"DescribeSecret": 1, "CreateSecret": 1}
+
+
+def test_a_soft_deleted_copy_is_still_restored_after_a_read(backend: AwsBackend, raw: Any) -> None:
+    path = _path()
+    backend.write(path, "key-value", {"v": "1"}, owner=OWNER, expected_version=None)
+    raw.delete_secret(SecretId=path, RecoveryWindowInDays=7)
+    with pytest.raises(NotFound):
+        backend.read(path)
+    backend.restore(path, owner=OWNER)
+    assert backend.read(path).document == {"v": "1"}
+
+
+def test_a_secret_deleted_between_read_and_create_is_not_overwritten(backend: AwsBackend, raw: Any) -> None:
+    path = _path()
+    with pytest.raises(NotFound):
+        backend.read(path)
+    raw.create_secret(Name=path, SecretString=json.dumps({"v": "theirs"}))
+    raw.delete_secret(SecretId=path, RecoveryWindowInDays=7)
+    with pytest.raises(NotFound):
+        backend.restore(path, owner=OWNER)  # trusted the read: not restored now
+    with pytest.raises(Conflict):
+        backend.write(path, "key-value", {"v": "mine"}, owner=OWNER, expected_version=None)
+    with pytest.raises(NotFound):
+        backend.read(path)  # the next sync finds it deleted, and restore checks its owner
+    raw.restore_secret(SecretId=path)
+    assert json.loads(raw.get_secret_value(SecretId=path)["SecretString"]) == {"v": "theirs"}
+
+
 def test_a_create_after_another_client_created_the_secret_still_loses(backend: AwsBackend, raw: Any) -> None:
     path = _path()
     with pytest.raises(NotFound):

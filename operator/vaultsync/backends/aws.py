@@ -257,6 +257,12 @@ class AwsBackend:
                 self._observed = fresh if len(fresh) < OBSERVATIONS_KEPT else {}
             self._observed[name] = (now, description)
 
+    def _recently_absent(self, name: str) -> bool:
+        """Whether a read found no secret at all (not even a deleted one) moments ago."""
+        with self._observed_lock:
+            seen = self._observed.get(name)
+        return seen is not None and seen[1] is None and time.monotonic() - seen[0] < OBSERVATION_SECONDS
+
     def _description_for_write(self, name: str, expected_version: str | None) -> dict[str, Any] | None:
         """The secret's description (None: it does not exist), reusing what a read found moments ago
         when that still fits what the write expects.
@@ -324,6 +330,10 @@ class AwsBackend:
 
     def restore(self, path: str, *, owner: str | None = None) -> None:
         name = check_path(path)
+        if self._recently_absent(name):
+            # A secret soft-deleted in between is restored by the next sync: the create that
+            # follows fails on it (the name is taken), and the next read finds it deleted.
+            raise NotFound(f"{name}: no deleted secret to restore")
         description = self._describe(name)
         if description is None or not description.get("DeletedDate"):
             raise NotFound(f"{name}: no deleted secret to restore")
