@@ -52,11 +52,19 @@ WATCH_CHUNK = 64 * 1024
 class KubeStatusError(Exception):
     """The API server answered with an error status."""
 
-    def __init__(self, status: int, reason: str, headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        reason: str,
+        headers: Mapping[str, str] | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(f"HTTP {status} {reason}")
         self.status = status
         self.reason = reason
         self.headers: Mapping[str, str] = headers if headers is not None else {}  # case-insensitive
+        self.details: Mapping[str, Any] = details if details is not None else {}
+        """The ``Status`` object the server sent with the error, when it sent one."""
 
 
 class KubeUnavailable(KubeStatusError, Unavailable):
@@ -341,7 +349,8 @@ class KubeHttp:
                 continue
             break
         if response.status >= 400:
-            raise KubeStatusError(response.status, response.reason or "", response.headers)
+            status = _status_of(response)
+            raise KubeStatusError(response.status, response.reason or "", response.headers, status)
         if raw:
             return bytes(response.data)
         if not response.data:
@@ -430,7 +439,30 @@ class KubeHttp:
         self._pool.close()
 
 
+def _status_of(response: Any) -> Mapping[str, Any] | None:
+    """What the operator uses of the ``Status`` body of an error answer: its reason, code and
+    continue token (never its message, which may quote what a webhook was sent)."""
+    try:
+        decoded = json.loads(response.data or b"null")
+    except ValueError:
+        return None
+    if not isinstance(decoded, dict) or decoded.get("kind") != "Status":
+        return None
+    token = (decoded.get("metadata") or {}).get("continue")
+    return {"reason": decoded.get("reason"), "code": decoded.get("code"), "metadata": {"continue": token}}
+
+
+def fresh_continue(error: KubeStatusError) -> str | None:
+    """The continue token of an ``Expired`` refusal of a list's next page: the rest of the list,
+    read now instead of from the first page's snapshot (which etcd has compacted)."""
+    if error.status != GONE or error.details.get("reason") != "Expired":
+        return None
+    token = (error.details.get("metadata") or {}).get("continue")
+    return str(token) if token else None
+
+
 LIST_PAGE = 500
+GONE = 410
 
 
 def list_pages(
@@ -441,11 +473,25 @@ def list_pages(
     accept: str = "application/json",
     page_size: int = LIST_PAGE,
 ) -> Iterator[dict[str, Any]]:
-    """Each page of a paginated LIST of ``path`` (``limit``, then ``continue`` until the last)."""
+    """Each page of a paginated LIST of ``path`` (``limit``, then ``continue`` until the last).
+
+    A list read slower than etcd keeps its snapshot (compaction, every 5 minutes by default) gets
+    its next page refused with ``410 Expired``; it goes on with the fresh token the refusal carries
+    (client-go would list everything again in one response, every body in memory at once). The
+    pages after that come from a newer snapshot than the first: a caller that watches afterwards
+    must start from the first page's resourceVersion (the server then answers ``410 Gone`` and the
+    caller lists again), never from a later page's.
+    """
     token = ""
     while True:
         paging: list[tuple[str, Any]] = [("limit", page_size)] + ([("continue", token)] if token else [])
-        page: dict[str, Any] = http.request("GET", path, query=[*query, *paging], accept=accept) or {}
+        try:
+            page: dict[str, Any] = http.request("GET", path, query=[*query, *paging], accept=accept) or {}
+        except KubeStatusError as e:
+            token = (fresh_continue(e) or "") if token else ""
+            if not token:
+                raise
+            continue
         yield page
         token = (page.get("metadata") or {}).get("continue") or ""
         if not token:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vaultsync.backends.errors import BackendError
-from vaultsync.backends.kube_http import KubeHttp, KubeStatusError, list_pages
+from vaultsync.backends.kube_http import GONE, KubeHttp, KubeStatusError, list_pages
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,6 @@ WATCH_SECONDS = 300
 """How long the server keeps one watch request open (it then ends it; the loop resumes)."""
 READ_SLACK_SECONDS = 30.0
 BACKOFF_CAP_SECONDS = 10.0
-GONE = 410
 
 ADDED, MODIFIED, DELETED = "ADDED", "MODIFIED", "DELETED"
 
@@ -126,14 +125,16 @@ class ListWatch:
                 self.stopped.wait(min(BACKOFF_CAP_SECONDS, 0.5 * 2 ** min(failures, 5)))
 
     def _list(self, path: str, namespace: str | None) -> str:
-        """Delivers every listed object, then the keys the list held; the list's version."""
+        """Delivers every listed object, then the keys the list held; the version to watch from:
+        the first page's (a list whose snapshot expired went on from a newer one, see
+        ``list_pages``: a watch from there would miss what changed in between)."""
         listed: set[Key] = set()
         version = ""
         for page in list_pages(self._http, path, accept=self._resource.list_accept, page_size=PAGE):
             for item in page.get("items") or []:
                 listed.add(key_of(item))
                 self._deliver(ADDED, item)
-            version = str((page.get("metadata") or {}).get("resourceVersion") or version)
+            version = version or str((page.get("metadata") or {}).get("resourceVersion") or "")
         self._relisted(namespace, listed)
         return version
 

@@ -27,6 +27,7 @@ from vaultsync.backends.kube_http import (
     KubeHttp,
     KubeStatusError,
     KubeUnavailable,
+    list_pages,
     resource_path,
 )
 
@@ -170,6 +171,10 @@ class _ApiServer(http.server.BaseHTTPRequestHandler):
         if self.path.startswith("/api/v1/namespaces/ns/secrets/missing"):
             payload = json.dumps({"kind": "Status", "message": "secret-value-echo"}).encode()
             self.send_response(404)
+        elif self.path.startswith("/api/v1/namespaces/paged/secrets"):
+            status, answer = _paged(self.path)
+            payload = json.dumps(answer).encode()
+            self.send_response(status)
         else:
             payload = json.dumps({"metadata": {"resourceVersion": "7"}, "echo": body}).encode()
             self.send_response(200)
@@ -182,6 +187,22 @@ class _ApiServer(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *_: Any) -> None:
         return
+
+
+def _paged(path: str) -> tuple[int, dict[str, Any]]:
+    """A list of Secrets in two pages whose snapshot expires between them, as etcd compaction
+    makes the API server answer: ``410 Expired`` with a fresh token for the rest of the list.
+    In namespace ``paged``; ``?...continue=stale`` is refused without a fresh token."""
+    query = dict(pair.split("=", 1) for pair in path.partition("?")[2].split("&") if pair)
+    token = query.get("continue")
+    if token is None:
+        return 200, {"metadata": {"resourceVersion": "10", "continue": "old"}, "items": [{"n": 1}, {"n": 2}]}
+    if token == "old":
+        expired = {"kind": "Status", "code": 410, "reason": "Expired", "message": "too old"}
+        return 410, {**expired, "metadata": {"continue": "fresh"}}
+    if token == "fresh":
+        return 200, {"metadata": {"resourceVersion": "25"}, "items": [{"n": 3}]}
+    return 410, {"kind": "Status", "code": 410, "reason": "Expired", "metadata": {}}
 
 
 @pytest.fixture
@@ -231,6 +252,18 @@ def test_bodies_are_json_and_errors_never_carry_the_answer(api_server: str) -> N
         client.get("/api/v1/namespaces/ns/secrets/missing")
     assert missing.value.status == 404
     assert "secret-value-echo" not in str(missing.value)
+
+
+def test_a_list_whose_snapshot_expired_goes_on_with_the_token_of_the_refusal(api_server: str) -> None:
+    _ApiServer.valid[:] = ["t"]
+    client = KubeHttp(KubeConnection(server=api_server, token="t"))
+    pages = list(list_pages(client, "/api/v1/namespaces/paged/secrets", page_size=2))
+    assert [item["n"] for page in pages for item in page["items"]] == [1, 2, 3]
+    assert [page["metadata"]["resourceVersion"] for page in pages] == ["10", "25"]
+    with pytest.raises(KubeStatusError) as refused:  # a refusal without a fresh token ends the list
+        client.request("GET", "/api/v1/namespaces/paged/secrets", query=[("continue", "stale")])
+    assert (refused.value.status, refused.value.details["reason"]) == (410, "Expired")
+    assert "too old" not in str(refused.value.details)
 
 
 def test_a_server_that_is_not_there_is_unavailable() -> None:
