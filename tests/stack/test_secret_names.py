@@ -48,6 +48,11 @@ def test_the_index_holds_every_managed_secret_across_pages_and_nothing_else(
         names.seen(namespace, "ours-0", exists=False)
         assert names.may_exist(namespace, "new")
         assert not names.may_exist(namespace, "ours-0")
+        # A Secret listed again unchanged (after the watch expired) shows the version seen before.
+        listed = core.read_namespaced_secret("ours-1", namespace).metadata.resource_version
+        assert names.seen(namespace, "ours-1", True, None, listed) == listed
+        assert names.seen(namespace, "ours-1", True, None, "newer") == listed
+        assert names.seen(namespace, "new", exists=True) is None, "our own create: version unknown"
         assert KubeApi(operator_http(kube)).ready()
     finally:
         core.delete_namespace(namespace)

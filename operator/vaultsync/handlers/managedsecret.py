@@ -208,9 +208,11 @@ def target_secret_changed(change: SecretChange) -> None:
     owner = change.annotations.get(OWNER_KEY)
     rt = runtime()
     namespace, name, version = change.namespace, change.name, change.resource_version
-    rt.engine.secret_names.seen(namespace, name, change.type != DELETED, owner)
+    before = rt.engine.secret_names.seen(namespace, name, change.type != DELETED, owner, version)
     if rt.kube.is_own_write(namespace, name, version):
         return  # the echo of our own write, not drift
+    if change.type != DELETED and before == version:
+        return  # listed again (after the watch expired) as it was: nothing changed
     if owner:
         # The sync that wrote it may not have noted the write yet: asked again once it has.
         rt.force_sync(owner, unless=lambda: rt.kube.is_own_write(namespace, name, version))

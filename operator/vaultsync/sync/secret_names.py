@@ -9,6 +9,9 @@ it exists after all (someone else's Secret, or one made between the LIST and the
 back to reading it, so ownership and adoption are checked exactly as before.
 
 Until the LIST has succeeded, every name may exist (each target is read, as without the index).
+
+Each name keeps the resourceVersion last seen, so a Secret listed again unchanged (the Secret
+watch lists everything again after ``410 Gone``) is not taken for a change.
 """
 
 from __future__ import annotations
@@ -32,32 +35,42 @@ SELECTOR = f"{MANAGED_LABEL}={MANAGED_BY_VALUE}"
 class SecretNames:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._names: dict[tuple[str, str], str | None] = {}
-        """(namespace, name) -> the ManagedSecret the Secret's annotation names as its owner."""
+        self._names: dict[tuple[str, str], tuple[str | None, str | None]] = {}
+        """(namespace, name) -> (the ManagedSecret the Secret's annotation names as its owner,
+        the resourceVersion last seen, None when unknown)."""
         self._listed = False
 
     def may_exist(self, namespace: str, name: str) -> bool:
         with self._lock:
             return not self._listed or (namespace, name) in self._names
 
-    def seen(self, namespace: str, name: str, exists: bool, owner: str | None = None) -> None:
-        """A watch event, or our own create or delete."""
+    def seen(
+        self,
+        namespace: str,
+        name: str,
+        exists: bool,
+        owner: str | None = None,
+        resource_version: str | None = None,
+    ) -> str | None:
+        """A watch event, or our own create or delete; the resourceVersion seen before, if known."""
         with self._lock:
             if exists:
-                self._names[(namespace, name)] = owner
+                before = self._names.get((namespace, name))
+                self._names[(namespace, name)] = (owner, resource_version)
             else:
-                self._names.pop((namespace, name), None)
+                before = self._names.pop((namespace, name), None)
+        return before[1] if before is not None else None
 
     def owners(self) -> dict[tuple[str, str], str | None]:
         """Every managed Secret believed to exist, with its owner."""
         with self._lock:
-            return dict(self._names)
+            return {key: owner for key, (owner, _) in self._names.items()}
 
     def load(self, kube: KubeApi, namespaces: Iterable[str] = ()) -> bool:
         """Blocking: the one LIST at start (per watched namespace, or cluster-wide). False, and
         every name still may exist, when it fails."""
         paths = [f"/api/v1/namespaces/{ns}/secrets" for ns in namespaces] or ["/api/v1/secrets"]
-        found: dict[tuple[str, str], str | None] = {}
+        found: dict[tuple[str, str], tuple[str | None, str | None]] = {}
         try:
             for path in paths:
                 found |= _list_names(kube, path)
@@ -74,13 +87,14 @@ class SecretNames:
             return len(self._names)
 
 
-def _list_names(kube: KubeApi, path: str) -> dict[tuple[str, str], str | None]:
-    names: dict[tuple[str, str], str | None] = {}
+def _list_names(kube: KubeApi, path: str) -> dict[tuple[str, str], tuple[str | None, str | None]]:
+    names: dict[tuple[str, str], tuple[str | None, str | None]] = {}
     for page in list_pages(
         kube.http, path, [("labelSelector", SELECTOR)], accept=METADATA_ONLY, page_size=PAGE
     ):
         for item in page.get("items") or []:
             metadata = item.get("metadata") or {}
             owner = (metadata.get("annotations") or {}).get(OWNER_KEY)
-            names[(str(metadata.get("namespace")), str(metadata.get("name")))] = owner
+            version = metadata.get("resourceVersion")
+            names[(str(metadata.get("namespace")), str(metadata.get("name")))] = (owner, version)
     return names
