@@ -153,17 +153,18 @@ class Finalizers:
             try:
                 await self._finalize(self._bodies[owner])
             except RetryLater as e:
-                if self._said.get(owner) != str(e):
+                body = self._bodies.get(owner)
+                if body is not None and self._said.get(owner) != str(e):
                     self._said[owner] = str(e)
-                    self._on_retry(self._bodies[owner], str(e))
+                    self._on_retry(body, str(e))
                 return e.delay
             except Exception:
                 log.exception("%s: deletion failed; trying again in %.0f s", owner, ERROR_RETRY_SECONDS)
                 return ERROR_RETRY_SECONDS
+            if owner not in self._bodies:
+                return None  # gone while it ran
             self._finished.add(owner)
-        body = self._bodies.get(owner)
-        if body is None:
-            return None
+        body = self._bodies[owner]
         kept = [f for f in finalizers_of(body) if f != self.finalizer]
         try:
             await self._write_finalizers(body, kept, quiet=False)
