@@ -252,7 +252,7 @@ def test_events_are_posted_about_the_object_with_long_messages_shortened(
 
     async def test() -> None:
         kube_api = KubeApi(operator_http(kube))
-        poster = EventPoster(kube_api, lambda fn, *args: run_in(None, fn, *args))  # type: ignore[arg-type]
+        poster = EventPoster(kube_api)
         poster.start()
         try:
             poster.info(body, "Synced", "first")

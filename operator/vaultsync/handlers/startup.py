@@ -156,7 +156,7 @@ async def start(settings: kopf.OperatorSettings, logger: kopf.Logger, **_: Any) 
         executor=executor,
         scheduler=scheduler,
         leadership=leader,
-        events=EventPoster(kube, run),
+        events=EventPoster(kube),
         finalizers=managedsecret.finalizers(kube, lambda: leader.leading, run),
     )
     scheduler.start()
