@@ -452,12 +452,13 @@ def _status_of(response: Any) -> Mapping[str, Any] | None:
     return {"reason": decoded.get("reason"), "code": decoded.get("code"), "metadata": {"continue": token}}
 
 
-def fresh_continue(error: KubeStatusError) -> str | None:
-    """The continue token of an ``Expired`` refusal of a list's next page: the rest of the list,
-    read now instead of from the first page's snapshot (which etcd has compacted)."""
-    if error.status != GONE or error.details.get("reason") != "Expired":
+def expired_continue(status: int, details: Mapping[str, Any]) -> str | None:
+    """The continue token of an ``Expired`` refusal of a list's next page (``status`` and the
+    Status body ``details``): the rest of the list, read now instead of from the first page's
+    snapshot (which etcd has compacted). None for any other refusal."""
+    if status != GONE or details.get("reason") != "Expired":
         return None
-    token = (error.details.get("metadata") or {}).get("continue")
+    token = (details.get("metadata") or {}).get("continue")
     return str(token) if token else None
 
 
@@ -488,7 +489,7 @@ def list_pages(
         try:
             page: dict[str, Any] = http.request("GET", path, query=[*query, *paging], accept=accept) or {}
         except KubeStatusError as e:
-            token = (fresh_continue(e) or "") if token else ""
+            token = (expired_continue(e.status, e.details) or "") if token else ""
             if not token:
                 raise
             continue

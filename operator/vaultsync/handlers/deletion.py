@@ -22,7 +22,8 @@ from vaultsync.reconcile.retention import (
     release_due,
     summarize,
 )
-from vaultsync.sync.finalizing import RetryLater, owner_of
+from vaultsync.sync.finalizing import RetryLater
+from vaultsync.sync.list_watch import owner_of
 
 PLURAL = "managedsecrets"
 DELETED = "Deleted"

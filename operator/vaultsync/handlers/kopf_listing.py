@@ -25,7 +25,7 @@ from typing import Any
 
 from kopf._cogs.clients import api, errors, fetching
 
-EXPIRED = 410
+from vaultsync.backends.kube_http import expired_continue
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +33,7 @@ log = logging.getLogger(__name__)
 def _fresh_continue(error: errors.APIClientError) -> str | None:
     """The continue token of an ``Expired`` refusal (the rest of the list), if it carries one."""
     payload = error.args[1] if len(error.args) > 1 and isinstance(error.args[1], dict) else {}
-    if error.status != EXPIRED or payload.get("reason") != "Expired":
-        return None
-    token = (payload.get("metadata") or {}).get("continue")
-    return str(token) if token else None
+    return expired_continue(error.status or 0, payload)
 
 
 def _params(settings: Any, resource: Any) -> dict[str, str]:

@@ -29,9 +29,9 @@ from vaultsync.handlers.runtime import Runtime, runtime
 from vaultsync.handlers.webhook import FINALIZER
 from vaultsync.reconcile.conditions import status_patch
 from vaultsync.reconcile.lifecycle import seconds_until_lifecycle_sync
-from vaultsync.sync.finalizing import Finalizers, RetryLater, Run, owner_of
+from vaultsync.sync.finalizing import Finalizers, RetryLater, Run
 from vaultsync.sync.kubeapi import KUBE_ERRORS, KubeApi, apiserver_unreachable
-from vaultsync.sync.list_watch import Key, WatchedResource
+from vaultsync.sync.list_watch import Key, WatchedResource, owner_of
 from vaultsync.sync.notices import Notice
 from vaultsync.sync.object_feed import ObjectFeed
 from vaultsync.sync.scheduler import Hooks, Outcome

@@ -20,14 +20,11 @@ from vaultsync.reconcile.targets import TargetKey, secret_target, vault_target
 from vaultsync.sync import k8s_targets
 from vaultsync.sync.consumer_index import ConsumerIndex
 from vaultsync.sync.kubeapi import KubeApi
+from vaultsync.sync.list_watch import owner_of
 from vaultsync.sync.notices import Notice, NoticeReason
 from vaultsync.sync.profiles import ProfileError, ProfileResolver, ResolvedProfile
 
 INACTIVE_MESSAGE = "spec.state is Inactive: sync is stopped and the Kubernetes Secrets are removed"
-
-
-def _owner(body: Mapping[str, Any]) -> str:
-    return f"{body['metadata']['namespace']}/{body['metadata']['name']}"
 
 
 def _vault_keys(
@@ -53,7 +50,7 @@ def deactivate_targets(
     body: Mapping[str, Any],
     spec: ManagedSecretSpec,
 ) -> tuple[list[TargetOutcome], list[Notice]]:
-    owner = _owner(body)
+    owner = owner_of(body)
     namespace = body["metadata"]["namespace"]
     previous = {
         (e.get("vaultProfile"), e.get("path")): e.get("state")
@@ -154,7 +151,7 @@ def reactivate_targets(
         if (str(key.profile), key.path) not in disabled or not profile.backend.capabilities.can_disable:
             continue
         try:
-            profile.backend.set_enabled(key.path, True, owner=_owner(body))
+            profile.backend.set_enabled(key.path, True, owner=owner_of(body))
         except BackendError as e:
             notices.append(
                 Notice("Warning", NoticeReason.REACTIVATED, f"{key.describe()}: re-enabling failed: {e}")

@@ -23,6 +23,7 @@ from typing import Any
 from vaultsync.api.names import GROUP, VERSION
 from vaultsync.backends.kube_http import MERGE_PATCH, KubeStatusError, resource_path
 from vaultsync.sync.kubeapi import KUBE_ERRORS, KubeApi
+from vaultsync.sync.list_watch import owner_of
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +40,6 @@ class RetryLater(Exception):
     def __init__(self, message: str, delay: float) -> None:
         super().__init__(message)
         self.delay = delay
-
-
-def owner_of(body: Mapping[str, Any]) -> str:
-    metadata = body.get("metadata") or {}
-    return f"{metadata.get('namespace')}/{metadata.get('name')}"
 
 
 def finalizers_of(body: Mapping[str, Any]) -> list[str]:

@@ -59,6 +59,11 @@ def key_of(obj: Mapping[str, Any]) -> Key:
     return str(metadata.get("namespace")), str(metadata.get("name"))
 
 
+def owner_of(obj: Mapping[str, Any]) -> str:
+    """``namespace/name``: how the scheduler and the finalizer queue name an object."""
+    return "/".join(key_of(obj))
+
+
 class ListWatch:
     """One list-and-watch loop per watched namespace (or one for the cluster), each in a thread.
 
