@@ -2,8 +2,8 @@
 
 It passes ``tests/contract`` like the real servers (as the ``memory`` target), so a unit test of
 the engine that uses it tests the engine against what every backend promises, not against a
-mock's idea of it. Soft delete with a retention window, compare-and-set, ownership marks,
-change listing by version token, and an outage switch (``down``).
+mock's idea of it. Soft delete with a retention window, compare-and-set, create without a read,
+ownership marks, change listing by version token, and an outage switch (``down``).
 """
 
 from __future__ import annotations
@@ -93,10 +93,20 @@ class MemoryVault:
                 check_ownership(path, metadata_from_marks(entry.marks), owner, adopt=adopt)
                 if expected_version is not None and expected_version != str(entry.version):
                     raise Conflict(f"{path}: expected version {expected_version}, vault has {entry.version}")
-            self._clock += 1
-            marks = {**ownership_marks(owner), TYPE_KEY: secret_type}
-            self._entries[path] = _Entry(copy.deepcopy(dict(document)), self._clock, marks)
-            return str(self._clock)
+            return self._store(path, secret_type, document, owner)
+
+    def create(self, path: str, secret_type: str, document: Document, *, owner: str) -> str:
+        self._enter("create")
+        with self._lock:
+            if path in self._entries:
+                raise Conflict(f"{path}: the name is taken")
+            return self._store(path, secret_type, document, owner)
+
+    def _store(self, path: str, secret_type: str, document: Document, owner: str) -> str:
+        self._clock += 1
+        marks = {**ownership_marks(owner), TYPE_KEY: secret_type}
+        self._entries[path] = _Entry(copy.deepcopy(dict(document)), self._clock, marks)
+        return str(self._clock)
 
     def plant(self, path: str, document: Document) -> None:
         """A secret someone else wrote: no ownership mark."""

@@ -10,6 +10,7 @@ import pytest
 from contract.conftest import Target
 from contract.documents import SECRET_TYPES, document_for
 from vaultsync.backends.errors import Conflict, NotFound, NotOwned, Unavailable
+from vaultsync.backends.interface import CreatesNew
 
 pytestmark = pytest.mark.stack
 
@@ -117,6 +118,36 @@ def test_soft_delete_restore_and_retention(target: Target) -> None:
         assert dt.timedelta(days=6) < window <= dt.timedelta(days=7, minutes=5)
     target.backend.restore(path)
     assert target.backend.read(path).document == document
+
+
+def test_create_without_a_read_takes_only_a_free_name(target: Target) -> None:
+    """A backend that creates without reading first (``CreatesNew``) never touches what holds the
+    name: a live copy of ours, another's secret, or a soft-deleted copy."""
+    backend = target.backend
+    if not isinstance(backend, CreatesNew):
+        pytest.skip(f"{target.name} reads before it creates")
+    fresh = target.path_for("create-fresh")
+    version = backend.create(fresh, "api-key", document_for("api-key"), owner=OWNER)
+    created = backend.read(fresh)
+    assert (created.document, created.version) == (document_for("api-key"), version)
+    assert (created.metadata.managed, created.metadata.owner) == (True, OWNER)
+    with pytest.raises(Conflict):
+        backend.create(fresh, "api-key", document_for("api-key", "again"), owner=OWNER)
+    assert backend.read(fresh).version == version
+
+    foreign = target.path_for("create-foreign")
+    target.plant_foreign(foreign, document_for("generic", "theirs"))
+    with pytest.raises(Conflict):
+        backend.create(foreign, "generic", document_for("generic"), owner=OWNER)
+    assert backend.read(foreign).document == document_for("generic", "theirs")
+
+    if not backend.capabilities.soft_delete:
+        return
+    backend.delete(fresh, owner=OWNER, recovery_days=7)
+    with pytest.raises(Conflict):
+        backend.create(fresh, "api-key", document_for("api-key", "again"), owner=OWNER)
+    backend.restore(fresh, owner=OWNER)
+    assert backend.read(fresh).document == document_for("api-key"), "the soft-deleted copy comes back"
 
 
 def test_purge_is_not_restorable(target: Target) -> None:

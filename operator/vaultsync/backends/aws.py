@@ -20,7 +20,8 @@ A sync reads a copy and then writes it: the write reuses the description the rea
 (for up to ``OBSERVATION_SECONDS``, and only when it names the version the write expects, or the
 read found no secret and the write expects none) instead of describing the secret again. Nothing
 is lost by that: a version moved in between still fails the stage move, a secret deleted in
-between refuses the put, and one created in between refuses the create.
+between refuses the put, and one created in between refuses the create. The first sync of a new
+ManagedSecret does not read at all: :meth:`AwsBackend.create` is ``CreateSecret`` alone.
 """
 
 from __future__ import annotations
@@ -190,26 +191,13 @@ class AwsBackend:
         expected_version: str | None,
         adopt: bool = False,
     ) -> str:
-        name = check_path(path)
-        text = document_to_json(document)
-        check_size(name, utf8_size(text), AWS_SECRET_STRING_BYTES, "an AWS Secrets Manager secret")
+        name, text = self._checked(path, document)
         wanted_tags = {**ownership_marks(owner), TYPE_KEY: secret_type}
         description = self._description_for_write(name, expected_version)
         if description is None:
             if expected_version is not None:
                 raise Conflict(f"{name}: expected version {expected_version} but the secret does not exist")
-            new_version = str(uuid.uuid4())
-            extra = {"KmsKeyId": self._kms_key_id} if self._kms_key_id else {}
-            self._call(
-                "CreateSecret",
-                name,
-                Name=name,
-                SecretString=text,
-                ClientRequestToken=new_version,
-                Tags=[{"Key": k, "Value": v} for k, v in wanted_tags.items()],
-                **extra,
-            )
-            return new_version
+            return self._create(name, text, wanted_tags)
         if description.get("DeletedDate"):
             raise Conflict(f"{name}: scheduled for deletion; restore it before writing")
         tags = _tags(description)
@@ -247,6 +235,33 @@ class AwsBackend:
             self._unstage(name, new_version)
             raise Conflict(f"{name}: another writer moved {CURRENT} first") from e
         self._unstage(name, new_version)
+        return new_version
+
+    def create(self, path: str, secret_type: str, document: Document, *, owner: str) -> str:
+        """``CreateSecret`` alone: AWS refuses it when the name is taken, by a secret scheduled
+        for deletion too (``ResourceExistsException``, ``InvalidRequestException``: Conflict)."""
+        name, text = self._checked(path, document)
+        return self._create(name, text, {**ownership_marks(owner), TYPE_KEY: secret_type})
+
+    @staticmethod
+    def _checked(path: str, document: Document) -> tuple[str, str]:
+        name = check_path(path)
+        text = document_to_json(document)
+        check_size(name, utf8_size(text), AWS_SECRET_STRING_BYTES, "an AWS Secrets Manager secret")
+        return name, text
+
+    def _create(self, name: str, text: str, tags: Mapping[str, str]) -> str:
+        new_version = str(uuid.uuid4())
+        extra = {"KmsKeyId": self._kms_key_id} if self._kms_key_id else {}
+        self._call(
+            "CreateSecret",
+            name,
+            Name=name,
+            SecretString=text,
+            ClientRequestToken=new_version,
+            Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+            **extra,
+        )
         return new_version
 
     def _remember(self, name: str, description: dict[str, Any] | None) -> None:

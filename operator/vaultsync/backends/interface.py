@@ -208,6 +208,24 @@ class Backend(Protocol):
         ...
 
 
+@runtime_checkable
+class CreatesNew(Protocol):
+    """A backend that can create a copy without reading the name first.
+
+    The sync of a new ManagedSecret then costs one call per such target instead of a read that
+    finds nothing and a write. The engine falls back to a read and a plain write when the name
+    turns out to be taken.
+    """
+
+    def create(self, path: str, secret_type: str, document: Document, *, owner: str) -> str:
+        """Create ``path`` holding ``document`` and return its version id.
+
+        :class:`Conflict` when anything holds the name, a soft-deleted secret included; nothing
+        that exists is touched.
+        """
+        ...
+
+
 def ownership_marks(owner: str) -> dict[str, str]:
     """The mark every write puts on a remote secret."""
     return {MANAGED_BY_KEY: MANAGED_BY_VALUE, OWNER_KEY: owner}

@@ -1,6 +1,6 @@
 """One sync of one ManagedSecret: read the source, check it, push it, describe what happened.
 
-Blocking (vault SDKs are synchronous); the kopf daemon runs it in a worker thread. It
+Blocking (vault SDKs are synchronous); the scheduler runs it in its thread pool. It
 decides nothing itself: ``reconcile.plan_sync`` does. It returns the next status and the
 events to post; the caller patches only the difference.
 """
@@ -15,10 +15,10 @@ from typing import Any
 from vaultsync.api.codec import ModelError, status_time
 from vaultsync.api.managedsecret import KubernetesSecretTarget, ManagedSecretSpec, SecretState
 from vaultsync.backends.errors import BackendError, Conflict, NotFound, PermissionDenied
-from vaultsync.backends.interface import RemoteSecret
+from vaultsync.backends.interface import Backend, CreatesNew, Document, RemoteSecret
 from vaultsync.reconcile.boundary import kubernetes_namespace, secret_problems
 from vaultsync.reconcile.expiry import apply_expiry
-from vaultsync.reconcile.plan import ObservedTarget, SyncPlan, WriteReason, plan_sync
+from vaultsync.reconcile.plan import ObservedTarget, SyncPlan, TargetWrite, WriteReason, plan_sync
 from vaultsync.reconcile.retention import CopyDeletion
 from vaultsync.reconcile.status import Phase, Reason, TargetOutcome, TargetState, next_status
 from vaultsync.reconcile.targets import TargetKey, TargetKind, secret_target, vault_target
@@ -141,8 +141,11 @@ class SyncEngine:
         if run.compliance.blocked:
             return non_compliant(run, run.compliance)
         notices = activation.reactivate_targets(targets, body, run.spec)
-        observed, failures = self._observe(run, targets)
         gated = gated_operations([source, *targets])
+        # Nothing gated and no target in status: no plan depends on what the vault copies hold.
+        observed, failures = self._observe(
+            run, targets, presume_new=not gated and not run.previous.get("targets")
+        )
         sync_input = approval_memory.plan_input(
             run,
             self.hmac_key,
@@ -299,18 +302,19 @@ class SyncEngine:
             raise run.abort(Reason.INVALID_CONTENT, message, EventReason.INVALID_CONTENT, retry=False) from e
 
     def _observe(
-        self, run: SyncRun, profiles: list[ResolvedProfile]
+        self, run: SyncRun, profiles: list[ResolvedProfile], *, presume_new: bool
     ) -> tuple[dict[str, ObservedTarget | None], dict[str, TargetOutcome]]:
         observed: dict[str, ObservedTarget | None] = {}
         failed: dict[str, TargetOutcome] = {}
         source_env = run.spec.source.environment
         for target, profile in zip(run.spec.sync_targets, profiles, strict=True):
             key = vault_target(profile.key, target.path, target.environment or source_env)
+            if presume_new and isinstance(profile.backend, CreatesNew):
+                run.presumed_absent.add(key.id)  # _write_copy looks when the name is taken
+                observed[key.id] = ObservedTarget(key, False)
+                continue
             try:
-                remote, restored = read_or_restore(profile.backend, key.path, run.owner)
-                if restored:
-                    message = f"{key.describe()} was soft-deleted within its window; restored"
-                    run.notes.append(Event("Normal", RESTORED, message))
+                remote = self._read_copy(run, key, profile.backend)
                 fingerprint = self._fingerprint_or_none(run, remote.document)
                 if not run.owns(remote.metadata.managed, remote.metadata.owner):
                     fingerprint = None  # equal content is no claim: the write refuses or adopts
@@ -409,18 +413,7 @@ class SyncEngine:
         for write in plan.writes:
             try:
                 if write.key.kind is TargetKind.VAULT and write.key.profile in by_key:
-                    profile = by_key[write.key.profile]
-                    reached = kubernetes_namespace(profile.body)
-                    if adopt and reached is not None and write.expected_version is not None:
-                        self._require_adopt(run, reached, write.key.path.strip("/"))
-                    version = profile.backend.write(
-                        write.key.path,
-                        run.secret_type,
-                        document,
-                        owner=run.owner,
-                        expected_version=write.expected_version,
-                        adopt=adopt,
-                    )
+                    version = self._write_copy(run, write, by_key[write.key.profile], document, adopt)
                 else:
                     version = self._write_secret(run, write.key, document, adopt, k8s_specs[write.key.id])
             except BackendError as e:
@@ -434,6 +427,39 @@ class SyncEngine:
                 message = f"{write.key.describe()} was changed out of band; restored"
                 events.append(Event("Normal", EventReason.DRIFT_CORRECTED, message))
         return outcomes, events
+
+    def _read_copy(self, run: SyncRun, key: TargetKey, backend: Backend) -> RemoteSecret:
+        """A vault copy as it is now; one of ours soft-deleted within its window is restored first."""
+        remote, restored = read_or_restore(backend, key.path, run.owner)
+        if restored:
+            message = f"{key.describe()} was soft-deleted within its window; restored"
+            run.notes.append(Event("Normal", RESTORED, message))
+        return remote
+
+    def _write_copy(
+        self, run: SyncRun, write: TargetWrite, profile: ResolvedProfile, document: Document, adopt: bool
+    ) -> str:
+        backend, key, expected = profile.backend, write.key, write.expected_version
+        if key.id in run.presumed_absent and isinstance(backend, CreatesNew):
+            try:
+                return backend.create(key.path, run.secret_type, document, owner=run.owner)
+            except Conflict:
+                pass  # the name is taken after all: look, then write as a read-first sync would
+            try:
+                remote = self._read_copy(run, key, backend)
+            except NotFound:
+                remote = None
+            if remote is not None:
+                ours = run.owns(remote.metadata.managed, remote.metadata.owner)
+                if ours and self._fingerprint_or_none(run, remote.document) == run.source_fingerprint:
+                    return remote.version
+                expected = remote.version
+        reached = kubernetes_namespace(profile.body)
+        if adopt and reached is not None and expected is not None:
+            self._require_adopt(run, reached, key.path.strip("/"))
+        return backend.write(
+            key.path, run.secret_type, document, owner=run.owner, expected_version=expected, adopt=adopt
+        )
 
     def _write_secret(
         self,

@@ -135,7 +135,8 @@ class SyncRun:
     """Kubernetes Secret target id -> what observing it read (None: absent): the write needs no
     second GET, and its resourceVersion precondition refuses a Secret changed in between."""
     presumed_absent: set[str] = field(default_factory=set)
-    """Kubernetes Secret targets not read because the managed names do not hold them."""
+    """Targets not read: Kubernetes Secrets the managed names do not hold, and the vault copies of a
+    ManagedSecret whose status records no target yet (created without a read, ``CreatesNew``)."""
     memory: Recall | None = None
     """The last push as the sealed approval record vouches for it (``handlers.approval_memory``)."""
 

@@ -234,3 +234,62 @@ def test_a_profile_the_model_does_not_fit_fails_the_sync_naming_the_field(stack:
     assert "model at spec.rateLimit.burst: expected an integer" in ready["message"]
     assert stack.vaults["copy-a"].documents() == {}
     assert "p-1" not in repr(result.status) + repr(result.events), "a value never appears in status"
+
+
+def _calls(vault: MemoryVault) -> dict[str, int]:
+    return dict(vault.calls.snapshot())
+
+
+def test_a_new_managed_secret_creates_its_copies_without_reading_them(stack: Stack) -> None:
+    body = _managed_secret("copy-a", "copy-b")
+    assert stack.sync(body).status["phase"] == "Synced"
+    for name in ("copy-a", "copy-b"):
+        assert _calls(stack.vaults[name]) == {"create": 1}, "one call per new copy"
+        stack.vaults[name].calls.reset()
+    assert stack.sync(body).status["phase"] == "Synced"
+    for name in ("copy-a", "copy-b"):
+        assert _calls(stack.vaults[name]) == {"read": 1}, "status records the copies: read, then nothing"
+
+
+def test_a_copy_of_ours_that_already_holds_the_content_is_not_written_again(stack: Stack) -> None:
+    stack.sync(_managed_secret("copy-a"))
+    version = stack.vaults["copy-a"].read("copies/copy-a").version
+    stack.vaults["copy-a"].calls.reset()
+    result = stack.sync(_managed_secret("copy-a"))  # its status lost: no target recorded
+    assert result.status["phase"] == "Synced"
+    assert _calls(stack.vaults["copy-a"]) == {"create": 1, "read": 1}, "the create was refused; no write"
+    assert stack.vaults["copy-a"].read("copies/copy-a").version == version
+    assert result.status["targets"][0]["version"] == version
+
+
+def test_a_soft_deleted_copy_of_an_earlier_managed_secret_of_the_name_comes_back_with_its_versions(
+    stack: Stack,
+) -> None:
+    stack.sync(_managed_secret("copy-a"))
+    kept = stack.vaults["copy-a"].read("copies/copy-a").version
+    stack.vaults["copy-a"].delete("copies/copy-a", owner=OWNER, recovery_days=7)
+    stack.vaults["copy-a"].calls.reset()
+    stack.vaults["source"].write(
+        SOURCE_PATH,
+        "key-value",
+        {"user": "app", "password": "p-2"},
+        owner="admin/seed",
+        expected_version=stack.vaults["source"].read(SOURCE_PATH).version,
+    )
+    result = stack.sync(_managed_secret("copy-a"))  # the same name, created again
+    assert result.status["phase"] == "Synced"
+    assert ("Normal", "Restored") in [(e.type, e.reason) for e in result.events]
+    calls = _calls(stack.vaults["copy-a"])
+    assert (calls["create"], calls["restore"], calls["write"]) == (1, 1, 1), calls
+    restored = stack.vaults["copy-a"].read("copies/copy-a")
+    assert restored.document["password"] == "p-2"
+    assert int(restored.version) > int(kept), "written over the restored copy, not recreated"
+
+
+def test_a_name_someone_else_holds_is_not_written_by_the_create(stack: Stack) -> None:
+    stack.vaults["copy-a"].plant("copies/copy-a", {"someone": "else"})
+    result = stack.sync(_managed_secret("copy-a"))
+    assert _targets(result) == {"copies/copy-a": "Failed"}
+    assert "without the managed-by: vaultsync mark" in result.status["targets"][0]["message"]
+    assert _calls(stack.vaults["copy-a"]) == {"create": 1, "read": 1, "write": 1}, "refused, looked, refused"
+    assert stack.vaults["copy-a"].read("copies/copy-a").document == {"someone": "else"}
