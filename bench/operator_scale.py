@@ -41,6 +41,7 @@ import hvac
 from kubernetes import client
 
 from bench import scale_probes
+from bench.watched import Watched, phase_of
 from vaultsync.handlers.webhook import FINALIZER
 from vaultsync_devstack import Stack, demo
 from vaultsync_devstack.authors import create_authored
@@ -68,41 +69,20 @@ def _operator_calls(port: int) -> dict[str, float]:
     return calls
 
 
-def _phases(custom: Any) -> dict[str, str]:
-    """ManagedSecret name -> its status phase, listed in pages: one LIST of 10,000 with their
-    status takes longer than the apiserver's 60 s request timeout on this machine."""
-    phases: dict[str, str] = {}
-    token = None
-    while True:
-        page = custom.list_namespaced_custom_object(
-            GROUP, VERSION, NAMESPACE, "managedsecrets", limit=500, _continue=token
-        )
-        for item in page["items"]:
-            phases[item["metadata"]["name"]] = str((item.get("status") or {}).get("phase"))
-        token = (page.get("metadata") or {}).get("continue")
-        if not token:
-            return phases
+def _api_key(item: dict[str, Any]) -> str | None:
+    """A benchmark target's ``apiKey`` value (plain JSON: the client's models of 100,000 Secrets
+    took minutes of CPU)."""
+    data = item.get("data") or {}
+    return base64.b64decode(data["apiKey"]).decode() if "apiKey" in data else None
 
 
-def _synced(custom: Any) -> int:
-    return sum(1 for phase in _phases(custom).values() if phase == "Synced")
-
-
-def _k8s_values(core: Any) -> dict[str, str]:
-    """Secret name -> its ``apiKey`` value, for the benchmark's targets (one LIST)."""
-    values: dict[str, str] = {}
-    token = None
-    while True:
-        # Plain JSON: building the client's models of 100,000 Secrets took minutes of CPU.
-        response = core.list_namespaced_secret(NAMESPACE, limit=500, _continue=token, _preload_content=False)
-        page = json.loads(response.data)
-        for item in page["items"]:
-            name, data = item["metadata"]["name"], item.get("data") or {}
-            if name.startswith("s") and "apiKey" in data:
-                values[name] = base64.b64decode(data["apiKey"]).decode()
-        token = page["metadata"].get("continue")
-        if not token:
-            return values
+def _watches(core: Any, custom: Any) -> tuple[Watched, Watched]:
+    """Secret name -> ``apiKey`` and ManagedSecret name -> phase, kept by watches."""
+    targets = Watched(core.list_namespaced_secret, (NAMESPACE,), _api_key)
+    phases = Watched(
+        custom.list_namespaced_custom_object, (GROUP, VERSION, NAMESPACE, "managedsecrets"), phase_of
+    )
+    return targets.start(), phases.start()
 
 
 def _aws_names(sm: Any) -> set[str]:
@@ -195,7 +175,15 @@ def _managed_secret(i: int, refresh: int, aws: bool, *, finalizer: bool = False)
 
 
 def _new_objects(
-    kube: Any, custom: Any, core: Any, vault: Any, *, first: int, count: int, refresh: int, aws: bool
+    kube: Any,
+    custom: Any,
+    watches: tuple[Watched, Watched],
+    vault: Any,
+    *,
+    first: int,
+    count: int,
+    refresh: int,
+    aws: bool,
 ) -> dict[str, Any]:
     """``count`` ManagedSecrets created while the operator runs (through its admission webhooks,
     which set the finalizer): apiserver requests from their creation until all are Synced with
@@ -211,15 +199,15 @@ def _new_objects(
         custom.create_namespaced_custom_object(
             GROUP, VERSION, NAMESPACE, "managedsecrets", _managed_secret(i, refresh, aws)
         )
+    targets, phases = watches
     while True:
         if time.monotonic() - started > 60 + count:
             raise TimeoutError("the ManagedSecrets created while running did not all sync")
-        current = _k8s_values(core)
-        phases = _phases(custom)
-        synced = sum(1 for name in values if phases.get(name) == "Synced")
-        if synced == count and all(current.get(name) == value for name, value in values.items()):
+        correct_at = targets.settled(values)
+        synced_at = phases.settled(dict.fromkeys(values, "Synced"))
+        if correct_at is not None and synced_at is not None:
             break
-        time.sleep(1)
+        time.sleep(0.5)
     requests = scale_probes.delta(scale_probes.requests_by_verb(kube, RESOURCES), before)
     requests.pop("POST managedsecrets", None)
     counted = {
@@ -227,7 +215,7 @@ def _new_objects(
     }
     return {
         "count": count,
-        "seconds_to_synced": round(time.monotonic() - started, 1),
+        "seconds_to_synced": round(max(correct_at, synced_at) - started, 1),
         "apiserver_requests": requests,
         "apiserver_requests_per_object": round(sum(counted.values()) / count, 2),
     }
@@ -248,6 +236,7 @@ def run(  # noqa: PLR0915 - one measured scenario, step by step
         state=Path(tempfile.mkdtemp(prefix="vaultsync-bench-")),
         etcd_quota_bytes=max(2 * 1024**3, secrets * 80 * 1024),  # 8 GB at 100,000
     )
+    watches: tuple[Watched, ...] = ()
     try:
         kube, bao = stack.kube, stack.openbao
         moto = stack.moto if aws else None
@@ -307,6 +296,7 @@ def run(  # noqa: PLR0915 - one measured scenario, step by step
                 )
             )
 
+        watches = targets, phases = _watches(core, custom)
         requests_before = scale_probes.requests_by_verb(kube, RESOURCES)
         metrics_port = free_port()
         started = time.monotonic()
@@ -314,27 +304,32 @@ def run(  # noqa: PLR0915 - one measured scenario, step by step
         pid = operator.pid or 0
         cpu_before = scale_probes.cpu_seconds(pid)
         targets_at = synced_at = None
-        poll_every = max(1.0, secrets / 5000)  # listing 100,000 objects is itself seconds of apiserver work
+        all_synced = dict.fromkeys(expected, "Synced")
+        in_aws = {f"scale/{n}" for n in expected}
+        poll_every, printed = max(0.5, secrets / 20000), 0.0
         while targets_at is None or synced_at is None:
-            if time.monotonic() - started > 120 + secrets:
+            now = time.monotonic()
+            if now - started > 120 + secrets:
                 raise TimeoutError("not all targets correct or not all Synced")
-            try:
-                if (
-                    targets_at is None
-                    and _k8s_values(core) == expected
-                    and (sm is None or len(_aws_names(sm) & {f"scale/{n}" for n in expected}) == secrets)
-                ):
-                    targets_at = time.monotonic() - started
-                synced = _synced(custom) if synced_at is None else secrets
-                if synced_at is None and synced == secrets:
-                    synced_at = time.monotonic() - started
-                elapsed = time.monotonic() - started
+            kube_correct = targets.settled(expected)
+            if targets_at is None and kube_correct is not None:
+                # A sync writes the AWS copy before the Kubernetes Secret, so moto's listing (100
+                # calls at 10,000, each a scan of every secret) is asked for only now.
+                try:
+                    if sm is None or in_aws <= _aws_names(sm):
+                        targets_at = (kube_correct if sm is None else time.monotonic()) - started
+                except botocore.exceptions.ClientError as e:  # moto at 10,000 secrets: see _aws_names
+                    print(f"poll: moto {e.response.get('Error', {}).get('Code')}", file=sys.stderr)
+            settled = phases.settled(all_synced) if synced_at is None else None
+            if settled is not None:
+                synced_at = settled - started
+            if now - printed >= 5 or (targets_at is not None and synced_at is not None):
+                printed = now
+                synced = sum(1 for phase in phases.values().values() if phase == "Synced")
                 memory = scale_probes.memory_mib(pid)
-                print(f"{elapsed:.0f} s: {synced} Synced, operator {memory}", file=sys.stderr, flush=True)
-            except client.ApiException as e:  # an overloaded apiserver answers 504: look again
-                print(f"poll: HTTP {e.status}", file=sys.stderr)
-            except botocore.exceptions.ClientError as e:  # moto at 10,000 secrets: see _aws_names
-                print(f"poll: moto {e.response.get('Error', {}).get('Code')}", file=sys.stderr)
+                print(
+                    f"{now - started:.0f} s: {synced} Synced, operator {memory}", file=sys.stderr, flush=True
+                )
             time.sleep(poll_every)
         initial_cpu = scale_probes.cpu_seconds(pid) - cpu_before
         requests_initial = scale_probes.delta(scale_probes.requests_by_verb(kube, RESOURCES), requests_before)
@@ -363,19 +358,14 @@ def run(  # noqa: PLR0915 - one measured scenario, step by step
             for name, value in changed.items():
                 vault.secrets.kv.v2.create_or_update_secret(path=f"scale/{name}", secret={"apiKey": value})
                 changed_at[name] = time.monotonic()
-            seen: dict[str, float] = {}
-            while len(seen) < len(changed):
+            while targets.settled(changed) is None:
                 if time.monotonic() - max(changed_at.values()) > refresh * 3 + 60:
-                    raise TimeoutError(f"{len(changed) - len(seen)} changes not propagated")
-                try:
-                    values = _k8s_values(core)
-                except client.ApiException:
-                    continue
-                now = time.monotonic()
-                for name, value in changed.items():
-                    if name not in seen and values.get(name) == value:
-                        seen[name] = now - changed_at[name]
+                    late = sum(
+                        1 for name, value in targets.values().items() if changed.get(name, value) != value
+                    )
+                    raise TimeoutError(f"{late} changes not propagated")
                 time.sleep(0.5)
+            seen = {name: (targets.changed_at(name) or 0.0) - changed_at[name] for name in changed}
             propagation = {
                 "changes": len(changed),
                 "p50": round(scale_probes.percentile(list(seen.values()), 0.5), 1),
@@ -383,7 +373,7 @@ def run(  # noqa: PLR0915 - one measured scenario, step by step
                 "max": round(max(seen.values()), 1),
             }
         created = (
-            _new_objects(kube, custom, core, vault, first=secrets, count=new, refresh=refresh, aws=aws)
+            _new_objects(kube, custom, watches, vault, first=secrets, count=new, refresh=refresh, aws=aws)
             if new
             else None
         )
@@ -420,6 +410,8 @@ def run(  # noqa: PLR0915 - one measured scenario, step by step
             "propagation_seconds": propagation,
         }
     finally:
+        for watched in watches:
+            watched.stop()
         stack.stop()
 
 
