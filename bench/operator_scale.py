@@ -8,8 +8,8 @@ objects), then starts the operator as a real process and reports:
 
 - time until every target is correct and until every status says Synced, and the ratio to the
   physical limit (apiserver writes needed per object / raw write rate);
-- CPU ms per sync and peak RSS (VmHWM) of the operator; apiserver requests by verb during the
-  initial sync and per steady interval; vault calls;
+- CPU ms per sync and peak RSS (VmHWM) of the operator; apiserver requests by verb and vault
+  calls by operation during the initial sync and per steady interval;
 - propagation p50 / p99 of ``--changes`` changed sources;
 - apiserver requests per ManagedSecret of ``--new`` objects created while the operator runs.
 
@@ -332,6 +332,7 @@ def run(  # noqa: PLR0915 - one measured scenario, step by step
                 )
             time.sleep(poll_every)
         initial_cpu = scale_probes.cpu_seconds(pid) - cpu_before
+        calls_initial = {k: int(v) for k, v in sorted(_operator_calls(metrics_port).items())}
         requests_initial = scale_probes.delta(scale_probes.requests_by_verb(kube, RESOURCES), requests_before)
         memory_initial = scale_probes.memory_mib(pid)
 
@@ -397,6 +398,7 @@ def run(  # noqa: PLR0915 - one measured scenario, step by step
             "operator_peak_rss_mib": scale_probes.memory_mib(pid).get("VmHWM"),
             "apiserver_requests_to_synced": sum(requests_initial.values()),
             "apiserver_requests_initial_sync": requests_initial,
+            "vault_calls_initial_sync": calls_initial,
             "apiserver_requests_per_new_managedsecret": round(
                 sum(
                     v for k, v in requests_initial.items() if not k.startswith(("LIST", "WATCH", "GET lease"))
