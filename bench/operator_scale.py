@@ -85,14 +85,28 @@ def _watches(core: Any, custom: Any) -> tuple[Watched, Watched]:
     return targets.start(), phases.start()
 
 
-def _aws_names(sm: Any) -> set[str]:
-    """Names of every secret in moto. moto's store is not safe for concurrent use: at 10,000
-    secrets a listing during the operator's writes can fail with HTTP 500 ("dictionary changed
-    size during iteration"); the caller looks again."""
-    names: set[str] = set()
+def _aws_written(sm: Any) -> dict[str, float]:
+    """Name -> when it was last written (epoch seconds) of every secret in moto. moto's store is
+    not safe for concurrent use: at 10,000 secrets a listing during the operator's writes can fail
+    with HTTP 500 ("dictionary changed size during iteration"); the caller looks again."""
+    written: dict[str, float] = {}
     for page in sm.get_paginator("list_secrets").paginate(MaxResults=100):
-        names.update(entry["Name"] for entry in page["SecretList"])
-    return names
+        for entry in page["SecretList"]:
+            written[entry["Name"]] = (entry.get("LastChangedDate") or entry["CreatedDate"]).timestamp()
+    return written
+
+
+def _aws_correct_at(sm: Any, names: set[str]) -> float | None:
+    """When (``time.monotonic()``) the last of ``names`` was written, if all are in moto.
+
+    The listing of 10,000 takes moto half a minute, so the time comes from the secrets, not from
+    the end of the listing. moto keeps whole seconds: a second is added, never too early.
+    """
+    written = _aws_written(sm)
+    if not names <= written.keys():
+        return None
+    last = max(written[name] for name in names) + 1
+    return time.monotonic() - (time.time() - last)
 
 
 def start_operator(
@@ -316,9 +330,10 @@ def run(  # noqa: PLR0915 - one measured scenario, step by step
                 # A sync writes the AWS copy before the Kubernetes Secret, so moto's listing (100
                 # calls at 10,000, each a scan of every secret) is asked for only now.
                 try:
-                    if sm is None or in_aws <= _aws_names(sm):
-                        targets_at = (kube_correct if sm is None else time.monotonic()) - started
-                except botocore.exceptions.ClientError as e:  # moto at 10,000 secrets: see _aws_names
+                    aws_at = kube_correct if sm is None else _aws_correct_at(sm, in_aws)
+                    if aws_at is not None:
+                        targets_at = max(kube_correct, aws_at) - started
+                except botocore.exceptions.ClientError as e:  # moto at 10,000 secrets: see _aws_written
                     print(f"poll: moto {e.response.get('Error', {}).get('Code')}", file=sys.stderr)
             settled = phases.settled(all_synced) if synced_at is None else None
             if settled is not None:
