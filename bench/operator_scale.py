@@ -13,6 +13,11 @@ objects), then starts the operator as a real process and reports:
 - propagation p50 / p99 of ``--changes`` changed sources;
 - apiserver requests per ManagedSecret of ``--new`` objects created while the operator runs.
 
+The benchmark watches what it measures (``bench/watched.py``: one LIST, then a watch of the
+Secrets and of the ManagedSecrets) instead of listing every object each poll, and asks moto for its
+listing only once every Kubernetes Secret is correct; the time an AWS copy was written comes from
+the secret itself.
+
 ``--operator-src DIR`` runs the operator from another checkout (its ``operator/`` directory), so
 that one run of this script compares two versions of the code.
 
