@@ -1,8 +1,8 @@
 """Benchmark of the vault backends on the local stack: throughput and the cost of noticing change.
 
 For each backend: writes/s and reads/s of small documents through a pool of worker threads
-(the way the operator calls the synchronous SDKs), and the number of vault calls that one
-``list_changes`` costs to find 10 changed secrets among 1,000. Run:
+(the way the operator calls the synchronous SDKs), the client CPU each costs, and the number of
+vault calls that one ``list_changes`` costs to find 10 changed secrets among 1,000. Run:
 
     .venv/bin/python -m bench.backends [--secrets 1000] [--changed 10] [--ops 300] [--threads 8]
                                        [--only openbao,moto,kube,azure,env]
@@ -43,16 +43,20 @@ class Result:
     name: str
     writes_per_s: float | None
     reads_per_s: float
+    write_cpu_ms: float | None
+    """Client CPU (this process, every thread) per write: what the operator pays for one."""
+    read_cpu_ms: float | None
     detect_calls: int
     detect_by_operation: dict[str, int]
     detect_seconds: float
 
 
-def _rate(count: int, run: Callable[[int], Any], threads: int) -> float:
-    started = time.perf_counter()
+def _rate(count: int, run: Callable[[int], Any], threads: int) -> tuple[float, float]:
+    """Calls per second, and client CPU milliseconds per call."""
+    started, cpu = time.perf_counter(), time.process_time()
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(run, range(count)))
-    return count / (time.perf_counter() - started)
+    return count / (time.perf_counter() - started), 1000 * (time.process_time() - cpu) / count
 
 
 @dataclass
@@ -62,6 +66,8 @@ class Target:
     path_of: Callable[[int], str]
     environ: dict[str, str] | None = None
     """For the read-only env backend: the environment it reads, changed directly."""
+    server_in_process: bool = False
+    """The server runs in this process (Azure's protocol server): client CPU is not measurable."""
 
 
 def measure(target: Target, args: argparse.Namespace) -> Result:
@@ -72,8 +78,14 @@ def measure(target: Target, args: argparse.Namespace) -> Result:
     def write(i: int) -> None:
         backend.write(paths[i], "generic", {"value": f"v{i}"}, owner=OWNER, expected_version=None)
 
-    writes = _rate(len(paths), write, args.threads) if writable else None
-    reads = _rate(args.ops, lambda i: backend.read(paths[i % len(paths)]), args.threads)
+    writes: float | None = None
+    write_cpu: float | None = None
+    if writable:
+        writes, write_cpu = _rate(len(paths), write, args.threads)
+    reads, read_cpu_ms = _rate(args.ops, lambda i: backend.read(paths[i % len(paths)]), args.threads)
+    read_cpu: float | None = read_cpu_ms
+    if target.server_in_process:
+        write_cpu = read_cpu = None
 
     marker = backend.list_changes(None, paths).marker
     step = len(paths) // args.changed
@@ -91,7 +103,7 @@ def measure(target: Target, args: argparse.Namespace) -> Result:
     if found != set(changed):
         raise SystemExit(f"{name}: list_changes found {len(found)} changes, expected {len(changed)}")
     counts = dict(backend.calls.snapshot())
-    return Result(name, writes, reads, sum(counts.values()), counts, seconds)
+    return Result(name, writes, reads, write_cpu, read_cpu, sum(counts.values()), counts, seconds)
 
 
 @contextlib.contextmanager
@@ -128,7 +140,14 @@ def targets(stack: Stack, only: set[str], secrets: int) -> Iterator[list[Target]
     if "azure" in only:
         vault = start_azure_vault(stack)  # Lowkey Vault when obtainable, else the protocol server
         print(f"azure: {vault.name} ({vault.reason})")
-        found.append(Target(f"azure ({vault.name})", vault.backend(), lambda i: f"bench-{run}/s{i:04d}"))
+        found.append(
+            Target(
+                f"azure ({vault.name})",
+                vault.backend(),
+                lambda i: f"bench-{run}/s{i:04d}",
+                server_in_process=vault.server is not None,
+            )
+        )
         if vault.server is not None:
             closers.append(vault.server.stop)
     if "env" in only:
@@ -161,12 +180,24 @@ def main() -> None:
     finally:
         stack.stop()
     print(f"\n{args.secrets} secrets, {args.changed} changed, {args.threads} threads\n")
-    print("| backend | writes/s | reads/s | calls to find the changes | by operation | seconds |")
-    print("|---|---:|---:|---:|---|---:|")
+    print(
+        "| backend | writes/s | reads/s | client CPU per new write / read (ms) "
+        "| calls to find the changes | by operation | seconds |"
+    )
+    print("|---|---:|---:|---:|---:|---|---:|")
     for r in results:
         writes = f"{r.writes_per_s:.0f}" if r.writes_per_s is not None else "read-only"
+        cpu = " / ".join("n/a" if ms is None else f"{ms:.2f}" for ms in (r.write_cpu_ms, r.read_cpu_ms))
         ops = ", ".join(f"{op} {n}" for op, n in sorted(r.detect_by_operation.items()))
-        row = [r.name, writes, f"{r.reads_per_s:.0f}", str(r.detect_calls), ops, f"{r.detect_seconds:.2f}"]
+        row = [
+            r.name,
+            writes,
+            f"{r.reads_per_s:.0f}",
+            cpu,
+            str(r.detect_calls),
+            ops,
+            f"{r.detect_seconds:.2f}",
+        ]
         print("| " + " | ".join(row) + " |")
 
 
