@@ -8,7 +8,7 @@ from typing import Any
 
 import boto3
 import pytest
-import requests
+import urllib3
 from azure.core import exceptions as azure_errors
 from botocore.stub import Stubber
 
@@ -38,12 +38,10 @@ def _closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _response(status: int, body: str, headers: dict[str, str] | None = None) -> requests.Response:
-    response = requests.Response()
-    response.status_code = status
-    response._content = body.encode()
-    response.headers.update(headers or {})
-    return response
+def _response(status: int, body: str, headers: dict[str, str] | None = None) -> urllib3.HTTPResponse:
+    return urllib3.HTTPResponse(
+        body=body.encode(), status=status, headers=headers or {}, preload_content=True
+    )
 
 
 @pytest.mark.parametrize(
