@@ -23,7 +23,7 @@ import requests
 
 from e2e.support import Cluster
 from operator_kube import operator_http
-from vaultsync.backends.errors import BackendError
+from vaultsync.backends.errors import BackendError, InvalidConfig
 from vaultsync.reconcile.authorship import AUTHOR_ANNOTATION, Author, author_record
 from vaultsync.reconcile.targets import ProfileKey
 from vaultsync.secrets import redaction
@@ -141,17 +141,18 @@ def test_values_are_masked_in_logged_errors_while_held_and_forgotten_when_gone(
         requests.get(f"{failing_vault}/v1/secret/data/{value}", timeout=5).raise_for_status()
     except requests.HTTPError as e:
         log_failure(e)
-    # The credential: ``requests`` quotes the header value it refuses; the backend chains it.
+    # The credential: ``http.client`` quotes the header value it refuses; the backend chains it.
     provider_key, spec = provider_of(vault)
     backend = profiles.backend(ProfileKey(namespace, "vault"), vault, provider_key, spec)
     with pytest.raises(BackendError) as caught:
         backend.read("anything")
-    assert isinstance(caught.value.__cause__, requests.RequestException)
+    assert isinstance(caught.value, InvalidConfig)
+    assert isinstance(caught.value.__cause__, ValueError)
     log_failure(caught.value)
 
     text = operator_log.getvalue()
     assert "500 Server Error" in text
-    assert "InvalidHeader" in text
+    assert "Invalid header value" in text
     assert text.count(MASK) >= 2
     assert value not in text, "a synced value reached the log"
     for part in token.split("\n"):

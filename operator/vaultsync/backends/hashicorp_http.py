@@ -162,6 +162,8 @@ class VaultHttp:
                 timeout=self._timeout,
                 retries=self._redirects,
             )
+        except ValueError as e:  # http.client refuses a header value (a token holding a newline)
+            raise InvalidConfig(f"{method} {api_path}: the token or namespace is not a valid header") from e
         except (Urllib3Error, OSError) as e:
             cause = e.reason if isinstance(e, MaxRetryError) else e
             if isinstance(cause, SSLError | ssl.SSLError):
