@@ -5,8 +5,9 @@ throttled and turns status codes and transport failures into the backend error t
 of error responses are never copied into messages (Vault echoes request data in some errors).
 
 Vault's API is JSON over HTTP, so the calls go straight to one urllib3 pool. hvac's adapter on a
-requests session cost as much as the call itself: 0.75 ms of client CPU per read against 0.38 to 0.48
-ms (``docs/performance.md``), and the change poll reads every watched path's metadata each interval.
+requests session cost as much as the call itself: 0.97 ms of client CPU per read against 0.49 ms
+(``bench.backends``, ``docs/backends.md``), and the change poll reads every watched path's metadata
+each interval.
 Like requests, the pool follows Vault's redirects (a standby node's 307) and takes its proxy from
 the environment, read once when the backend is built.
 """
