@@ -7,9 +7,8 @@ of error responses are never copied into messages (Vault echoes request data in 
 Vault's API is JSON over HTTP, so the calls go straight to one urllib3 pool. hvac's adapter on a
 requests session cost as much as the call itself: 0.97 ms of client CPU per read against 0.49 ms
 (``bench.backends``, ``docs/backends.md``), and the change poll reads every watched path's metadata
-each interval.
-Like requests, the pool follows Vault's redirects (a standby node's 307) and takes its proxy from
-the environment, read once when the backend is built.
+each interval. Like requests, the pool follows Vault's redirects (a standby node's 307) and takes
+its proxy from the environment, read once when the backend is built.
 """
 
 from __future__ import annotations
@@ -163,13 +162,13 @@ class VaultHttp:
                 timeout=self._timeout,
                 retries=self._redirects,
             )
-        except ValueError as e:  # http.client refuses a header value (a token holding a newline)
-            raise InvalidConfig(f"{method} {api_path}: the token or namespace is not a valid header") from e
         except (Urllib3Error, OSError) as e:
             cause = e.reason if isinstance(e, MaxRetryError) else e
             if isinstance(cause, SSLError | ssl.SSLError):
                 raise InvalidConfig(f"{method} {api_path}: TLS verification failed; check caBundle") from e
             raise Unavailable(f"{method} {api_path}: vault unreachable ({type(cause).__name__})") from e
+        except ValueError as e:  # http.client refuses a header value (a token holding a newline)
+            raise InvalidConfig(f"{method} {api_path}: the token or namespace is not a valid header") from e
 
     def ensure_login(self, *, force: bool = False) -> None:
         """Log in with the configured method if there is no token yet (or ``force``)."""

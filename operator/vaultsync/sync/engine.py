@@ -143,6 +143,7 @@ class SyncEngine:
         notices = activation.reactivate_targets(targets, body, run.spec)
         gated = gated_operations([source, *targets])
         # Nothing gated and no target in status: no plan depends on what the vault copies hold.
+        # Status is only a hint here: a create never touches a name that is taken.
         observed, failures = self._observe(
             run, targets, presume_new=not gated and not run.previous.get("targets")
         )
@@ -315,10 +316,9 @@ class SyncEngine:
                 continue
             try:
                 remote = self._read_copy(run, key, profile.backend)
-                fingerprint = self._fingerprint_or_none(run, remote.document)
-                if not run.owns(remote.metadata.managed, remote.metadata.owner):
-                    fingerprint = None  # equal content is no claim: the write refuses or adopts
-                observed[key.id] = ObservedTarget(key, True, fingerprint, remote.version)
+                observed[key.id] = ObservedTarget(
+                    key, True, self._held_fingerprint(run, remote), remote.version
+                )
             except NotFound:
                 observed[key.id] = ObservedTarget(key, False)
             except BackendError as e:
@@ -436,6 +436,13 @@ class SyncEngine:
             run.notes.append(Event("Normal", RESTORED, message))
         return remote
 
+    def _held_fingerprint(self, run: SyncRun, remote: RemoteSecret) -> str | None:
+        """The fingerprint of a copy of ours; None for another's (equal content is no claim: the
+        write refuses or adopts it)."""
+        if not run.owns(remote.metadata.managed, remote.metadata.owner):
+            return None
+        return self._fingerprint_or_none(run, remote.document)
+
     def _write_copy(
         self, run: SyncRun, write: TargetWrite, profile: ResolvedProfile, document: Document, adopt: bool
     ) -> str:
@@ -450,8 +457,7 @@ class SyncEngine:
             except NotFound:
                 remote = None
             if remote is not None:
-                ours = run.owns(remote.metadata.managed, remote.metadata.owner)
-                if ours and self._fingerprint_or_none(run, remote.document) == run.source_fingerprint:
+                if self._held_fingerprint(run, remote) == run.source_fingerprint:
                     return remote.version
                 expected = remote.version
         reached = kubernetes_namespace(profile.body)

@@ -68,6 +68,16 @@ def test_vault_status_codes(
         assert translated.missing == ["read on x"]
 
 
+def test_a_ca_bundle_that_is_not_pem_is_refused_naming_the_field() -> None:
+    with pytest.raises(InvalidConfig) as raised:
+        create_backend(
+            "hashicorp",
+            {"address": f"https://127.0.0.1:{_closed_port()}", "auth": {"token": {}}},
+            Credentials({"token": "t", "caBundle": f"not a certificate {LEAK}"}),
+        )
+    assert str(raised.value) == "caBundle: not a PEM certificate bundle"
+
+
 def test_unreachable_vault_is_unavailable() -> None:
     backend = create_backend(
         "hashicorp",
